@@ -1,0 +1,46 @@
+"""Shared fixtures. Tests mirror trendgan/; markers: slow, gpu, needs_data, browser."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+SHARED_DATA = Path(os.environ.get("TRENDGAN_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test with the reason."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs ../shared/data/{'/'.join(parts)} (absent here)")
+    return path
+
+
+@pytest.fixture
+def store(tmp_path):
+    from trendgan.store import Store
+
+    return Store(tmp_path / "store")
+
+
+@pytest.fixture(autouse=True)
+def _no_store_env(monkeypatch):
+    # A user's TRENDGAN_STORE must never leak into tests.
+    monkeypatch.delenv("TRENDGAN_STORE", raising=False)
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch
+
+        has_gpu = torch.cuda.is_available()
+    except Exception:  # pragma: no cover
+        has_gpu = False
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords and not has_gpu:
+            item.add_marker(skip_gpu)

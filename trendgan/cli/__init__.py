@@ -1,0 +1,1 @@
+"""Typer CLI: thin wrappers over the library (see trendgan/cli/app.py)."""

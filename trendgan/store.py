@@ -1,0 +1,315 @@
+"""The store folder: one place for everything a run produces.
+
+Layout (DESIGN.md, "The store")::
+
+    <store>/catalog.duckdb            images, files, rejects, runs
+    <store>/embeddings/<encoder>/     part-*.parquet (image_id, vector)
+    <store>/<stage>/<run>/            config.json, metrics.jsonl and the stage's outputs
+    <store>/.lock                     held by the one process allowed to write
+
+Writes are atomic (temporary file in the same folder, then ``os.replace``) so an interrupted run never leaves a
+half-written file behind. The writer lock is an ``flock`` on ``.lock``: the kernel releases it when the holding
+process dies, so a killed run never leaves a stale lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from trendgan.errors import StageNotRunError, StoreError, StoreLockedError
+
+DEFAULT_STORE = "trendgan-store"
+STAGES = ("styles", "forecasts", "gan", "renders", "designs", "reports")
+
+CATALOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    image_id     VARCHAR PRIMARY KEY,   -- sha256 of the file's bytes
+    path         VARCHAR NOT NULL,      -- first path seen with these bytes
+    source       VARCHAR NOT NULL,
+    leading_source BOOLEAN NOT NULL DEFAULT FALSE,  -- source marked as leading (influencers, runway, magazines)
+    posted_at    TIMESTAMP,             -- UTC; NULL when no date could be found
+    date_origin  VARCHAR NOT NULL,      -- manifest | sidecar | exif | path | mtime | none
+    width        INTEGER NOT NULL,
+    height       INTEGER NOT NULL,
+    phash        VARCHAR NOT NULL,      -- 64-bit perceptual hash, hex
+    duplicate_of VARCHAR,               -- image_id of the earlier image this one nearly repeats (repost, resize)
+    caption      VARCHAR,
+    hashtags     VARCHAR[],
+    engagement   BIGINT,                -- likes, when the scraper recorded them
+    ingested_at  TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    path      VARCHAR PRIMARY KEY,      -- every file ever scanned, for incremental re-ingest
+    size      BIGINT NOT NULL,
+    mtime_ns  BIGINT NOT NULL,
+    image_id  VARCHAR,                  -- NULL when the file was rejected
+    status    VARCHAR NOT NULL          -- image | exact_duplicate | rejected
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    path     VARCHAR NOT NULL,
+    stage    VARCHAR NOT NULL,          -- ingest | embed ...
+    reason   VARCHAR NOT NULL,          -- short code, e.g. corrupt, truncated, empty, not_an_image, absurd_date
+    detail   VARCHAR,
+    at       TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      VARCHAR PRIMARY KEY,
+    stage       VARCHAR NOT NULL,
+    started_at  TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    status      VARCHAR NOT NULL,       -- running | done | failed
+    folder      VARCHAR,
+    summary     VARCHAR                 -- JSON
+);
+"""
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC timestamp (DuckDB TIMESTAMP has no zone; the store is UTC throughout)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def resolve_store_path(path: str | os.PathLike | None = None) -> Path:
+    """``--store`` if given, else ``$TRENDGAN_STORE``, else ``./trendgan-store``."""
+    chosen = path or os.environ.get("TRENDGAN_STORE") or DEFAULT_STORE
+    return Path(chosen).expanduser().resolve()
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` in one rename.
+
+    On an exception the temporary file is removed and ``target`` is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text_atomic(target: str | os.PathLike, text: str) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(target)
+
+
+def write_json_atomic(target: str | os.PathLike, payload: Any) -> Path:
+    return write_text_atomic(target, json.dumps(payload, indent=2, default=_json_default, sort_keys=False) + "\n")
+
+
+def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return Path(target)
+
+
+def write_parquet_atomic(frame, target: str | os.PathLike) -> Path:
+    """Write a pandas DataFrame to Parquet atomically."""
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)
+    return Path(target)
+
+
+def append_jsonl(target: str | os.PathLike, record: dict) -> None:
+    """Append one JSON line (metrics logs); a line is written with one ``write`` call."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, default=_json_default) + "\n")
+
+
+def _json_default(value: Any):
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class Store:
+    """A store folder. Cheap to create; nothing is written until a writer asks for it.
+
+    >>> store = Store("my-store")
+    >>> with store.writer("ingest"):
+    ...     with store.catalog() as db:
+    ...         db.execute("SELECT count(*) FROM images").fetchone()
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = resolve_store_path(root)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # ---- paths
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.duckdb"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / ".lock"
+
+    def exists(self) -> bool:
+        return self.catalog_path.exists()
+
+    def require(self) -> "Store":
+        """Raise a clear error when the store has not been created by an ingest yet."""
+        if not self.exists():
+            raise StoreError(
+                f"no trendgan store at {self.root}: run `trendgan ingest PATH --store {self.root}` first "
+                "(or point --store / TRENDGAN_STORE at an existing store)"
+            )
+        return self
+
+    def embeddings_dir(self, encoder_key: str) -> Path:
+        return self.root / "embeddings" / encoder_slug(encoder_key)
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.root / stage
+
+    # ---- catalog
+    @contextlib.contextmanager
+    def catalog(self, read_only: bool = False):
+        """A DuckDB connection to the catalog; the schema is created on first write."""
+        import duckdb
+
+        if read_only:
+            self.require()
+        else:
+            self._ensure_root()
+        try:
+            con = duckdb.connect(str(self.catalog_path), read_only=read_only)
+        except duckdb.IOException as exc:  # another process holds DuckDB's own file lock
+            raise StoreLockedError(
+                f"the catalog {self.catalog_path} is open in another process ({_first_line(exc)}); "
+                "wait for that run to finish and try again"
+            ) from None
+        try:
+            if not read_only:
+                con.execute(CATALOG_SCHEMA)
+            yield con
+        finally:
+            con.close()
+
+    def _ensure_root(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store folder {self.root}: {exc.strerror}") from None
+        if not os.access(self.root, os.W_OK):
+            raise StoreError(f"the store folder {self.root} is not writable; choose another with --store")
+
+    # ---- the writer lock
+    @contextlib.contextmanager
+    def writer(self, stage: str):
+        """Hold the store's writer lock for ``stage``; a second writer gets StoreLockedError at once."""
+        self._ensure_root()
+        fh = open(self.lock_path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise StoreLockedError(
+                f"the store {self.root} is being written by {holder}; wait for it to finish "
+                "(the lock is released automatically when that process ends)"
+            ) from None
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"`trendgan {stage}` (pid {os.getpid()} on {socket.gethostname()}, since {utcnow():%Y-%m-%d %H:%M:%S} UTC)")
+            fh.flush()
+            yield self
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+
+    # ---- run folders
+    def new_run(self, stage: str, name: str | None = None) -> Path:
+        """Create ``<stage>/<run>/``; run names sort by time: ``20261122-101500`` (+ ``-2`` if taken)."""
+        base = name or utcnow().strftime("%Y%m%d-%H%M%S")
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", base):
+            raise StoreError(f"run name {base!r} may only use letters, digits, '.', '_' and '-'")
+        parent = self.stage_dir(stage)
+        parent.mkdir(parents=True, exist_ok=True)
+        candidate, n = parent / base, 1
+        while candidate.exists():
+            n += 1
+            candidate = parent / f"{base}-{n}"
+        candidate.mkdir()
+        return candidate
+
+    def runs(self, stage: str) -> list[Path]:
+        """Finished runs of a stage (those whose ``config.json`` was written), oldest first."""
+        parent = self.stage_dir(stage)
+        if not parent.is_dir():
+            return []
+        done = [p for p in parent.iterdir() if p.is_dir() and (p / "config.json").exists() and not (p / ".incomplete").exists()]
+        return sorted(done, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+    def run_dir(self, stage: str, run: str | None = None) -> Path:
+        """The named run of a stage, or its latest finished run; a clear error when there is none."""
+        if run:
+            path = self.stage_dir(stage) / run
+            if not path.is_dir():
+                raise StageNotRunError(f"no {stage} run named {run!r} in {self.root}")
+            return path
+        runs = self.runs(stage)
+        if not runs:
+            raise StageNotRunError(f"the store {self.root} has no {stage} run yet: run `trendgan {_command_for(stage)}` first")
+        return runs[-1]
+
+    def latest_run(self, stage: str) -> Path | None:
+        runs = self.runs(stage)
+        return runs[-1] if runs else None
+
+    def record_run(self, run_id: str, stage: str, started_at: dt.datetime, status: str, folder: Path | None, summary: dict) -> None:
+        with self.catalog() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [run_id, stage, started_at, utcnow(), status, str(folder) if folder else None, json.dumps(summary, default=_json_default)],
+            )
+
+
+def encoder_slug(encoder_key: str) -> str:
+    """A folder name for an encoder key: ``clip:ViT-B-32/laion2b_s34b_b79k`` -> ``clip-ViT-B-32-laion2b_s34b_b79k``."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", encoder_key).strip("-")
+    return slug or "encoder"
+
+
+def _command_for(stage: str) -> str:
+    return {"forecasts": "forecast", "gan": "train", "renders": "render", "designs": "design"}.get(stage, stage)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
