@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS rejects (
     stage    VARCHAR NOT NULL,          -- ingest | embed ...
     reason   VARCHAR NOT NULL,          -- short code, e.g. corrupt, truncated, empty, not_an_image, absurd_date
     detail   VARCHAR,
-    at       TIMESTAMP NOT NULL
+    rejected_at TIMESTAMP NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id      VARCHAR PRIMARY KEY,
