@@ -12,12 +12,18 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 SHARED_DATA = Path(os.environ.get("TRENDGAN_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
 
-def shared_data(*parts: str) -> Path:
+def _shared_data_path(*parts: str) -> Path:
     """A path under ../shared/data, or skip the test with the reason."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"needs ../shared/data/{'/'.join(parts)} (absent here)")
     return path
+
+
+@pytest.fixture
+def shared_data():
+    """``shared_data("fashion-mnist")`` -> the path, or the test is skipped with the reason."""
+    return _shared_data_path
 
 
 @pytest.fixture
