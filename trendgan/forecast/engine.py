@@ -1,0 +1,335 @@
+"""Running many series at once: fits, rolling-origin backtests, ensemble, intervals, leading-signal correction.
+
+Works on (n_series, n_periods) matrices of equal-length series; ``trendgan.forecast.core`` turns a long frame into
+such matrices and back. Series are independent, so chunks of rows run in parallel processes (joblib).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from trendgan.forecast.metrics import coverage, mase, mase_scale, smape
+from trendgan.forecast.models import LEVELS, SLOW_MODELS, SeasonalNaive, make_model
+
+# Ensemble members by default: the vectorised models that carry both a level and a season. Naive and drift lose
+# the season, so they would only drag a seasonal ensemble down.
+ENSEMBLE_POOL = ("snaive", "ses", "theta", "damped", "ets", "arima")
+
+
+@dataclass
+class Backtest:
+    """One rolling-origin window: fit on ``history`` = the first ``origin`` periods, forecast the next ``h``."""
+
+    origin: int
+    h: int
+    forecasts: dict  # alias -> {"mean": (n, h), "lo-80": ...}
+
+
+@dataclass
+class BatchResult:
+    forecasts: dict  # alias -> {"mean": (n, h), ...}
+    backtests: list  # list[Backtest], newest origin first
+    failures: list = field(default_factory=list)  # (row, alias, message)
+
+
+def backtest_origins(n_obs: int, h: int, windows: int, min_train: int) -> list[tuple[int, int]]:
+    """(origin, horizon) pairs, newest first: windows of ``h`` periods stepping back from the end.
+
+    A window needs at least ``min_train`` periods before it; fewer windows are returned when the history is short,
+    and the horizon shrinks for the first one when the history cannot hold a full ``h`` (very short series).
+    """
+    out = []
+    for w in range(1, windows + 1):
+        step_h = min(h, max(1, (n_obs - min_train) // w)) if w == 1 else out[0][1]
+        origin = n_obs - w * step_h
+        if origin < min_train or step_h < 1:
+            break
+        out.append((origin, step_h))
+    return out
+
+
+def fit_predict(Y: np.ndarray, aliases, h: int, season_length: int, level=LEVELS, X=None, X_future=None):
+    """Fit each model on the batch and forecast ``h`` periods; returns ({alias: prediction}, failures)."""
+    forecasts, failures = {}, []
+    for alias in aliases:
+        model = make_model(alias, season_length)
+        try:
+            if alias == "arima" and X is not None:
+                model.fit(Y, X=X)
+                forecasts[alias] = model.predict(h, X_future=X_future, level=level)
+            else:
+                model.fit(Y)
+                forecasts[alias] = model.predict(h, level=level)
+            failures.extend((row, alias, msg) for row, msg in model.failures_)
+        except Exception as exc:  # a whole-batch failure (should be rare): every row falls back
+            forecasts[alias] = SeasonalNaive(season_length).fit(Y).predict(h, level=level)
+            failures.extend((row, alias, f"{type(exc).__name__}: {exc}"[:200]) for row in range(len(Y)))
+    return forecasts, failures
+
+
+def run_batch(Y: np.ndarray, aliases, h: int, season_length: int, windows: int, level=LEVELS) -> BatchResult:
+    """Final forecasts plus backtest forecasts for every model on one batch of equal-length series."""
+    forecasts, failures = fit_predict(Y, aliases, h, season_length, level)
+    min_train = max(4, min(2 * season_length, Y.shape[1] // 2)) if season_length > 1 else 4
+    backtests = []
+    for origin, step_h in backtest_origins(Y.shape[1], h, windows, min_train):
+        window_forecasts, _ = fit_predict(Y[:, :origin], aliases, step_h, season_length, level)
+        backtests.append(Backtest(origin, step_h, window_forecasts))
+    return BatchResult(forecasts, backtests, failures)
+
+
+def run_parallel(Y: np.ndarray, aliases, h: int, season_length: int, windows: int, n_jobs: int = -1, level=LEVELS) -> BatchResult:
+    """``run_batch`` over chunks of rows in parallel processes; rows are independent so results just concatenate."""
+    n_workers = _workers(n_jobs, len(Y), aliases)
+    if n_workers <= 1:
+        return run_batch(Y, aliases, h, season_length, windows, level)
+    from joblib import Parallel, delayed
+
+    # Several chunks per worker keep the slow (per-series) models balanced across processes.
+    n_chunks = min(len(Y), n_workers * (4 if any(a in SLOW_MODELS for a in aliases) else 1))
+    bounds = np.linspace(0, len(Y), n_chunks + 1).astype(int)
+    parts = Parallel(n_jobs=n_workers)(
+        delayed(run_batch)(Y[a:b], aliases, h, season_length, windows, level) for a, b in zip(bounds[:-1], bounds[1:]) if b > a
+    )
+    return concat_batches(parts, [a for a, b in zip(bounds[:-1], bounds[1:]) if b > a])
+
+
+def _workers(n_jobs: int, n_series: int, aliases) -> int:
+    import os
+
+    cores = os.cpu_count() or 1
+    wanted = cores if n_jobs in (-1, 0, None) else max(1, min(n_jobs, cores))
+    # Process start-up costs more than the vectorised models save on a handful of series.
+    heavy = any(a in SLOW_MODELS for a in aliases)
+    if n_series < (4 if heavy else 2000):
+        return 1
+    return min(wanted, n_series)
+
+
+def concat_batches(parts: list, offsets: list) -> BatchResult:
+    def stack(dicts):
+        return {alias: {k: np.vstack([d[alias][k] for d in dicts]) for k in dicts[0][alias]} for alias in dicts[0]}
+
+    forecasts = stack([p.forecasts for p in parts])
+    backtests = []
+    for i, first in enumerate(parts[0].backtests):
+        backtests.append(Backtest(first.origin, first.h, stack([p.backtests[i].forecasts for p in parts])))
+    failures = [(row + off, alias, msg) for p, off in zip(parts, offsets) for row, alias, msg in p.failures]
+    return BatchResult(forecasts, backtests, failures)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def score_backtests(Y: np.ndarray, result: BatchResult, season_length: int, level=LEVELS) -> dict:
+    """{alias: {"mase": (n, W), "smape": (n, W), "coverage_80": (n, W), ...}} over the backtest windows."""
+    scores = {}
+    for alias in result.forecasts:
+        per = {"mase": [], "smape": []} | {f"coverage_{lv}": [] for lv in level}
+        for bt in result.backtests:
+            actual = Y[:, bt.origin : bt.origin + bt.h]
+            pred = bt.forecasts[alias]
+            scale = mase_scale(Y[:, : bt.origin], season_length)
+            per["mase"].append(mase(actual, pred["mean"], scale))
+            per["smape"].append(smape(actual, pred["mean"]))
+            for lv in level:
+                per[f"coverage_{lv}"].append(coverage(actual, pred[f"lo-{lv}"], pred[f"hi-{lv}"]))
+        scores[alias] = {k: np.column_stack(v) if v else np.empty((len(Y), 0)) for k, v in per.items()}
+    return scores
+
+
+def ensemble_weights(scores: dict, members) -> dict:
+    """Weights of the ensemble members from their backtest MASE, pooled over all series and windows.
+
+    Pooled rather than per series: three windows of one noisy series say little about which model suits it, while
+    thousands of (series, window) pairs rank models reliably. Weight = 1 / MASE^2 for members within 25 % of the
+    best one; the rest get none. Equal weights when nothing could be backtested.
+    """
+    means = {}
+    for alias in members:
+        values = scores.get(alias, {}).get("mase")
+        if values is not None and values.size and np.isfinite(values).any():
+            means[alias] = float(np.nanmean(np.clip(values, 0, 10)))
+    if not means:
+        return {alias: 1.0 / len(members) for alias in members}
+    best = min(means.values())
+    kept = {a: 1.0 / max(v, 1e-9) ** 2 for a, v in means.items() if v <= 1.25 * best}
+    total = sum(kept.values())
+    return {a: w / total for a, w in kept.items()}
+
+
+def combine(predictions: dict, weights: dict) -> np.ndarray:
+    return sum(w * predictions[a]["mean"] for a, w in weights.items())
+
+
+def conformal_intervals(mean: np.ndarray, scaled_errors: np.ndarray, scale: np.ndarray, level=LEVELS) -> dict:
+    """Intervals from backtest errors: per horizon step, quantiles of |error| / MASE-scale pooled over series.
+
+    ``scaled_errors`` is (n_samples, h) with NaN where a window was shorter. Neighbouring steps are pooled to get
+    enough samples, and the width never shrinks with the horizon.
+    """
+    h = mean.shape[1]
+    abs_err = np.abs(scaled_errors)
+    k = max(1, h // 10)
+    out = {"mean": mean}
+    for lv in level:
+        q = np.empty(h)
+        for j in range(h):
+            lo, hi = max(0, j - k), min(abs_err.shape[1], j + k + 1) if abs_err.shape[1] else 0
+            values = abs_err[:, lo:hi] if hi > lo else abs_err
+            values = values[np.isfinite(values)]
+            if values.size == 0 and abs_err.size:
+                values = abs_err[np.isfinite(abs_err)]
+            q[j] = np.quantile(values, lv / 100) if values.size else np.nan
+        q = np.maximum.accumulate(np.nan_to_num(q, nan=0.0))
+        half = q[None, :] * np.nan_to_num(scale, nan=0.0)[:, None]
+        out[f"lo-{lv}"] = mean - half
+        out[f"hi-{lv}"] = mean + half
+    return out
+
+
+def add_ensemble(Y: np.ndarray, result: BatchResult, weights: dict, season_length: int, level=LEVELS) -> None:
+    """Add alias 'ensemble' to the final and backtest forecasts, with conformal intervals.
+
+    A backtest window's intervals come from the *other* windows' errors (leave one window out), so its coverage is
+    an honest estimate; the final forecast's intervals use every window.
+    """
+    bt_means = [combine(bt.forecasts, weights) for bt in result.backtests]
+    h = next(iter(result.forecasts.values()))["mean"].shape[1]
+    errors = []
+    for bt, mean in zip(result.backtests, bt_means):
+        scale = mase_scale(Y[:, : bt.origin], season_length)
+        err = np.full((len(Y), h), np.nan)
+        err[:, : bt.h] = (Y[:, bt.origin : bt.origin + bt.h] - mean) / scale[:, None]
+        errors.append(err)
+    full_scale = mase_scale(Y, season_length)
+    final_mean = combine(result.forecasts, weights)
+    if len(errors) >= 1:
+        result.forecasts["ensemble"] = conformal_intervals(final_mean, np.vstack(errors), full_scale, level)
+    else:
+        result.forecasts["ensemble"] = _average_bounds(result.forecasts, weights, final_mean, level)
+    for i, (bt, mean) in enumerate(zip(result.backtests, bt_means)):
+        others = [e[:, : bt.h] for j, e in enumerate(errors) if j != i]
+        if others:
+            scale = mase_scale(Y[:, : bt.origin], season_length)
+            bt.forecasts["ensemble"] = conformal_intervals(mean, np.vstack(others), scale, level)
+        else:
+            bt.forecasts["ensemble"] = _average_bounds(bt.forecasts, weights, mean, level)
+
+
+def _average_bounds(predictions, weights, mean, level):
+    out = {"mean": mean}
+    for lv in level:
+        for side in ("lo", "hi"):
+            out[f"{side}-{lv}"] = sum(w * predictions[a][f"{side}-{lv}"] for a, w in weights.items())
+    return out
+
+
+# --------------------------------------------------------------------------- leading-signal correction
+
+
+def growth_features(Y: np.ndarray, leading: np.ndarray, window: int) -> np.ndarray:
+    """Log growth of the leading sources' share and of the main share: last ``window`` periods vs the ones before.
+
+    In the spirit of HERMES: what fashion-forward accounts adopted over the last season tends to reach everyone
+    next. NaN where the history is shorter than two windows.
+    """
+    eps = 1e-6
+    n, T = Y.shape
+    if T < 2 * window:
+        return np.full((n, 2), np.nan)
+
+    def growth(M):
+        recent = np.nanmean(M[:, -window:], axis=1)
+        before = np.nanmean(M[:, -2 * window : -window], axis=1)
+        return np.log((recent + eps) / (before + eps))
+
+    return np.column_stack([growth(leading), growth(Y)])
+
+
+class LeadingCorrector:
+    """A global ridge model correcting the level of a forecast from the leading signal's recent growth.
+
+    Target: log(actual mean over the window / forecast mean), learnt ACROSS series on backtest windows only (the
+    training parts), so the final forecast never sees its own future. Applied as a multiplicative level factor.
+    """
+
+    def __init__(self, window: int, alpha_grid=(0.01, 0.1, 1.0, 10.0)):
+        self.window = window
+        self.alpha_grid = alpha_grid
+
+    def fit(self, features: np.ndarray, target: np.ndarray) -> "LeadingCorrector":
+        from sklearn.linear_model import RidgeCV
+
+        ok = np.isfinite(features).all(axis=1) & np.isfinite(target)
+        if ok.sum() < 8:
+            raise ValueError("too few backtest windows with a leading signal to learn a correction")
+        # Extreme log-ratios (a style collapsing to zero) would dominate a least-squares fit.
+        target = np.clip(target[ok], -2, 2)
+        self.model_ = RidgeCV(alphas=self.alpha_grid).fit(features[ok], target)
+        self.n_samples_ = int(ok.sum())
+        return self
+
+    def factor(self, features: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(features).all(axis=1)
+        out = np.ones(len(features))
+        if ok.any():
+            out[ok] = np.exp(np.clip(self.model_.predict(features[ok]), -1, 1))
+        return out
+
+
+def correction_samples(Y, leading, backtests, alias, window):
+    """(features, target, rows, window index) from the backtest windows of one model's forecasts."""
+    feats, targets, rows, which = [], [], [], []
+    for i, bt in enumerate(backtests):
+        f = growth_features(Y[:, : bt.origin], leading[:, : bt.origin], window)
+        actual = Y[:, bt.origin : bt.origin + bt.h].mean(axis=1)
+        predicted = bt.forecasts[alias]["mean"].mean(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            target = np.log((actual + 1e-6) / (np.maximum(predicted, 0) + 1e-6))
+        feats.append(f)
+        targets.append(target)
+        rows.append(np.arange(len(Y)))
+        which.append(np.full(len(Y), i))
+    if not feats:
+        return np.empty((0, 2)), np.empty(0), np.empty(0, int), np.empty(0, int)
+    return np.vstack(feats), np.concatenate(targets), np.concatenate(rows), np.concatenate(which)
+
+
+def scale_prediction(prediction: dict, factor: np.ndarray) -> dict:
+    return {k: v * factor[:, None] for k, v in prediction.items()}
+
+
+def leading_correction(Y, leading, result: BatchResult, alias: str, season_length: int, horizon: int):
+    """Fit the corrector on backtests; keep it only if it lowers MASE on the newest window when learnt on older ones.
+
+    Returns (corrector or None, report dict). The check is honest: the gate's corrector never sees the newest
+    window it is judged on.
+    """
+    window = season_length if season_length > 1 else max(horizon, 4)
+    X, target, rows, which = correction_samples(Y, leading, result.backtests, alias, window)
+    report = {"window": window, "used": False}
+    if len(result.backtests) < 2:
+        report["reason"] = "needs at least two backtest windows"
+        return None, report
+    try:
+        gate = LeadingCorrector(window).fit(X[which > 0], target[which > 0])
+    except ValueError as exc:
+        report["reason"] = str(exc)
+        return None, report
+    newest = result.backtests[0]
+    actual = Y[:, newest.origin : newest.origin + newest.h]
+    scale = mase_scale(Y[:, : newest.origin], season_length)
+    plain = newest.forecasts[alias]["mean"]
+    corrected = plain * gate.factor(X[which == 0])[:, None]
+    before, after = np.nanmean(mase(actual, plain, scale)), np.nanmean(mase(actual, corrected, scale))
+    report.update({"mase_without": float(before), "mase_with": float(after)})
+    if not (np.isfinite(after) and after < before):
+        report["reason"] = "did not improve the newest backtest window"
+        return None, report
+    corrector = LeadingCorrector(window).fit(X, target)
+    report.update({"used": True, "samples": corrector.n_samples_})
+    return corrector, report

@@ -1,0 +1,102 @@
+"""Trend labels per style at the forecast horizon.
+
+The reference is the last observed season (the last ``season_length`` periods; the last ``horizon`` periods when
+the data has no season). With ``change`` = forecast mean over the horizon / reference mean - 1:
+
+- **emerging**: a small style that at least doubles: reference share below ``emerging_share`` and
+  ``change >= emerging_growth`` (default +100 %).
+- **rising** / **declining**: ``change`` beyond +/- ``threshold`` (default 10 %).
+- **seasonal**: no such change, but a strong seasonal pattern: seasonal strength (Hyndman's
+  1 - var(remainder) / var(season + remainder), from a classical decomposition) of at least ``seasonal_strength``.
+- **stable**: everything else.
+
+``confidence`` (0..1) says how much of the forecast band (the horizon's mean of the 80 % and of the 95 %
+intervals, averaged) lies on the side of the call: above the reference for rising/emerging, below it for declining,
+within +/- ``threshold`` of it for stable/seasonal.
+
+``yoy`` is HERMES' 3-class year-on-year label: forecast mean vs reference mean, up/down beyond 5 %, else flat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from trendgan.forecast.metrics import yoy_class
+from trendgan.forecast.models import centred_moving_average, seasonal_profile
+
+TRENDS = ("emerging", "rising", "stable", "seasonal", "declining")
+SHARE_FLOOR = 1e-4  # a reference share below 0.01 % counts as this, so "change" stays finite for new styles
+
+
+@dataclass
+class LabelRules:
+    threshold: float = 0.10
+    emerging_growth: float = 1.0
+    emerging_share: float = 0.05
+    seasonal_strength: float = 0.5
+    yoy_threshold: float = 0.05
+
+
+def seasonal_strength(Y: np.ndarray, m: int) -> np.ndarray:
+    """0..1 per series: how much of the detrended variation the seasonal pattern explains; 0 without a season."""
+    n, T = Y.shape
+    if m <= 1 or T < 2 * m:
+        return np.zeros(n)
+    detrended = Y - centred_moving_average(Y, m)
+    season = seasonal_profile(Y, m)[:, np.arange(T) % m]
+    remainder = detrended - season
+    ok = np.isfinite(detrended[0])
+    var_detrended = np.var(detrended[:, ok], axis=1)
+    var_remainder = np.var(remainder[:, ok], axis=1)
+    strength = 1 - np.divide(var_remainder, var_detrended, out=np.ones(n), where=var_detrended > 0)
+    return np.clip(strength, 0, 1)
+
+
+def band_share(lo: np.ndarray, hi: np.ndarray, low_edge: np.ndarray, high_edge: np.ndarray) -> np.ndarray:
+    """Fraction of each band [lo, hi] lying inside [low_edge, high_edge] (1 or 0 for a zero-width band)."""
+    width = hi - lo
+    inside = np.clip(np.minimum(hi, high_edge) - np.maximum(lo, low_edge), 0, None)
+    point = ((lo >= low_edge) & (lo <= high_edge)).astype(float)
+    return np.where(width > 0, inside / np.where(width > 0, width, 1), point)
+
+
+def trend_labels(history: np.ndarray, forecast: dict, season_length: int, horizon: int, rules: LabelRules | None = None) -> dict:
+    """Label each series (row of ``history``) from its forecast dict (mean, lo-80, hi-80, lo-95, hi-95 as (n, h)).
+
+    Returns arrays: trend, change, confidence, yoy, reference, strength.
+    """
+    rules = rules or LabelRules()
+    history = np.atleast_2d(history)
+    n, T = history.shape
+    window = min(T, season_length if season_length > 1 else horizon)
+    reference = history[:, -window:].mean(axis=1)
+    expected = forecast["mean"].mean(axis=1)
+    change = expected / np.maximum(reference, SHARE_FLOOR) - 1
+    change = np.where((reference <= 0) & (expected <= SHARE_FLOOR * 1e-3), 0.0, change)
+    strength = seasonal_strength(history, season_length)
+
+    emerging = (reference < rules.emerging_share) & (change >= rules.emerging_growth)
+    rising = ~emerging & (change > rules.threshold)
+    declining = change < -rules.threshold
+    seasonal = ~(emerging | rising | declining) & (strength >= rules.seasonal_strength)
+    trend = np.select([emerging, rising, declining, seasonal], ["emerging", "rising", "declining", "seasonal"], "stable")
+
+    ref = np.maximum(reference, 0)
+    big = np.full(n, np.inf)
+    confidence = np.zeros(n)
+    for lv in (80, 95):
+        lo, hi = forecast[f"lo-{lv}"].mean(axis=1), forecast[f"hi-{lv}"].mean(axis=1)
+        above = band_share(lo, hi, ref, big)
+        below = band_share(lo, hi, -big, ref)
+        near = band_share(lo, hi, ref * (1 - rules.threshold), ref * (1 + rules.threshold))
+        confidence += np.select([emerging | rising, declining], [above, below], near) / 2
+    return {
+        "trend": trend,
+        "change": change,
+        "confidence": np.clip(confidence, 0, 1),
+        "yoy": yoy_class(reference, expected, rules.yoy_threshold),
+        "reference": reference,
+        "strength": strength,
+    }
