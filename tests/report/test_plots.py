@@ -1,0 +1,85 @@
+import pandas as pd
+import plotly.graph_objects as go
+
+from trendgan.report import plots
+
+
+
+def test_trend_chart_has_history_forecast_and_both_intervals_per_style(synthetic):
+    series = synthetic.series()
+    fig = plots.plot_trends(series, synthetic.forecasts(series), synthetic.STYLES)
+    assert isinstance(fig, go.Figure)
+    groups = {t.legendgroup for t in fig.data}
+    assert groups == {f"style-{s}" for s in synthetic.STYLES}  # one legend group per style, so the legend toggles a style
+    per_style = [t for t in fig.data if t.legendgroup == "style-0"]
+    assert [t.name for t in per_style] == ["0 · wide-leg denim 95 %", "0 · wide-leg denim 80 %", "0 · wide-leg denim",
+                                           "0 · wide-leg denim forecast"]
+    # Only the 'best' model is drawn, and the forecast line starts at the last observation.
+    forecast = per_style[-1]
+    assert len(forecast.x) == 1 + 4
+    assert forecast.y[0] == series.loc[series.unique_id == 0, "y"].iloc[-1]
+
+
+def test_style_names_are_escaped_in_figures(synthetic):
+    series = synthetic.series()
+    fig = plots.plot_trends(series, synthetic.forecasts(series), synthetic.STYLES)
+    names = " ".join(t.name for t in fig.data)
+    assert synthetic.BAIT not in names
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in names
+
+
+def test_trend_chart_without_forecast_draws_history_only(synthetic):
+    fig = plots.plot_trends(synthetic.series(), None, synthetic.STYLES)
+    assert len(fig.data) == len(synthetic.STYLES)
+    assert all(t.fill is None for t in fig.data)
+
+
+def test_top_movers_ranks_by_absolute_change(synthetic):
+    assert plots.top_movers(synthetic.labels(), n=2) == [0, 3]
+    series = synthetic.series()
+    fig = plots.plot_top_movers(series, synthetic.forecasts(series), synthetic.labels(), synthetic.STYLES, n=3)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0].startswith("0 · wide-leg denim") and "+80%" in titles[0]
+    assert "declining -50%" in titles[1]
+
+
+def test_style_map_has_one_trace_per_style_and_a_frame_per_period():
+    rows = [dict(image_id=str(i), x=float(i), y=float(i % 3), style_id=i % 3, ds=pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=i % 4))
+            for i in range(40)]
+    fig = plots.plot_style_map(pd.DataFrame(rows), {0: "a", 1: "b", 2: "c"})
+    assert len(fig.data) == 3
+    assert [f.name for f in fig.frames] == ["all", "2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]
+    assert sum(len(t.x) for t in fig.frames[1].data) == 10
+    assert len(fig.layout.sliders[0].steps) == 5
+
+
+def test_style_map_samples_large_maps_reproducibly():
+    rows = pd.DataFrame(dict(image_id=range(500), x=range(500), y=range(500), style_id=[i % 5 for i in range(500)],
+                             ds=pd.Timestamp("2024-01-01")))
+    a = plots.plot_style_map(rows, max_points=100, seed=1)
+    b = plots.plot_style_map(rows, max_points=100, seed=1)
+    assert sum(len(t.x) for t in a.data) == 100
+    assert [list(t.x) for t in a.data] == [list(t.x) for t in b.data]
+
+
+def test_backtest_quality_marks_seasonal_naive_as_baseline(synthetic):
+    summary = plots.backtest_summary(synthetic.backtests())
+    assert summary["model"].tolist() == ["best", "ets", "seasonal_naive"]
+    assert abs(summary.loc[summary.model == "seasonal_naive", "mase"].iloc[0] - 1.025) < 1e-9
+    fig = plots.plot_backtest_quality(synthetic.backtests())
+    assert fig.layout.shapes[0].y0 == summary["mase"].iloc[-1]  # the dotted line sits at seasonal naive's MASE
+
+
+def test_rejects_and_period_volume(synthetic):
+    fig = plots.plot_rejects({"corrupt": 3, "not_an_image": 5})
+    assert list(fig.data[0].x) == ["not_an_image", "corrupt"]
+    volume = plots.period_volume(synthetic.series())
+    assert volume["low_volume"].tolist()[:2] == [True, False]
+    fig = plots.plot_period_volume(synthetic.series())
+    assert list(fig.data[0].y)[:2] == [3, 40]
+
+
+def test_empty_inputs_give_a_message_not_an_error():
+    assert plots.plot_backtest_quality(None).layout.annotations[0].text == "No backtests yet"
+    assert plots.plot_style_map(pd.DataFrame()).layout.annotations[0].text == "No style map yet"
+    assert plots.plot_rejects({}).layout.annotations[0].text == "No rejected files"
