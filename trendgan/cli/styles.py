@@ -1,0 +1,51 @@
+"""`trendgan styles`: find the styles among the embedded images and follow their shares over time."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from trendgan.cli._util import QuietOption, SeedOption, StoreOption, setup
+
+
+def register(app: typer.Typer) -> None:
+    app.command("styles", help="Cluster the embedded images into styles (stable ids across runs), name them, "
+                               "and write each style's share per period.")(styles_command)
+
+
+def styles_command(
+    store: StoreOption = None,
+    k: Annotated[str, typer.Option("--k", help="Number of styles, or 'auto' (cosine silhouette over a range).")] = "auto",
+    method: Annotated[str, typer.Option("--method", help="kmeans, or hdbscan (finds its own number; reports noise).")] = "kmeans",
+    period: Annotated[str, typer.Option("--period", help="W (weeks from Monday), M, Q or Y.")] = "W",
+    min_share: Annotated[float, typer.Option("--min-share", help="Fold styles holding less than this share of images into their nearest style.")] = 0.0,
+    weighted: Annotated[bool, typer.Option("--weight-by-engagement", help="Shares weighted by log(1 + likes).")] = False,
+    assign_only: Annotated[bool, typer.Option("--assign-only", help="Put images into the previous run's styles without clustering again.")] = False,
+    encoder: Annotated[Optional[str], typer.Option("--encoder", help="Which vectors (default: the latest embed run's encoder).")] = None,
+    top: Annotated[int, typer.Option("--top", help="How many styles to list in the summary.")] = 10,
+    seed: SeedOption = 0,
+    quiet: QuietOption = False,
+) -> None:
+    setup(quiet)
+    from trendgan.console import console, escape
+    from trendgan.styles import find_styles
+
+    result = find_styles(store, k=k, method=method, period=period, min_share=min_share,
+                         weight_by_engagement=weighted, assign_only=assign_only, seed=seed, encoder=encoder)
+    if quiet:
+        typer.echo(str(result.folder))
+        return
+    from rich.table import Table
+
+    silhouette = f"{result.silhouette:.3f}" if result.silhouette is not None else "-"
+    console.print(
+        f"[bold green]{result.n_styles} styles[/] from {result.n_images:,} images ({escape(result.method)}, "
+        f"silhouette {silhouette}, noise {result.noise_share:.1%}); {result.matched} kept their id, "
+        f"{result.new_styles} new; {result.undated:,} undated images left out of the series"
+    )
+    table = Table("style", "name", "images", "share", title=f"largest styles (names from {escape(result.naming)})")
+    for row in result.styles.sort_values("size", ascending=False).head(top).itertuples():
+        table.add_row(str(row.style_id), escape(row.name), f"{row.size:,}", f"{row.share:.1%}")
+    console.print(table)
+    console.print(f"written to {escape(result.folder)}")
