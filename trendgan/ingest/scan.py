@@ -1,0 +1,128 @@
+"""Walk the folders a user gave and list every file worth looking at, with its size and modification time.
+
+Only ``stat`` happens here (no reading), so an unchanged re-ingest can skip files by path, size and mtime before any
+byte is hashed. Hidden files and folders, metadata files (sidecars, manifests) and the store itself are left out;
+folders that cannot be read are reported, not fatal.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trendgan.ingest.images import has_image_extension
+from trendgan.ingest.metadata import is_metadata_file, sidecar_candidates
+
+_SKIPPED_FOLDERS = {"__MACOSX", "@eaDir", "$RECYCLE.BIN"}
+
+
+@dataclass
+class FoundFile:
+    path: str  # absolute, normalised
+    size: int
+    mtime_ns: int
+    root: str  # the PATH it was found under: dates in folders above it are not the image's
+    source: str  # default source: the first folder below the PATH
+    sidecars: list[str] = field(default_factory=list)
+    looks_like_image: bool = True
+
+
+@dataclass
+class ScanResult:
+    files: list[FoundFile] = field(default_factory=list)
+    unreadable: list[tuple[str, str, str]] = field(default_factory=list)  # (path, reason, detail) for the rejects table
+
+
+def absolute(path: str | os.PathLike) -> str:
+    """The form every path takes in the catalog: absolute and normalised, symlinks left as they are."""
+    return os.path.normpath(os.path.abspath(os.path.expanduser(path)))
+
+
+def scan(paths: list[str | os.PathLike], skip: list[str | os.PathLike] = ()) -> ScanResult:
+    """Every non-hidden, non-metadata file under ``paths`` (files given directly are taken as they are)."""
+    result = ScanResult()
+    skip_dirs = {absolute(p) for p in skip}
+    seen: set[str] = set()
+    for given in paths:
+        root = absolute(given)
+        if os.path.isdir(root):
+            _walk(root, root, result, skip_dirs, seen)
+        else:
+            parent = os.path.dirname(root)
+            _add_file(root, os.path.basename(root), parent, os.path.basename(parent) or "unknown", _names_in(parent), result, seen)
+    return result
+
+
+def _walk(root: str, folder: str, result: ScanResult, skip_dirs: set[str], seen: set[str]) -> None:
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            result.unreadable.append((current, "unreadable", f"folder cannot be read: {exc.strerror or exc}"))
+            continue
+        names = {e.name for e in entries}
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.name not in _SKIPPED_FOLDERS and absolute(entry.path) not in skip_dirs:
+                    subfolders.append(entry.path)
+                continue
+            _add_file(entry.path, entry.name, root, _source_for(root, current), names, result, seen, entry)
+        stack.extend(reversed(subfolders))  # depth-first, in name order
+
+
+def _source_for(root: str, folder: str) -> str:
+    """The first folder below the PATH (``scraped/instagram/2023/...`` -> ``instagram``), else the PATH's name."""
+    relative = os.path.relpath(folder, root)
+    if relative in (".", ""):
+        return os.path.basename(root) or "unknown"
+    return relative.split(os.sep, 1)[0]
+
+
+def _add_file(path, name, root, source, names, result: ScanResult, seen: set[str], entry=None) -> None:
+    if name.startswith(".") or is_metadata_file(name):
+        return
+    path = absolute(path)
+    if path in seen:
+        return
+    try:
+        info = entry.stat() if entry is not None else os.stat(path)
+    except OSError as exc:
+        result.unreadable.append((path, "unreadable", f"file cannot be read: {exc.strerror or exc}"))
+        return
+    seen.add(path)
+    folder = os.path.dirname(path)
+    sidecars = [os.path.join(folder, candidate) for candidate in sidecar_candidates(name) if candidate in names]
+    result.files.append(
+        FoundFile(
+            path=path,
+            size=info.st_size,
+            mtime_ns=info.st_mtime_ns,
+            root=root,
+            source=source,
+            sidecars=sidecars,
+            looks_like_image=has_image_extension(name),
+        )
+    )
+
+
+def _names_in(folder: str) -> set[str]:
+    try:
+        return set(os.listdir(folder))
+    except OSError:
+        return set()
+
+
+def describe_missing(paths: list[str | os.PathLike]) -> list[str]:
+    """The given paths that do not exist."""
+    return [str(p) for p in paths if not Path(p).expanduser().exists()]
