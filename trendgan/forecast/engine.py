@@ -165,27 +165,31 @@ def combine(predictions: dict, weights: dict) -> np.ndarray:
     return sum(w * predictions[a]["mean"] for a, w in weights.items())
 
 
-def conformal_intervals(mean: np.ndarray, scaled_errors: np.ndarray, scale: np.ndarray, level=LEVELS) -> dict:
-    """Intervals from backtest errors: per horizon step, quantiles of |error| / MASE-scale pooled over series.
+def conformal_intervals(mean: np.ndarray, errors: list, level=LEVELS) -> dict:
+    """Intervals from backtest errors (``errors``: one (n, h) array per window, NaN past a window's end).
 
-    ``scaled_errors`` is (n_samples, h) with NaN where a window was shorter. Neighbouring steps are pooled to get
-    enough samples, and the width never shrinks with the horizon.
+    Each series' errors are divided by its own mean absolute backtest error, so series of any size and noise pool
+    together; per horizon step the pooled quantile of these standardised errors (neighbouring steps pooled for
+    enough samples, never shrinking with the horizon) times the series' own error size gives the half-width.
     """
-    h = mean.shape[1]
-    abs_err = np.abs(scaled_errors)
+    n, h = mean.shape
+    stacked = np.stack(errors)  # (windows, n, h)
+    with np.errstate(invalid="ignore"):
+        size = np.nanmean(np.abs(stacked), axis=(0, 2))
+    size = np.where(np.isfinite(size), size, 0.0)
+    standard = np.abs(stacked) / np.where(size > 0, size, np.nan)[None, :, None]
+    standard = np.moveaxis(standard, 2, 0).reshape(stacked.shape[2], -1)  # (h, windows * n)
     k = max(1, h // 10)
     out = {"mean": mean}
     for lv in level:
-        q = np.empty(h)
+        q = np.zeros(h)
         for j in range(h):
-            lo, hi = max(0, j - k), min(abs_err.shape[1], j + k + 1) if abs_err.shape[1] else 0
-            values = abs_err[:, lo:hi] if hi > lo else abs_err
+            values = standard[max(0, j - k) : min(standard.shape[0], j + k + 1)]
             values = values[np.isfinite(values)]
-            if values.size == 0 and abs_err.size:
-                values = abs_err[np.isfinite(abs_err)]
-            q[j] = np.quantile(values, lv / 100) if values.size else np.nan
-        q = np.maximum.accumulate(np.nan_to_num(q, nan=0.0))
-        half = q[None, :] * np.nan_to_num(scale, nan=0.0)[:, None]
+            if values.size == 0:
+                values = standard[np.isfinite(standard)]
+            q[j] = np.quantile(values, lv / 100) if values.size else 0.0
+        half = np.maximum.accumulate(q)[None, :] * size[:, None]
         out[f"lo-{lv}"] = mean - half
         out[f"hi-{lv}"] = mean + half
     return out
@@ -201,21 +205,18 @@ def add_ensemble(Y: np.ndarray, result: BatchResult, weights: dict, season_lengt
     h = next(iter(result.forecasts.values()))["mean"].shape[1]
     errors = []
     for bt, mean in zip(result.backtests, bt_means):
-        scale = mase_scale(Y[:, : bt.origin], season_length)
         err = np.full((len(Y), h), np.nan)
-        err[:, : bt.h] = (Y[:, bt.origin : bt.origin + bt.h] - mean) / scale[:, None]
+        err[:, : bt.h] = Y[:, bt.origin : bt.origin + bt.h] - mean
         errors.append(err)
-    full_scale = mase_scale(Y, season_length)
     final_mean = combine(result.forecasts, weights)
-    if len(errors) >= 1:
-        result.forecasts["ensemble"] = conformal_intervals(final_mean, np.vstack(errors), full_scale, level)
+    if errors:
+        result.forecasts["ensemble"] = conformal_intervals(final_mean, errors, level)
     else:
         result.forecasts["ensemble"] = _average_bounds(result.forecasts, weights, final_mean, level)
     for i, (bt, mean) in enumerate(zip(result.backtests, bt_means)):
         others = [e[:, : bt.h] for j, e in enumerate(errors) if j != i]
         if others:
-            scale = mase_scale(Y[:, : bt.origin], season_length)
-            bt.forecasts["ensemble"] = conformal_intervals(mean, np.vstack(others), scale, level)
+            bt.forecasts["ensemble"] = conformal_intervals(mean, others, level)
         else:
             bt.forecasts["ensemble"] = _average_bounds(bt.forecasts, weights, mean, level)
 

@@ -1,7 +1,10 @@
 """Trend labels per style at the forecast horizon.
 
-The reference is the last observed season (the last ``season_length`` periods; the last ``horizon`` periods when
-the data has no season). With ``change`` = forecast mean over the horizon / reference mean - 1:
+The reference is the same periods one season earlier: the last observed season, laid over the horizon (for a
+26-week horizon, the 26 weeks one year before it; for a horizon of a full season or more, the whole last season),
+so a style at the top of its yearly cycle is not called rising. Without a season (or with less than one season of
+history) it is the mean of the last ``horizon`` periods. With ``change`` = forecast mean over the horizon /
+reference mean - 1:
 
 - **emerging**: a small style that at least doubles: reference share below ``emerging_share`` and
   ``change >= emerging_growth`` (default +100 %).
@@ -45,13 +48,24 @@ def seasonal_strength(Y: np.ndarray, m: int) -> np.ndarray:
     if m <= 1 or T < 2 * m:
         return np.zeros(n)
     detrended = Y - centred_moving_average(Y, m)
-    season = seasonal_profile(Y, m)[:, np.arange(T) % m]
+    # A profile smoothed over +/- 2 periods: pure noise then leaves almost no "season", a real cycle keeps it.
+    season = seasonal_profile(Y, m, smooth=2)[:, np.arange(T) % m]
     remainder = detrended - season
     ok = np.isfinite(detrended[0])
     var_detrended = np.var(detrended[:, ok], axis=1)
     var_remainder = np.var(remainder[:, ok], axis=1)
     strength = 1 - np.divide(var_remainder, var_detrended, out=np.ones(n), where=var_detrended > 0)
     return np.clip(strength, 0, 1)
+
+
+def reference_level(history: np.ndarray, season_length: int, horizon: int) -> np.ndarray:
+    """Mean share over the periods one season before the horizon (or over the last ``horizon`` periods)."""
+    n, T = history.shape
+    if season_length > 1 and T >= season_length:
+        steps = np.arange(horizon)
+        idx = T - season_length + steps % season_length
+        return history[:, np.unique(idx)].mean(axis=1)
+    return history[:, -min(T, horizon):].mean(axis=1)
 
 
 def band_share(lo: np.ndarray, hi: np.ndarray, low_edge: np.ndarray, high_edge: np.ndarray) -> np.ndarray:
@@ -70,8 +84,7 @@ def trend_labels(history: np.ndarray, forecast: dict, season_length: int, horizo
     rules = rules or LabelRules()
     history = np.atleast_2d(history)
     n, T = history.shape
-    window = min(T, season_length if season_length > 1 else horizon)
-    reference = history[:, -window:].mean(axis=1)
+    reference = reference_level(history, season_length, horizon)
     expected = forecast["mean"].mean(axis=1)
     change = expected / np.maximum(reference, SHARE_FLOOR) - 1
     change = np.where((reference <= 0) & (expected <= SHARE_FLOOR * 1e-3), 0.0, change)

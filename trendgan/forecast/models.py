@@ -411,11 +411,13 @@ class ETS(PerSeriesModel):
 
     def _predict_one(self, fitted, h, x, level):
         mean = np.asarray(fitted.forecast(h), dtype=float)
-        params = fitted.params
-        alpha = params.get("smoothing_level", 0.0) or 0.0
-        beta = params.get("smoothing_trend", 0.0) or 0.0
-        gamma = params.get("smoothing_seasonal", 0.0) or 0.0
-        phi = params.get("damping_trend", 1.0) or 1.0
+        def param(name, default):
+            value = fitted.params.get(name, default)
+            return default if value is None or not np.isfinite(value) else float(value)
+
+        alpha, beta = param("smoothing_level", 0.0), param("smoothing_trend", 0.0)
+        gamma = param("smoothing_seasonal", 0.0)
+        phi = param("damping_trend", 1.0) if fitted.model.damped_trend else 1.0
         m = fitted.model.seasonal_periods or 0
         sigma = float(np.sqrt(fitted.sse / max(len(fitted.model.endog), 1)))
         var = np.ones(h)
