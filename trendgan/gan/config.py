@@ -1,0 +1,107 @@
+"""GAN architectures as named JSON configs (like open_clip's model_configs): list them, load one, build its networks."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trendgan.config import from_dict, to_dict
+from trendgan.errors import ConfigError, GanError
+
+CONFIG_DIR = Path(__file__).with_name("configs")
+
+
+@dataclass
+class GanConfig:
+    """One architecture plus its training recipe. Field names are the keys of ``configs/*.json``."""
+
+    name: str = "custom"
+    image_size: int = 32
+    z_dim: int = 64
+    cond_embed: int = 64            # width of the condition embedding that drives every generator block
+    g_channels: int = 32            # generator base width; block i has g_channels * g_mults[i] channels
+    g_mults: list[int] = field(default_factory=lambda: [4, 2, 1])
+    d_channels: int = 32
+    d_mults: list[int] = field(default_factory=lambda: [1, 2, 4])
+    residual: bool = False          # residual blocks (better at 64 px and up) or plain DCGAN-style blocks (faster on CPU)
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: list[float] = field(default_factory=lambda: [0.0, 0.99])
+    batch: int = 64
+    ema_decay: float = 0.999
+    diffaug: str = "color,translation,cutout"
+    mismatch_weight: float = 0.5    # weight of "real image, wrong condition" negatives in the discriminator loss
+    d_steps: int = 1                # discriminator updates per generator update
+    steps: int = 5000               # default length of a run when neither --steps nor --minutes is given
+    checkpoint_every: int = 500
+    sample_every: int = 500
+    log_every: int = 50
+
+    def __post_init__(self):
+        blocks = len(self.g_mults)
+        if self.image_size != 4 * 2**blocks:
+            raise ConfigError(
+                f"GAN config {self.name!r}: image_size {self.image_size} needs {_blocks_for(self.image_size)} "
+                f"generator blocks (4 px doubled per block), g_mults has {blocks}"
+            )
+        if len(self.d_mults) != blocks:
+            raise ConfigError(f"GAN config {self.name!r}: d_mults needs {blocks} entries like g_mults")
+        if min(self.batch, self.d_steps, self.z_dim, self.cond_embed) < 1:
+            raise ConfigError(f"GAN config {self.name!r}: batch, d_steps, z_dim and cond_embed must be positive")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"GAN config {self.name!r}: ema_decay must be in [0, 1)")
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+
+def _blocks_for(size: int) -> str:
+    n = 0
+    while 4 * 2**n < size:
+        n += 1
+    return str(n) if 4 * 2**n == size else "a power-of-two size; no number of"
+
+
+def list_configs() -> list[str]:
+    """Names of the built-in GAN configs, e.g. ``['gan-128', 'gan-32', 'gan-64', 'gan-tiny-16']``."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
+
+
+def load_config(name_or_path: str | Path | dict | GanConfig) -> GanConfig:
+    """A built-in config by name, a JSON file by path, or a dict (e.g. from a checkpoint)."""
+    if isinstance(name_or_path, GanConfig):
+        return name_or_path
+    if isinstance(name_or_path, dict):
+        table = dict(name_or_path)
+        return from_dict(GanConfig, table, "gan")
+    name = str(name_or_path)
+    path = CONFIG_DIR / f"{name}.json"
+    if not path.exists():
+        path = Path(name).expanduser()
+    if not path.is_file():
+        raise GanError(f"unknown GAN config {name!r}: use one of {', '.join(list_configs())} or a path to a JSON file")
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise GanError(f"GAN config {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(table, dict):
+        raise GanError(f"GAN config {path} should hold one JSON object")
+    table.setdefault("name", path.stem)
+    return from_dict(GanConfig, table, "gan")
+
+
+def create_gan(name_or_path: str | Path | dict | GanConfig, cond_dim: int):
+    """Build ``(generator, discriminator)`` for a config and a condition width (the encoder's dimension)."""
+    from trendgan.gan.networks import Discriminator, Generator
+
+    config = load_config(name_or_path)
+    if cond_dim < 1:
+        raise GanError(f"cond_dim must be positive (the encoder's vector width), got {cond_dim}")
+    return Generator(config, cond_dim), Discriminator(config, cond_dim)
+
+
+def replace(config: GanConfig, **changes) -> GanConfig:
+    """A copy of ``config`` with some fields changed (validated again)."""
+    return dataclasses.replace(config, **changes)

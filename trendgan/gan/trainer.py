@@ -1,0 +1,223 @@
+"""The GAN recipe on tensors: hinge loss, DiffAugment, mismatched-condition negatives, EMA generator.
+
+Nothing here knows about the store; ``trendgan.gan.train`` feeds it the store's images and the benchmark feeds it
+Fashion-MNIST.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from trendgan.devices import autocast
+from trendgan.gan.augment import diff_augment, parse_policy
+from trendgan.gan.config import GanConfig, create_gan, load_config
+
+CHECKPOINT_FORMAT = 1
+
+
+class GanTrainer:
+    """Holds G, D, the EMA generator and their optimisers; ``train_step`` does one round of D and G updates.
+
+    ``images`` are uint8 tensors (N, 3, H, W) at the config's image size; ``conditions`` float (N, cond_dim).
+    Randomness comes from torch's global generator, seeded here and saved in checkpoints, so a resumed run
+    draws the same batches it would have drawn.
+    """
+
+    def __init__(self, config: GanConfig | str | dict, cond_dim: int, device="cpu", seed: int = 0):
+        self.config = load_config(config)
+        parse_policy(self.config.diffaug)  # fail early on a bad policy
+        self.cond_dim = int(cond_dim)
+        self.device = torch.device(device)
+        self.seed = seed
+        torch.manual_seed(seed)
+        self.generator, self.discriminator = create_gan(self.config, self.cond_dim)
+        self.generator.to(self.device)
+        self.discriminator.to(self.device)
+        self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+        c = self.config
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=c.lr_g, betas=tuple(c.betas))
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=c.lr_d, betas=tuple(c.betas))
+        # fp16 needs loss scaling; bf16 (chosen by devices.autocast where the GPU has it) does not.
+        use_fp16 = self.device.type == "cuda" and not torch.cuda.is_bf16_supported()
+        self.scaler = torch.amp.GradScaler("cuda", enabled=use_fp16)
+        self.step = 0
+        self.images_seen = 0
+        self.seconds = 0.0
+
+    # ------------------------------------------------------------------ one step
+    def _batch(self, images: torch.Tensor, conditions: torch.Tensor):
+        index = torch.randint(len(images), (self.config.batch,))
+        real = images[index].to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        flip = torch.rand(len(index), device=self.device) < 0.5  # garments read the same mirrored
+        real = torch.where(flip[:, None, None, None], real.flip(3), real)
+        return real, conditions[index].to(self.device, non_blocking=True).float()
+
+    def _noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.z_dim, device=self.device)
+
+    def train_step(self, images: torch.Tensor, conditions: torch.Tensor) -> dict:
+        c, G, D = self.config, self.generator, self.discriminator
+        for _ in range(c.d_steps):
+            real, cond = self._batch(images, conditions)
+            with torch.no_grad(), autocast(self.device):
+                fake = G(self._noise(len(real)), cond)
+            with autocast(self.device):
+                real_features = D.features(diff_augment(real, c.diffaug))
+                d_real = D.score(real_features, cond)
+                d_fake = D(diff_augment(fake.float(), c.diffaug), cond)
+                loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+                if c.mismatch_weight > 0 and len(real) > 1:
+                    # A real image with another image's condition is a negative: D (and so G) must respect conditions.
+                    wrong = cond.roll(1, dims=0)
+                    loss_d = loss_d + c.mismatch_weight * F.relu(1 + D.score(real_features, wrong)).mean()
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler.scale(loss_d).backward()
+            self.scaler.step(self.opt_d)
+            self.scaler.update()
+
+        _, cond = self._batch(images, conditions)
+        with autocast(self.device):
+            fake = G(self._noise(len(cond)), cond)
+            loss_g = -D(diff_augment(fake, c.diffaug), cond).mean()
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(loss_g).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        self._update_ema()
+        self.step += 1
+        self.images_seen += c.batch * c.d_steps
+        return {
+            "loss_d": float(loss_d.detach()),
+            "loss_g": float(loss_g.detach()),
+            "d_real": float(d_real.detach().float().mean()),
+            "d_fake": float(d_fake.detach().float().mean()),
+        }
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        # Early on the EMA would average in random weights; ramp the decay up with the step count.
+        decay = min(self.config.ema_decay, (1 + self.step) / (10 + self.step))
+        for ema_p, p in zip(self.ema.parameters(), self.generator.parameters()):
+            ema_p.lerp_(p.detach(), 1 - decay)
+
+    @torch.no_grad()
+    def refresh_ema_statistics(self, conditions: torch.Tensor, batches: int = 8) -> None:
+        """Recompute the EMA generator's batch-norm statistics from its own activations ("standing statistics").
+
+        The EMA weights never ran in training mode, so the running statistics of the live generator do not fit
+        them; rendering uses eval mode, where these statistics make each image independent of its batch.
+        """
+        norms = [m for m in self.ema.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the refresh batches
+        self.ema.train()
+        # A private generator, so refreshing never shifts the training run's random stream.
+        rng = torch.Generator().manual_seed(self.seed * 1_000_003 + self.step)
+        for _ in range(batches):
+            index = torch.randint(len(conditions), (self.config.batch,), generator=rng)
+            cond = conditions[index].to(self.device).float()
+            z = torch.randn(len(cond), self.config.z_dim, generator=rng).to(self.device)
+            self.ema(z, cond)
+        for m in norms:
+            m.momentum = 0.1
+        self.ema.eval()
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        rng = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.config.to_dict(),
+            "cond_dim": self.cond_dim,
+            "seed": self.seed,
+            "step": self.step,
+            "images_seen": self.images_seen,
+            "seconds": self.seconds,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "ema": self.ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": rng,
+        }
+
+    def load_state_dict(self, state: dict) -> "GanTrainer":
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.ema.load_state_dict(state["ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.step = int(state["step"])
+        self.images_seen = int(state.get("images_seen", 0))
+        self.seconds = float(state.get("seconds", 0.0))
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        return self
+
+
+@dataclass
+class LoopHooks:
+    """What the loop calls as it goes; each gets the trainer (and the latest losses for ``log``)."""
+
+    log: Callable[[GanTrainer, dict], None] | None = None
+    checkpoint: Callable[[GanTrainer], None] | None = None
+    sample: Callable[[GanTrainer], None] | None = None
+    tick: Callable[[GanTrainer, dict], None] | None = None
+
+
+def train_loop(
+    trainer: GanTrainer,
+    images: torch.Tensor,
+    conditions: torch.Tensor,
+    until_step: int | None = None,
+    minutes: float | None = None,
+    hooks: LoopHooks | None = None,
+) -> dict:
+    """Train until ``until_step`` or until ``minutes`` of wall clock have passed, whichever comes first.
+
+    Logs every ``log_every`` steps, checkpoints every ``checkpoint_every`` and draws samples every ``sample_every``
+    (as set in the config). Returns the last losses with ``images_per_s`` over this call.
+    """
+    hooks = hooks or LoopHooks()
+    c = trainer.config
+    if until_step is None and minutes is None:
+        until_step = c.steps
+    deadline = time.monotonic() + 60.0 * minutes if minutes is not None else None
+    started, first_step, seen_at_start = time.perf_counter(), trainer.step, trainer.images_seen
+    window_start, window_seen = started, trainer.images_seen
+    losses: dict = {}
+    while (until_step is None or trainer.step < until_step) and (deadline is None or time.monotonic() < deadline):
+        step_start = time.perf_counter()
+        losses = trainer.train_step(images, conditions)
+        trainer.seconds += time.perf_counter() - step_start
+        if hooks.tick:
+            hooks.tick(trainer, losses)
+        if hooks.log and (trainer.step % c.log_every == 0 or trainer.step == until_step):
+            now = time.perf_counter()
+            rate = (trainer.images_seen - window_seen) / max(now - window_start, 1e-9)
+            hooks.log(trainer, {**losses, "images_per_s": rate})
+            window_start, window_seen = now, trainer.images_seen
+        if hooks.sample and trainer.step % c.sample_every == 0:
+            hooks.sample(trainer)
+        if hooks.checkpoint and trainer.step % c.checkpoint_every == 0:
+            hooks.checkpoint(trainer)
+    elapsed = time.perf_counter() - started
+    return {
+        **losses,
+        "steps": trainer.step - first_step,
+        "seconds": elapsed,
+        "images_per_s": (trainer.images_seen - seen_at_start) / max(elapsed, 1e-9),
+    }
