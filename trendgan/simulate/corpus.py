@@ -151,14 +151,15 @@ def plan_corpus(scenario: Scenario, seed: int = 0) -> CorpusPlan:
     counts = np.stack(
         [sample_counts(seen[i, :observed], per_source[:, i], count_rng) for i in range(len(scenario.sources))], axis=1
     )
-    trends = [c.true_trend(observed - 1, observed - 1, months, max(holdout, _season_quarter(scenario.period))) for c in curves]
+    quarter = _season_quarter(scenario.period)
+    trends = [c.true_trend(observed - 1, observed - 1, months, max(holdout, quarter), quarter) for c in curves]
     plan = CorpusPlan(scenario, seed, starts[:visible], market, shares, leading_shares, counts, trends)
     plan.posts = list(_posts(plan, post_rng))
     return plan
 
 
 def _season_quarter(period: str) -> int:
-    """About three months in periods: how far ahead a fad's label looks when the scenario has no holdout."""
+    """About three months in periods: the recent past a fad's label compares with (and its horizon without holdout)."""
     return {"W": 13, "M": 3, "D": 90}[period]
 
 

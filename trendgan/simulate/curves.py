@@ -88,12 +88,12 @@ class Curve:
             w = p["base"] + p["height"] * np.exp(-0.5 * ((x - p["peak"]) / p["width"]) ** 2)
         return np.maximum(w, 0.0)
 
-    def true_trend(self, t_end: int, last: int, months: np.ndarray, horizon: int) -> str:
+    def true_trend(self, t_end: int, last: int, months: np.ndarray, horizon: int, recent_periods: int) -> str:
         """The trend label in the shared vocabulary (emerging, rising, stable, seasonal, declining)."""
         if self.shape != "fad":
             return {"flat": "stable"}.get(self.shape, self.shape)
         # A fad is labelled by what it does next: the coming ``horizon`` periods against the recent ones.
-        recent = self.weights(np.arange(t_end - horizon + 1, t_end + 1), months, last).mean()
+        recent = self.weights(np.arange(t_end - recent_periods + 1, t_end + 1), months, last).mean()
         coming = self.weights(np.arange(t_end + 1, t_end + horizon + 1), months, last).mean()
         if coming > 1.2 * recent:
             return "emerging" if self.params["base"] < 0.15 * self.params["height"] and recent < 0.25 * self.params["height"] else "rising"

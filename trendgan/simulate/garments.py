@@ -356,12 +356,28 @@ def _floral(u, v, out, second, rng):
 
 
 def _background(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A light studio-like backdrop: a neutral tone with a soft vertical gradient."""
-    tone = rng.uniform(0.80, 0.96)
-    tint = rng.uniform(-0.03, 0.03, size=3)
-    top = np.clip(tone + tint, 0, 1) * 255
-    gradient = np.linspace(1.0, rng.uniform(0.9, 1.0), size)[:, None, None]
-    return (np.broadcast_to(top, (size, size, 3)) * gradient).astype(np.float32)
+    """A light studio-like backdrop: a neutral tone, light falling from a random side, and a soft spot of light.
+
+    The light varies a lot between pictures on purpose: it is most of what keeps two renders of one style from
+    looking like the same photo reposted (perceptual hashes compare exactly this coarse brightness layout).
+    """
+    tone = rng.uniform(0.70, 0.90)
+    tint = rng.uniform(-0.04, 0.04, size=3)
+    base = np.clip(tone + tint, 0, 1) * 255
+    grid = (np.arange(size) + 0.5) / size
+    x, y = np.meshgrid(grid, grid)
+    direction = rng.uniform(0, 2 * math.pi)
+    along = (x - 0.5) * math.cos(direction) + (y - 0.5) * math.sin(direction)
+    light = 1.0 + rng.uniform(0.1, LIGHT) * along
+    spot_x, spot_y, spot_r = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.2, 0.5)
+    light = light + SPOT * np.exp(-((x - spot_x) ** 2 + (y - spot_y) ** 2) / (2 * spot_r**2))
+    return (base[None, None, :] * light[..., None]).astype(np.float32)
+
+
+LIGHT = 0.5
+SPOT = 0.15
+SCALE = (0.64, 1.0)
+ANGLE = 12
 
 
 def render_garment(style: str | GarmentStyle, size: int = 64, seed: int = 0) -> Image.Image:
@@ -381,10 +397,13 @@ def render_garment(style: str | GarmentStyle, size: int = 64, seed: int = 0) -> 
     supersample = 3 if size <= 128 else 2 if size <= 320 else 1
     canvas = size * supersample
 
-    scale = rng.uniform(0.84, 1.04)
-    angle = math.radians(rng.uniform(-8, 8))
-    shift = rng.uniform(-0.06, 0.06, size=2)
+    scale = rng.uniform(*SCALE)
+    angle = math.radians(rng.uniform(-ANGLE, ANGLE))
     mirror = style.garment in _SIDE_VIEW and rng.random() < 0.5
+    # Every product is cut a little differently: wider or narrower, longer or shorter, more or less flared.
+    width, length, flare = rng.uniform(0.88, 1.12), rng.uniform(0.92, 1.06), rng.uniform(-0.12, 0.12)
+    room = max(0.0, (1 - 0.92 * scale * max(width * 1.12, length)) / 2 - 0.015)  # keep the garment in the frame
+    shift = rng.uniform(-room, room, size=2)
     fabric_rgb = _jitter_colour(PALETTE[style.colour], rng)
     image = _background(canvas, rng)
 
@@ -394,6 +413,8 @@ def render_garment(style: str | GarmentStyle, size: int = 64, seed: int = 0) -> 
         pts = np.asarray(points, dtype=float) - 0.5
         if mirror:
             pts[:, 0] = -pts[:, 0]
+        pts[:, 0] *= width * (1 + flare * 2 * pts[:, 1])
+        pts[:, 1] *= length
         rotated = np.stack([cos_a * pts[:, 0] - sin_a * pts[:, 1], sin_a * pts[:, 0] + cos_a * pts[:, 1]], axis=1)
         placed = (rotated * scale + 0.5 + shift) * canvas
         return [tuple(p) for p in placed]
@@ -406,7 +427,7 @@ def render_garment(style: str | GarmentStyle, size: int = 64, seed: int = 0) -> 
     v = -sin_a * qx + cos_a * qy
     if mirror:
         u = -u
-    u, v = u + 0.5, v + 0.5
+    u, v = u / width + 0.5, v / length + 0.5
 
     silhouette = SILHOUETTES[style.garment]()
     mask_img = Image.new("L", (canvas, canvas), 0)
@@ -432,8 +453,8 @@ def render_garment(style: str | GarmentStyle, size: int = 64, seed: int = 0) -> 
         draw.polygon(to_canvas(polygon), outline=edge, width=line_width)
     for polygon, kind in silhouette.trim:
         draw.polygon(to_canvas(polygon), fill=trim_colours[kind], outline=edge, width=line_width)
-    for polyline, width, kind in silhouette.thick_lines or []:
-        draw.line(to_canvas(polyline), fill=trim_colours[kind], width=max(1, round(width * canvas * scale)), joint="curve")
+    for polyline, thickness, kind in silhouette.thick_lines or []:
+        draw.line(to_canvas(polyline), fill=trim_colours[kind], width=max(1, round(thickness * canvas * scale)), joint="curve")
     for polyline in silhouette.lines:
         draw.line(to_canvas(polyline), fill=edge, width=line_width, joint="curve")
     for x, y, r in silhouette.dots:
