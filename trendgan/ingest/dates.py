@@ -123,7 +123,7 @@ PATH_DATE_PATTERNS = (
     # 20230517, IMG_20230517_142233, PXL_20230517_142233123
     re.compile(rf"(?<!\d){_YEAR}{_MONTH}{_DAY}(?:[T_-](?P<H>[01]\d|2[0-3])(?P<M>[0-5]\d)(?P<S>[0-5]\d))?(?!\d)"),
     # 2023-05 (a monthly folder or file prefix)
-    re.compile(rf"(?<!\d){_YEAR}[-_.]{_MONTH}(?![\d])"),
+    re.compile(rf"(?<!\d){_YEAR}[-_.]{_MONTH}(?![-_.]?\d)"),  # not the start of a longer (invalid) date
 )
 # Folders nested by date: 2023/05/17/ or 2023/05/
 _NESTED_FOLDERS = re.compile(rf"(?:^|/){_YEAR}/{_MONTH}(?:/{_DAY})?(?=/|$)")

@@ -65,6 +65,9 @@ def _walk(root: str, folder: str, result: ScanResult, skip_dirs: set[str], seen:
             result.unreadable.append((current, "unreadable", f"folder cannot be read: {exc.strerror or exc}"))
             continue
         names = {e.name for e in entries}
+        # per folder, not per file: an unchanged re-ingest of 20,000 files is mostly this loop
+        source = _source_for(root, current)
+        has_metadata = any(is_metadata_file(name) for name in names)
         subfolders = []
         for entry in entries:
             if entry.name.startswith("."):
@@ -77,7 +80,7 @@ def _walk(root: str, folder: str, result: ScanResult, skip_dirs: set[str], seen:
                 if entry.name not in _SKIPPED_FOLDERS and absolute(entry.path) not in skip_dirs:
                     subfolders.append(entry.path)
                 continue
-            _add_file(entry.path, entry.name, root, _source_for(root, current), names, result, seen, entry)
+            _add_file(entry.path, entry.name, root, source, names if has_metadata else None, result, seen, entry)
         stack.extend(reversed(subfolders))  # depth-first, in name order
 
 
@@ -92,7 +95,8 @@ def _source_for(root: str, folder: str) -> str:
 def _add_file(path, name, root, source, names, result: ScanResult, seen: set[str], entry=None) -> None:
     if name.startswith(".") or is_metadata_file(name):
         return
-    path = absolute(path)
+    if entry is None:
+        path = absolute(path)  # scandir paths are already absolute and normalised: they join an absolute root
     if path in seen:
         return
     try:
@@ -101,8 +105,10 @@ def _add_file(path, name, root, source, names, result: ScanResult, seen: set[str
         result.unreadable.append((path, "unreadable", f"file cannot be read: {exc.strerror or exc}"))
         return
     seen.add(path)
-    folder = os.path.dirname(path)
-    sidecars = [os.path.join(folder, candidate) for candidate in sidecar_candidates(name) if candidate in names]
+    sidecars = []
+    if names:
+        folder = os.path.dirname(path)
+        sidecars = [os.path.join(folder, candidate) for candidate in sidecar_candidates(name) if candidate in names]
     result.files.append(
         FoundFile(
             path=path,

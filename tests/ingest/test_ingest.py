@@ -1,0 +1,314 @@
+"""The ingest stage end to end on small Pillow-made folders: dates, sources, rejects, duplicates, re-ingest, resume."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+
+import pytest
+from PIL import Image
+
+import trendgan.ingest.core as core
+from trendgan.errors import IngestError, StoreLockedError
+from trendgan.ingest import ingest
+
+D = dt.datetime
+
+
+def images_by_name(store, catalog_rows, columns="posted_at, date_origin"):
+    rows = catalog_rows(store, f"SELECT path, {columns} FROM images")
+    return {os.path.basename(r[0]): r[1:] if len(r) > 2 else r[1] for r in rows}
+
+
+def test_every_date_source_in_priority_order(pics, store, catalog_rows, tmp_path):
+    pics.write("insta/2021/01/manifest_wins.png", seed=1)
+    pics.write_json("insta/2021/01/manifest_wins.json", {"date": "2022-02-02"})
+    pics.write("insta/2021/01/sidecar.png", seed=2)
+    pics.write_json("insta/2021/01/sidecar.png.json", {"taken_at_timestamp": 1684317600})
+    pics.with_exif("insta/2021/01/exif.jpg", seed=3, taken="2020:06:07 08:09:10")
+    pics.write("insta/2021/01/path.png", seed=4)
+    pics.write("insta/undated/IMG_mtime.png", seed=5, mtime=D(2019, 4, 5, tzinfo=dt.timezone.utc).timestamp())
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,date\nscraped/insta/2021/01/manifest_wins.png,2023-03-03T10:00:00+01:00\n")
+
+    result = ingest([pics.root], store=store, manifest=manifest)
+    dates = images_by_name(store, catalog_rows)
+    assert dates["manifest_wins.png"] == (D(2023, 3, 3, 9), "manifest")
+    assert dates["sidecar.png"] == (D(2023, 5, 17, 10), "sidecar")
+    assert dates["exif.jpg"] == (D(2020, 6, 7, 8, 9, 10), "exif")
+    assert dates["path.png"] == (D(2021, 1, 1), "path")
+    assert dates["IMG_mtime.png"] == (None, "none")  # the modification time is used only when asked
+    assert result.undated == 1 and result.undated_examples[0].endswith("IMG_mtime.png")
+    assert result.date_origins == {"manifest": 1, "sidecar": 1, "exif": 1, "path": 1, "none": 1}
+
+
+def test_mtime_dates_only_when_asked(pics, store, catalog_rows):
+    stamp = D(2019, 4, 5, 6, 7, 8, tzinfo=dt.timezone.utc).timestamp()
+    pics.write("src/look.png", seed=1, mtime=stamp)
+    ingest([pics.root], store=store, date_from_mtime=True)
+    assert images_by_name(store, catalog_rows)["look.png"] == (D(2019, 4, 5, 6, 7, 8), "mtime")
+
+
+def test_absurd_dates_are_rejected_with_the_reason(pics, store, catalog_rows, tmp_path):
+    pics.write("src/old.png", seed=1)
+    pics.write_json("src/old.png.json", {"date": "1850-01-01"})
+    pics.write("src/future.png", seed=2)
+    pics.write("src/2020/05/fine.png", seed=3)
+    future = (dt.datetime.now() + dt.timedelta(days=400)).strftime("%Y-%m-%d")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"path": str(pics.root / "src/future.png"), "date": future}) + "\n")
+
+    result = ingest([pics.root], store=store, manifest=manifest)
+    assert result.rejected == {"absurd_date": 2} and result.new == 1
+    rejects = dict(catalog_rows(store, "SELECT path, detail FROM rejects WHERE reason = 'absurd_date'"))
+    assert "before 1900" in rejects[str(pics.root / "src/old.png")]
+    assert "in the future" in rejects[str(pics.root / "src/future.png")]
+
+
+def test_every_reject_reason_and_nothing_else_is_lost(pics, store, catalog_rows, monkeypatch):
+    pics.write("shop/good1.png", seed=1)
+    pics.write("shop/good2.jpg", seed=2)
+    pics.write_bytes("shop/empty.jpg", b"")
+    pics.write_bytes("shop/clip.mp4", b"\x00\x00\x00\x18ftypmp42")
+    pics.write_bytes("shop/fake.png", b"<html>not an image</html>")
+    pics.truncated_jpeg("shop/cut.jpg", seed=3)
+    pics.corrupt_png("shop/broken.png", seed=4)
+    pics.bomb_png("shop/bomb.png")
+    Image.new("LAB", (8, 8)).save(pics.root / "shop/lab.tif")
+    pics.write("shop/locked.png", seed=5)
+    pics.write("shop/.DS_Store.png", seed=6)  # hidden: not looked at
+    pics.write_json("shop/good1.png.json", {"likes": 3})  # metadata: read, never rejected
+
+    real_open = open
+
+    def no_permission(path, *args, **kwargs):
+        if str(path).endswith("locked.png"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("trendgan.ingest.images.open", no_permission, raising=False)
+    result = ingest([pics.root], store=store, workers=1)
+    assert result.new == 2
+    assert result.rejected == {
+        "empty": 1, "wrong_extension": 1, "not_an_image": 1, "truncated": 1, "corrupt": 1,
+        "decompression_bomb": 1, "unsupported_mode": 1, "unreadable": 1,
+    }
+    statuses = dict(catalog_rows(store, "SELECT status, count(*) FROM files GROUP BY status"))
+    assert statuses == {"image": 2, "rejected": 8}
+    assert catalog_rows(store, "SELECT count(*) FROM rejects")[0][0] == 8
+
+
+def test_unreadable_folders_are_reported_and_the_rest_ingested(pics, store, catalog_rows, monkeypatch):
+    pics.write("open/a.png", seed=1)
+    pics.write("closed/b.png", seed=2)
+    import trendgan.ingest.scan as scan
+
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if str(path).endswith("closed"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(scan.os, "scandir", scandir)
+    result = ingest([pics.root], store=store)
+    assert result.new == 1 and result.rejected == {"unreadable": 1}
+    assert catalog_rows(store, "SELECT path, reason FROM rejects") == [(str(pics.root / "closed"), "unreadable")]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads folders whatever their permissions")
+def test_unreadable_folder_by_permissions(pics, store):
+    pics.write("open/a.png", seed=1)
+    closed = pics.write("closed/b.png", seed=2).parent
+    closed.chmod(0)
+    try:
+        result = ingest([pics.root], store=store)
+    finally:
+        closed.chmod(0o755)
+    assert result.new == 1 and result.rejected == {"unreadable": 1}
+
+
+def test_exact_duplicates_keep_the_first_path(pics, store, catalog_rows):
+    original = pics.write("a/look.png", seed=1)
+    pics.write_bytes("b/look-repost.png", original.read_bytes())
+    pics.write_bytes("c/look-again.png", original.read_bytes())
+    result = ingest([pics.root], store=store)
+    assert (result.new, result.exact_duplicates) == (1, 2)
+    assert catalog_rows(store, "SELECT path FROM images") == [(str(original),)]
+    dupes = catalog_rows(store, "SELECT count(*), count(DISTINCT image_id) FROM files WHERE status = 'exact_duplicate'")
+    assert dupes == [(2, 1)]
+    # bytes already catalogued are recognised in a later ingest too
+    pics.write_bytes("d/later.png", original.read_bytes())
+    again = ingest([pics.root], store=store)
+    assert (again.new, again.exact_duplicates, again.unchanged) == (0, 1, 3)
+
+
+def test_near_duplicates_are_flagged_with_the_image_they_repeat(pics, store, catalog_rows):
+    original = pics.write("a/look.png", seed=1, size=96)
+    (pics.root / "b").mkdir()
+    Image.open(original).resize((64, 64)).save(pics.root / "b" / "repost.jpg", quality=80)
+    pics.write("c/other.png", seed=2, size=96)
+    result = ingest([pics.root], store=store)
+    assert result.near_duplicates == 1
+    rows = dict(catalog_rows(store, "SELECT path, duplicate_of FROM images"))
+    original_id = catalog_rows(store, "SELECT image_id FROM images WHERE path = ?", str(original))[0][0]
+    assert rows[str(pics.root / "b/repost.jpg")] == original_id
+    assert rows[str(original)] is None and rows[str(pics.root / "c/other.png")] is None
+    # a repost arriving in a later ingest is matched against the catalog
+    Image.open(original).resize((80, 80)).save(pics.root / "c" / "repost2.jpg", quality=70)
+    assert ingest([pics.root], store=store).near_duplicates == 1
+
+
+def test_near_duplicate_search_can_be_switched_off(pics, store):
+    original = pics.write("a/look.png", seed=1, size=96)
+    Image.open(original).resize((64, 64)).save(pics.root / "a" / "repost.jpg", quality=80)
+    assert ingest([pics.root], store=store, near_duplicate_distance=-1).near_duplicates == 0
+
+
+def test_sources_captions_likes_and_leading_flags(pics, store, catalog_rows, tmp_path):
+    pics.write("instagram/a.png", seed=1)
+    pics.write_json("instagram/a.png.json", {"date": "2023-05-01", "caption": "Wide-leg #Denim #y2k", "likes": 120})
+    pics.write("runway/b.png", seed=2)
+    pics.write("top.png", seed=3)  # directly in the PATH: the PATH's own name
+    pics.write("elsewhere.png", seed=4)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,date,source,caption,likes\nscraped/elsewhere.png,2023-01-01,vogue,Cover look,77\n")
+    ingest([pics.root], store=store, manifest=manifest, leading_sources=["runway"])
+    rows = catalog_rows(store, "SELECT path, source, leading_source, caption, hashtags, engagement FROM images")
+    got = {os.path.basename(r[0]): r[1:] for r in rows}
+    assert got["a.png"] == ("instagram", False, "Wide-leg #Denim #y2k", ["denim", "y2k"], 120)
+    assert got["b.png"] == ("runway", True, None, None, None)
+    assert got["top.png"][0] == "scraped"
+    assert got["elsewhere.png"] == ("vogue", False, "Cover look", None, 77)
+
+    # --source names every new image's source; --leading marks all sources of this ingest, old images included
+    pics.write("runway/c.png", seed=5)
+    other = tmp_path / "magazine"
+    other.mkdir()
+    Image.open(pics.root / "top.png").rotate(90).save(other / "m.png")
+    result = ingest([other], store=store, source="elle", leading=True)
+    assert result.sources == {"elle": 1} and "elle" in result.leading_sources
+    assert catalog_rows(store, "SELECT leading_source FROM images WHERE source = 'elle'") == [(True,)]
+    assert catalog_rows(store, "SELECT leading_source FROM images WHERE path LIKE '%runway/c.png'") == []
+    # new images of a source already marked leading are leading too
+    ingest([pics.root], store=store)
+    assert catalog_rows(store, "SELECT leading_source FROM images WHERE path LIKE '%runway/c.png'") == [(True,)]
+
+
+def test_manifest_files_outside_the_paths_and_missing_ones(pics, store, catalog_rows, tmp_path):
+    pics.write("a/in.png", seed=1)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    Image.open(pics.root / "a/in.png").rotate(180).save(outside / "out.png")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,date\noutside/out.png,2023-01-01\noutside/gone.png,2023-01-01\n")
+    result = ingest([pics.root], store=store, manifest=manifest)
+    assert result.new == 2 and result.rejected == {"missing": 1}
+    # a manifest alone is enough
+    store2 = type(store)(tmp_path / "store2")
+    assert ingest([], store=store2, manifest=manifest).new == 1
+
+
+def test_incremental_reingest_touches_only_new_or_changed_files(pics, store, catalog_rows, monkeypatch):
+    for i in range(5):
+        pics.write(f"src/2023/0{i + 1}/look{i}.png", seed=i)
+    pics.write_bytes("src/bad.jpg", b"")
+    first = ingest([pics.root], store=store)
+    assert (first.new, first.rejected_total) == (5, 1)
+
+    examined = []
+    real = core.examine_file
+    monkeypatch.setattr(core, "examine_file", lambda path, **kw: examined.append(path) or real(path, **kw))
+    again = ingest([pics.root], store=store, workers=1)
+    assert (again.unchanged, again.new, again.rejected_total, examined) == (6, 0, 0, [])
+    assert catalog_rows(store, "SELECT count(*) FROM rejects")[0][0] == 1  # not rejected a second time
+
+    new = pics.write("src/2023/06/look5.png", seed=5)
+    changed = pics.write("src/2023/01/look0.png", seed=50)  # same path, new bytes
+    os.utime(changed, (time.time() + 5, time.time() + 5))
+    third = ingest([pics.root], store=store, workers=1)
+    assert sorted(examined) == sorted([str(new), str(changed)])
+    assert (third.new, third.changed, third.unchanged) == (2, 1, 5)
+    paths = [r[0] for r in catalog_rows(store, "SELECT path FROM images")]
+    assert len(paths) == len(set(paths)) == 6  # the old bytes of look0.png are no longer catalogued
+
+
+def test_fixed_file_replaces_its_reject(pics, store, catalog_rows):
+    broken = pics.write_bytes("src/2023/01/look.jpg", b"")
+    ingest([pics.root], store=store)
+    pics.write("src/2023/01/look.jpg", seed=1, format="JPEG")
+    os.utime(broken, (time.time() + 5, time.time() + 5))
+    result = ingest([pics.root], store=store)
+    assert (result.new, result.changed) == (1, 1)
+    assert catalog_rows(store, "SELECT count(*) FROM rejects")[0][0] == 0
+
+
+def test_interrupted_ingest_resumes_without_duplicates(pics, store, catalog_rows, monkeypatch, tmp_path):
+    for i in range(7):
+        pics.write(f"src/2023/01/look{i}.png", seed=i)
+    pics.write_bytes("src/2023/01/empty.png", b"")
+    real_write = core._write_batch
+    calls = {"n": 0}
+
+    def interrupted_after_two_batches(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(core, "_write_batch", interrupted_after_two_batches)
+    with pytest.raises(KeyboardInterrupt):
+        ingest([pics.root], store=store, batch_size=3)
+    assert catalog_rows(store, "SELECT count(*) FROM files")[0][0] == 6  # two whole batches, nothing half-written
+    monkeypatch.setattr(core, "_write_batch", real_write)
+
+    resumed = ingest([pics.root], store=store, batch_size=3)
+    assert (resumed.unchanged, resumed.new + resumed.rejected_total) == (6, 2)
+    assert catalog_rows(store, "SELECT count(*), count(DISTINCT path) FROM files") == [(8, 8)]
+    assert catalog_rows(store, "SELECT count(*), count(DISTINCT image_id) FROM images") == [(7, 7)]
+    assert catalog_rows(store, "SELECT count(*) FROM rejects") == [(1,)]
+    runs = [r[0] for r in catalog_rows(store, "SELECT status FROM runs WHERE stage = 'ingest' ORDER BY started_at")]
+    assert runs == ["interrupted", "done"]
+
+
+def test_a_second_writer_gets_a_clear_message(pics, store):
+    pics.write("src/a.png", seed=1)
+    with store.writer("embed"):
+        with pytest.raises(StoreLockedError, match="trendgan embed"):
+            ingest([pics.root], store=store)
+    assert ingest([pics.root], store=store).new == 1  # the lock is released with its holder
+
+
+def test_bad_input_is_refused_before_anything_is_written(store, tmp_path):
+    with pytest.raises(IngestError, match="does not exist"):
+        ingest([tmp_path / "nope"], store=store)
+    with pytest.raises(IngestError, match="nothing to ingest"):
+        ingest([], store=store)
+    assert not store.exists()
+
+
+def test_the_store_inside_a_scanned_folder_is_skipped(pics, tmp_path):
+    from trendgan.store import Store
+
+    pics.write("src/a.png", seed=1)
+    inside = Store(pics.root / "my-store")
+    ingest([pics.root], store=inside)
+    (inside.root / "renders").mkdir()
+    pics.write("my-store/renders/r.png", seed=2)  # a stage's output is not an input
+    assert ingest([pics.root], store=inside).new == 0
+
+
+def test_worker_pool_gives_the_same_catalog(pics, tmp_path, catalog_rows):
+    from trendgan.store import Store
+
+    for i in range(70):
+        pics.write(f"src/2023/{i % 12 + 1:02d}/look{i}.png", seed=i, size=24)
+    pics.write_bytes("src/bad.png", b"nope")
+    one, two = Store(tmp_path / "one"), Store(tmp_path / "two")
+    r1 = ingest([pics.root], store=one, workers=1)
+    r2 = ingest([pics.root], store=two, workers=2)
+    assert r1.summary() | {"seconds": 0} == r2.summary() | {"seconds": 0}
+    query = "SELECT image_id, path, posted_at, phash, duplicate_of FROM images ORDER BY image_id"
+    assert catalog_rows(one, query) == catalog_rows(two, query)
