@@ -1,0 +1,88 @@
+"""train_gan on a tiny hand-built store: run folder contents, interruption and resume."""
+
+import json
+
+import pytest
+import torch
+
+from trendgan.errors import NoImagesError, StageNotRunError, StoreError
+from trendgan.gan.train import train_gan
+
+
+def _metrics(folder):
+    return [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_a_tiny_config_trains_on_the_store_and_its_losses_move(store, gan_data):
+    gan_data.build_store(store)
+    result = train_gan(store, config="gan-tiny-16", steps=10, device="cpu")
+    folder = result.folder
+    assert result.step == 10 and result.start_step == 0 and result.images == 24
+    assert result.encoder_key == gan_data.ENCODER and result.images_per_s > 0
+    assert (folder / "checkpoint.pt").is_file() and not (folder / ".incomplete").exists()
+    assert sorted(p.name for p in (folder / "samples").glob("*.png")) == ["step-0000010.png"]
+    records = _metrics(folder)
+    assert [r["step"] for r in records] == [5, 10]
+    assert {"loss_d", "loss_g", "images_per_s", "seconds"} <= set(records[0])
+    assert records[0]["loss_d"] != records[1]["loss_d"] and records[0]["loss_g"] != records[1]["loss_g"]
+    config = json.loads((folder / "config.json").read_text())
+    assert config["encoder"] == gan_data.ENCODER and config["step"] == 10 and config["image_size"] == 16
+    assert store.run_dir("gan") == folder
+
+
+def test_resume_after_an_interruption_continues_at_the_right_step(store, gan_data, monkeypatch):
+    gan_data.build_store(store)
+    straight = train_gan(store, config="gan-tiny-16", steps=16, device="cpu", seed=5)
+    straight_state = torch.load(straight.folder / "checkpoint.pt", weights_only=True)
+
+    from trendgan.gan.trainer import GanTrainer
+
+    real_step = GanTrainer.train_step
+
+    def dies_at_13(self, images, conditions):
+        if self.step == 13:
+            raise KeyboardInterrupt
+        return real_step(self, images, conditions)
+
+    monkeypatch.setattr(GanTrainer, "train_step", dies_at_13)
+    with pytest.raises(KeyboardInterrupt):
+        train_gan(store, config="gan-tiny-16", steps=16, device="cpu", seed=5)
+    monkeypatch.setattr(GanTrainer, "train_step", real_step)
+    interrupted = max((store.root / "gan").iterdir(), key=lambda p: p.name)
+    assert interrupted != straight.folder
+    assert (interrupted / ".incomplete").exists() and not (interrupted / "config.json").exists()
+    assert torch.load(interrupted / "checkpoint.pt", weights_only=True)["step"] == 13
+    assert store.run_dir("gan") == straight.folder  # an unfinished run is not "the latest GAN"
+
+    resumed = train_gan(store, steps=16, resume=True, device="cpu")
+    assert resumed.folder == interrupted and (resumed.start_step, resumed.step) == (13, 16)
+    assert [r["step"] for r in _metrics(interrupted)] == [5, 10, 15, 16]
+    # Same seed and a restored random stream: the resumed run ends with the very weights of the uninterrupted one.
+    state = torch.load(interrupted / "checkpoint.pt", weights_only=True)
+    for key, value in straight_state["ema"].items():
+        assert torch.equal(value, state["ema"][key]), key
+    assert store.run_dir("gan") == interrupted
+
+
+def test_clear_errors_for_an_empty_or_unembedded_store(store, tmp_path):
+    with pytest.raises(StoreError, match="trendgan ingest"):
+        train_gan(store, config="gan-tiny-16", steps=1)
+    with store.catalog():
+        pass
+    with pytest.raises(StageNotRunError, match="trendgan embed"):
+        train_gan(store, config="gan-tiny-16", steps=1)
+    with pytest.raises(StageNotRunError, match="without --resume"):
+        train_gan(store, resume=True, steps=1)
+    assert not (store.root / "gan").exists() or not any((store.root / "gan").iterdir())
+
+
+def test_unreadable_images_are_skipped_not_fatal(store, gan_data):
+    gan_data.build_store(store)
+    victim = sorted((store.root.parent / "images").glob("*.png"))[0]
+    victim.write_bytes(b"not a png")
+    result = train_gan(store, config="gan-tiny-16", steps=2, device="cpu")
+    assert result.skipped == 1 and result.images == 23
+    for image in (store.root.parent / "images").glob("*.png"):
+        image.unlink()
+    with pytest.raises(NoImagesError, match="could be read"):
+        train_gan(store, config="gan-tiny-16", steps=2, device="cpu")

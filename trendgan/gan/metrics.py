@@ -1,0 +1,216 @@
+"""How good is a GAN: metrics in a registry (like stylegan2-ada's ``metric_main``), computed in the encoder's space.
+
+- ``frechet_distance``: the Frechet distance between Gaussians fitted to real and generated features (FID when
+  the features are Inception's; here the store's encoder).
+- ``precision_recall``: Kynkaanniemi et al. 2019; the share of generated images inside the real k-NN manifold
+  (fidelity) and of real images inside the generated one (coverage).
+- ``conditional_consistency``: how often a render's nearest style centroid is the style it was conditioned on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from trendgan.errors import GanError
+
+
+def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
+    """||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) for feature rows ``real`` (N, D) and ``fake`` (M, D)."""
+    from scipy import linalg
+
+    real, fake = _features(real, "real"), _features(fake, "fake")
+    mu_r, mu_f = real.mean(axis=0), fake.mean(axis=0)
+    cov_r, cov_f = np.atleast_2d(np.cov(real, rowvar=False)), np.atleast_2d(np.cov(fake, rowvar=False))
+    root = linalg.sqrtm(cov_r @ cov_f)
+    if not np.isfinite(root).all():
+        # Near-singular covariances (few samples, many dimensions): nudge both diagonals, as pytorch-fid does.
+        offset = np.eye(len(cov_r)) * 1e-6
+        root = linalg.sqrtm((cov_r + offset) @ (cov_f + offset))
+    root = np.real(root)
+    distance = float(((mu_r - mu_f) ** 2).sum() + np.trace(cov_r) + np.trace(cov_f) - 2 * np.trace(root))
+    return max(distance, 0.0)  # rounding can take identical sets a hair below zero
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict:
+    """Improved precision and recall (Kynkaanniemi et al. 2019) with k-nearest-neighbour balls."""
+    real, fake = _features(real, "real"), _features(fake, "fake")
+    if min(len(real), len(fake)) <= k:
+        raise GanError(f"precision/recall with k={k} needs more than {k} real and generated samples")
+    return {
+        "precision": _share_inside(fake, real, _knn_radius(real, k)),
+        "recall": _share_inside(real, fake, _knn_radius(fake, k)),
+    }
+
+
+def conditional_consistency(fake: np.ndarray, conditioned_on: np.ndarray, centroids: np.ndarray) -> float:
+    """Share of generated rows whose nearest centroid (cosine) is row ``conditioned_on[i]`` of ``centroids``."""
+    fake, centroids = _features(fake, "fake"), _features(centroids, "centroids")
+    nearest = np.argmax(_unit_rows(fake) @ _unit_rows(centroids).T, axis=1)
+    return float(np.mean(nearest == np.asarray(conditioned_on)))
+
+
+@dataclass
+class MetricInputs:
+    """What a registered metric may use: real and generated features, and optionally style conditioning."""
+
+    real: np.ndarray
+    fake: np.ndarray
+    style_fake: np.ndarray | None = None          # features of renders conditioned on style centroids
+    style_index: np.ndarray | None = None         # which centroid row each of those renders was conditioned on
+    centroids: np.ndarray | None = None
+
+
+def _fd(inputs: MetricInputs) -> dict:
+    return {"frechet_distance": frechet_distance(inputs.real, inputs.fake)}
+
+
+def _pr(inputs: MetricInputs) -> dict:
+    return precision_recall(inputs.real, inputs.fake)
+
+
+def _cc(inputs: MetricInputs) -> dict:
+    if inputs.centroids is None or inputs.style_fake is None or len(inputs.centroids) < 2:
+        return {}  # needs a styles run with at least two styles
+    return {"conditional_consistency": conditional_consistency(inputs.style_fake, inputs.style_index, inputs.centroids)}
+
+
+METRICS: dict[str, Callable[[MetricInputs], dict]] = {
+    "frechet_distance": _fd,
+    "precision_recall": _pr,
+    "conditional_consistency": _cc,
+}
+
+
+def compute_metrics(inputs: MetricInputs, names=None) -> dict:
+    names = list(names or METRICS)
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise GanError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
+    values = {}
+    for name in names:
+        values.update(METRICS[name](inputs))
+    return values
+
+
+# --------------------------------------------------------------------------- on a store
+
+
+@dataclass
+class EvaluationResult:
+    folder: Path
+    step: int
+    encoder_key: str
+    n_real: int
+    n_fake: int
+    values: dict = field(default_factory=dict)
+
+
+def evaluate_gan(store, run: str | None = None, n: int = 1000, metrics=None, seed: int = 0, device: str = "cpu",
+                 styles_run: str | None = None, encoder=None) -> EvaluationResult:
+    """Render ``n`` images conditioned on ``n`` real vectors, embed them with the store's encoder and compare
+    them with those real vectors; with a styles run, also render each style's centroid for conditional
+    consistency. Appends the values to the GAN run's ``metrics.jsonl``.
+
+    ``encoder``: any object with ``embed_images(list[PIL.Image]) -> (N, D)``; default the run's encoder from
+    ``trendgan.embed.get_encoder``.
+    """
+    from PIL import Image
+
+    from trendgan.gan.sampling import load_generator
+    from trendgan.gan.train import _load_vectors
+    from trendgan.store import Store, append_jsonl, utcnow
+
+    store = store if isinstance(store, Store) else Store(store)
+    store.require()
+    if n < 8:
+        raise GanError("evaluate with at least 8 images (-n); a few hundred or more give stable numbers")
+    renderer = load_generator(store, run, device=device)
+    encoder = encoder or _store_encoder(renderer.encoder_key)
+    _, _, vectors = _load_vectors(store, renderer.encoder_key)
+    rng = np.random.default_rng(seed)
+    real = vectors[rng.choice(len(vectors), size=min(n, len(vectors)), replace=False)]
+    fake = _embed(encoder, renderer.render(real, seed=seed), Image)
+    inputs = MetricInputs(real=real, fake=fake)
+    centroids = _style_centroids(store, styles_run, renderer.cond_dim)
+    if centroids is not None and len(centroids) >= 2:
+        per_style = max(1, n // len(centroids))
+        inputs.style_fake = _embed(encoder, renderer.render(centroids, seed=seed + 1, per_condition=per_style), Image)
+        inputs.style_index = np.repeat(np.arange(len(centroids)), per_style)
+        inputs.centroids = centroids
+    values = compute_metrics(inputs, metrics)
+    with store.writer("evaluate-gan"):
+        append_jsonl(renderer.run / "metrics.jsonl", {"event": "evaluate", "at": utcnow(), "step": renderer.step,
+                                                      "n": len(real), "seed": seed, **values})
+    return EvaluationResult(folder=renderer.run, step=renderer.step, encoder_key=renderer.encoder_key,
+                            n_real=len(real), n_fake=len(fake), values=values)
+
+
+def _store_encoder(key: str):
+    try:
+        from trendgan.embed import get_encoder
+    except ImportError:
+        raise GanError("evaluate-gan needs the embed stage (trendgan.embed) to embed the renders") from None
+    return get_encoder(key)
+
+
+def _embed(encoder, images: np.ndarray, Image) -> np.ndarray:
+    vectors = encoder.embed_images([Image.fromarray(image) for image in images])
+    return np.asarray(vectors, dtype=np.float64)
+
+
+def _style_centroids(store, styles_run, width: int):
+    import pandas as pd
+
+    from trendgan.errors import StageNotRunError
+
+    try:
+        folder = store.run_dir("styles", styles_run)
+    except StageNotRunError:
+        if styles_run:
+            raise
+        return None
+    path = folder / "styles.parquet"
+    if not path.exists():
+        return None
+    styles = pd.read_parquet(path, columns=["style_id", "centroid"])
+    styles = styles[styles["style_id"] >= 0]
+    if not len(styles):
+        return None
+    centroids = np.stack(styles["centroid"].to_numpy()).astype(np.float64)
+    return centroids if centroids.shape[1] == width else None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _features(x, what: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise GanError(f"{what} features should be a (N, D) array with N >= 2, got shape {x.shape}")
+    return x
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _knn_radius(x: np.ndarray, k: int) -> np.ndarray:
+    from sklearn.neighbors import NearestNeighbors
+
+    # k + 1 neighbours because each point is its own nearest.
+    distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x)
+    return distances[:, -1]
+
+
+def _share_inside(points: np.ndarray, manifold: np.ndarray, radii: np.ndarray, chunk: int = 1024) -> float:
+    from sklearn.metrics import pairwise_distances
+
+    inside = np.zeros(len(points), dtype=bool)
+    for start in range(0, len(points), chunk):
+        d = pairwise_distances(points[start : start + chunk], manifold)
+        inside[start : start + chunk] = (d <= radii[None, :]).any(axis=1)
+    return float(inside.mean())

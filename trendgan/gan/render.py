@@ -1,0 +1,194 @@
+"""`trendgan render`: images of the styles the forecast expects to grow, each rendered from where its centroid is
+heading (the drift of its centroid, extrapolated to the forecast horizon)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from trendgan.console import escape, say
+from trendgan.errors import GanError, StageNotRunError
+from trendgan.store import Store, append_jsonl, utcnow, write_json_atomic
+
+STAGE_FOLDER = "renders"
+GROWING = ("emerging", "rising")
+RECENT_PERIODS = 8   # drift periods the extrapolation fits; older ones describe a style that has since moved
+MIN_PERIODS = 3      # fewer than this and a line through the centroids is noise: use the style's centroid
+
+
+@dataclass
+class RenderResult:
+    folder: Path
+    styles: list[dict] = field(default_factory=list)  # the index.json entries
+    images: int = 0
+    forecast_run: str = ""
+    gan_run: str = ""
+
+    @property
+    def index(self) -> Path:
+        return self.folder / "index.json"
+
+
+def render(
+    store: Store | str,
+    forecast_run: str | None = None,
+    top: int = 5,
+    per_style: int = 8,
+    seed: int = 0,
+    gan_run: str | None = None,
+    device: str = "cpu",
+    trends: tuple[str, ...] = GROWING,
+) -> RenderResult:
+    """Render ``per_style`` images for each of the ``top`` styles labelled emerging or rising (largest expected
+    change first), conditioned on the style's centroid extrapolated to the forecast horizon.
+
+    Writes ``renders/<run>/``: ``style-<id>/<n>.png``, ``style-<id>.png`` (a grid), ``index.json`` (a list of
+    {style_id, name, trend, change, confidence, files, grid}, paths relative to the run folder), ``metrics.jsonl``
+    and ``config.json``. The same store, seed and settings give the same images.
+    """
+    from trendgan.gan.sampling import image_grid, load_generator, save_png
+
+    store = store if isinstance(store, Store) else Store(store)
+    store.require()
+    if top < 1 or per_style < 1:
+        raise GanError("--top and --per-style must be at least 1")
+    forecast_folder, labels, forecast_config = _read_forecast(store, forecast_run)
+    styles_folder, styles, drift, styles_config = _read_styles(store, forecast_config.get("styles_run"))
+    renderer = load_generator(store, gan_run, device=device)
+    _check_same_space(renderer, styles_config, styles)
+    horizon = int(forecast_config.get("horizon") or 1)
+    chosen = _growing_styles(labels, styles, trends, top)
+    with store.writer("render"):
+        folder = store.new_run(STAGE_FOLDER)
+        entries = []
+        for row in chosen:
+            style_id = int(row["style_id"])
+            condition, how = style_condition(styles, drift, style_id, horizon)
+            images = renderer.render(condition, seed=style_seed(seed, style_id), per_condition=per_style)
+            files = [f"style-{style_id}/{n:02d}.png" for n in range(len(images))]
+            for image, name in zip(images, files):
+                save_png(image, folder / name)
+            grid = f"style-{style_id}.png"
+            save_png(image_grid(images), folder / grid)
+            entries.append({
+                "style_id": style_id, "name": str(row["name"]), "trend": str(row["trend"]),
+                "change": _number(row.get("change")), "confidence": _number(row.get("confidence")),
+                "condition": how, "files": files, "grid": grid,
+            })
+        write_json_atomic(folder / "index.json", entries)
+        append_jsonl(folder / "metrics.jsonl", {"at": utcnow(), "styles": len(entries), "images": len(entries) * per_style})
+        write_json_atomic(folder / "config.json", {
+            "stage": "render", "forecast_run": forecast_folder.name, "styles_run": styles_folder.name,
+            "gan_run": renderer.run.name if renderer.run else None, "gan_step": renderer.step,
+            "encoder": renderer.encoder_key, "horizon": horizon, "top": top, "per_style": per_style, "seed": seed,
+            "trends": list(trends), "created_at": utcnow(),
+        })
+    if not entries:
+        say(f"no style in forecast run {escape(forecast_folder.name)} is labelled {' or '.join(trends)}; nothing rendered")
+    return RenderResult(folder=folder, styles=entries, images=len(entries) * per_style,
+                        forecast_run=forecast_folder.name, gan_run=renderer.run.name if renderer.run else "")
+
+
+def style_seed(seed: int, style_id: int) -> int:
+    """A seed per (run seed, style): stable when other styles come and go, different between styles."""
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(style_id) & 0xFFFFFFFF]).generate_state(1)[0])
+
+
+def style_condition(styles, drift, style_id: int, horizon: int) -> tuple[np.ndarray, str]:
+    """The style's centroid extrapolated to the horizon, or its plain centroid when its drift is too short."""
+    own = drift[drift["style_id"] == style_id] if drift is not None else None
+    if own is not None and len(own):
+        heading = extrapolate_centroid(own["ds"], own["count"], np.stack(own["centroid"].to_numpy()), horizon)
+        if heading is not None:
+            return heading, "extrapolated"
+    centroid = np.asarray(styles.loc[styles["style_id"] == style_id, "centroid"].iloc[0], dtype=np.float32)
+    return _unit(centroid), "centroid"
+
+
+def extrapolate_centroid(periods, counts, centroids: np.ndarray, horizon: int) -> np.ndarray | None:
+    """Fit a straight line through the recent centroids (weighted by each period's image count) and follow it
+    ``horizon`` periods past the last one. Returns a unit vector, or None with fewer than MIN_PERIODS periods.
+
+    The line is followed at most as far as the window it was fitted on, because a linear trend further out than the
+    evidence is guesswork that would leave the space of real garments.
+    """
+    order = np.argsort(np.asarray(periods))
+    counts = np.asarray(counts, dtype=np.float64)[order]
+    centroids = np.asarray(centroids, dtype=np.float64)[order]
+    keep = counts > 0
+    counts, centroids = counts[keep][-RECENT_PERIODS:], centroids[keep][-RECENT_PERIODS:]
+    if len(counts) < MIN_PERIODS:
+        return None
+    x = np.arange(len(counts), dtype=np.float64)
+    design = np.stack([np.ones_like(x), x], axis=1)
+    sqrt_w = np.sqrt(counts)[:, None]
+    coef, *_ = np.linalg.lstsq(design * sqrt_w, centroids * sqrt_w, rcond=None)
+    ahead = (len(x) - 1) + min(max(int(horizon), 0), len(x))
+    return _unit(coef[0] + coef[1] * ahead)
+
+
+def _unit(vector) -> np.ndarray:
+    vector = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def _number(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
+
+
+def _growing_styles(labels, styles, trends, top: int) -> list[dict]:
+    named = labels.rename(columns={"unique_id": "style_id"})
+    named = named[named["trend"].isin(trends)].copy()
+    named["style_id"] = named["style_id"].astype(int)
+    named = named.merge(styles[["style_id", "name"]], on="style_id", how="inner")
+    named["_rank"] = named["change"].astype(float).fillna(-np.inf) if "change" in named else 0.0
+    named = named.sort_values(["_rank", "style_id"], ascending=[False, True]).head(top)
+    return named.to_dict("records")
+
+
+def _read_forecast(store: Store, run: str | None):
+    import pandas as pd
+
+    folder = store.run_dir("forecasts", run)
+    labels_path = folder / "labels.parquet"
+    if not labels_path.exists():
+        raise StageNotRunError(f"forecast run {folder.name} has no labels.parquet: run `trendgan forecast` again")
+    config = _read_json(folder / "config.json")
+    return folder, pd.read_parquet(labels_path), config
+
+
+def _read_styles(store: Store, run: str | None):
+    import pandas as pd
+
+    folder = store.run_dir("styles", run)
+    styles_path, drift_path = folder / "styles.parquet", folder / "drift.parquet"
+    if not styles_path.exists():
+        raise StageNotRunError(f"styles run {folder.name} has no styles.parquet: run `trendgan styles` again")
+    drift = pd.read_parquet(drift_path) if drift_path.exists() else None
+    return folder, pd.read_parquet(styles_path), drift, _read_json(folder / "config.json")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _check_same_space(renderer, styles_config: dict, styles) -> None:
+    encoder = styles_config.get("encoder")
+    if encoder and renderer.encoder_key and encoder != renderer.encoder_key:
+        raise GanError(f"the styles were found with encoder {encoder!r} but the GAN was trained on "
+                       f"{renderer.encoder_key!r} vectors; retrain with `trendgan train` after `trendgan embed`")
+    width = len(styles["centroid"].iloc[0]) if len(styles) else renderer.cond_dim
+    if width != renderer.cond_dim:
+        raise GanError(f"style centroids have {width} dimensions but the GAN takes {renderer.cond_dim}; "
+                       "train the GAN on the same embeddings as the styles")

@@ -1,0 +1,258 @@
+"""`trendgan train`: the conditional GAN trained on the store's images, each conditioned on its own embedding.
+
+A run lives in ``gan/<run>/``: ``checkpoint.pt`` (G, D, EMA, optimisers, step, RNG states; replaced atomically),
+``metrics.jsonl`` (step, loss_d, loss_g, images_per_s, seconds), ``samples/step-*.png`` and, written last,
+``config.json``. While a run trains it carries a ``.incomplete`` marker so other stages ignore it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trendgan.console import escape, progress, say
+from trendgan.errors import GanError, NoImagesError, StageNotRunError
+from trendgan.store import Store, append_jsonl, atomic_path, utcnow, write_json_atomic
+
+STAGE_FOLDER = "gan"
+SAMPLE_ROWS = 8  # sample grids: up to 8 fixed conditions (rows) x 8 fixed noise vectors (columns)
+
+
+@dataclass
+class TrainResult:
+    folder: Path
+    config: str
+    encoder_key: str
+    images: int                 # training images (catalog images with a vector)
+    start_step: int             # where this call started (0, or the step a resumed run had reached)
+    step: int                   # where it stopped
+    seconds: float
+    images_per_s: float
+    loss_d: float | None
+    loss_g: float | None
+    skipped: int                # catalog images that could not be read
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.folder / "checkpoint.pt"
+
+
+def train_gan(
+    store: Store | str,
+    config: str = "gan-32",
+    steps: int | None = None,
+    minutes: float | None = None,
+    resume: bool = False,
+    device: str = "auto",
+    seed: int = 0,
+    encoder: str | None = None,
+) -> TrainResult:
+    """Train (or, with ``resume``, continue) a GAN on the store's images.
+
+    ``steps`` is the step the run should reach (so after a kill the same command finishes the same job);
+    ``minutes`` trains for a wall-clock budget instead; with neither, the config's ``steps``.
+    """
+    import torch
+
+    from trendgan.devices import pick_device
+    from trendgan.gan.trainer import GanTrainer, LoopHooks, train_loop
+
+    store = store if isinstance(store, Store) else Store(store)
+    store.require()
+    if steps is not None and steps < 1 or minutes is not None and minutes <= 0:
+        raise GanError("--steps and --minutes must be positive")
+    torch_device = pick_device(device)
+    with store.writer("train"):
+        state = None
+        if resume:
+            folder = latest_gan_folder(store)
+            state = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True)
+            config, encoder = state["config"], state["encoder_key"]
+            seed = int(state["seed"])
+            say(f"resuming GAN run [bold]{folder.name}[/] at step {state['step']:,}")
+        encoder_key, images, conditions, skipped = load_training_set(store, encoder, _image_size(config))
+        trainer = GanTrainer(config, cond_dim=conditions.shape[1], device=torch_device, seed=seed)
+        if state is not None:
+            if int(state["cond_dim"]) != conditions.shape[1]:
+                raise GanError(f"run {folder.name} was trained on {state['cond_dim']}-d vectors, the store now has "
+                               f"{conditions.shape[1]}-d ones; start a new run without --resume")
+            trainer.load_state_dict(state)
+        else:
+            folder = store.new_run(STAGE_FOLDER)
+        (folder / ".incomplete").touch()
+        start_step = trainer.step
+        until = steps if steps is not None else (None if minutes is not None else trainer.config.steps)
+        if until is not None and until <= start_step:
+            say(f"run {folder.name} is already at step {start_step:,}; ask for more with --steps or --minutes")
+        say(f"training {escape(trainer.config.name)} on {len(images):,} images ({escape(encoder_key)} conditions) "
+            f"on {torch_device.type}")
+        hooks = _run_hooks(folder, trainer, conditions, encoder_key)
+        try:
+            with progress(None if until is None else (until - start_step) * trainer.config.batch, "training GAN") as bar:
+                hooks.tick = lambda t, losses: (bar.advance(t.config.batch), bar.update(
+                    description=f"training GAN · step {t.step:,} · D {losses['loss_d']:.3f} · G {losses['loss_g']:.3f}"))
+                summary = train_loop(trainer, images, conditions, until_step=until, minutes=minutes, hooks=hooks)
+        except KeyboardInterrupt:
+            if trainer.step > start_step:
+                hooks.checkpoint(trainer)
+            raise
+        if trainer.step > start_step or not (folder / "checkpoint.pt").exists():
+            if trainer.step % trainer.config.sample_every:
+                hooks.sample(trainer)
+            if trainer.step % trainer.config.checkpoint_every or trainer.step == start_step:
+                hooks.checkpoint(trainer)
+        write_json_atomic(folder / "config.json", {
+            "stage": "train", **trainer.config.to_dict(), "encoder": encoder_key, "cond_dim": int(conditions.shape[1]),
+            "seed": trainer.seed, "step": trainer.step, "images": len(images), "device": torch_device.type,
+            "finished_at": utcnow(),
+        })
+        (folder / ".incomplete").unlink(missing_ok=True)
+    return TrainResult(
+        folder=folder, config=trainer.config.name, encoder_key=encoder_key, images=len(images), start_step=start_step,
+        step=trainer.step, seconds=summary["seconds"], images_per_s=summary["images_per_s"],
+        loss_d=summary.get("loss_d"), loss_g=summary.get("loss_g"), skipped=skipped,
+    )
+
+
+def _image_size(config) -> int:
+    from trendgan.gan.config import load_config
+
+    return load_config(config).image_size
+
+
+def latest_gan_folder(store: Store) -> Path:
+    """The most recent GAN run with a checkpoint, finished or not (what ``--resume`` continues)."""
+    parent = store.stage_dir(STAGE_FOLDER)
+    runs = [p for p in parent.iterdir() if (p / "checkpoint.pt").is_file()] if parent.is_dir() else []
+    if not runs:
+        raise StageNotRunError(f"the store {store.root} has no GAN run to resume: run `trendgan train` without --resume")
+    return max(runs, key=lambda p: ((p / "checkpoint.pt").stat().st_mtime_ns, p.name))
+
+
+# --------------------------------------------------------------------------- hooks: metrics, samples, checkpoints
+
+
+def _run_hooks(folder: Path, trainer, conditions, encoder_key: str):
+    import torch
+
+    from trendgan.gan.sampling import image_grid, save_png, to_uint8
+    from trendgan.gan.trainer import LoopHooks
+
+    # Fixed rows of conditions and columns of noise, so grids from successive steps can be compared by eye.
+    rows = conditions[torch.linspace(0, len(conditions) - 1, min(SAMPLE_ROWS, len(conditions))).long()]
+    noise = torch.randn(SAMPLE_ROWS, trainer.config.z_dim, generator=torch.Generator().manual_seed(trainer.seed))
+    sample_z = noise.repeat(len(rows), 1).to(trainer.device)
+    sample_cond = rows.float().repeat_interleave(SAMPLE_ROWS, dim=0).to(trainer.device)
+    started = time.perf_counter()
+    seconds_at_start = trainer.seconds
+
+    def log(t, record):
+        append_jsonl(folder / "metrics.jsonl", {
+            "step": t.step, **{k: round(float(v), 5) for k, v in record.items()},
+            "seconds": round(t.seconds, 2), "wall_seconds": round(seconds_at_start + time.perf_counter() - started, 2),
+        })
+
+    def sample(t):
+        t.refresh_ema_statistics(conditions)
+        with torch.no_grad():
+            images = to_uint8(t.ema(sample_z, sample_cond))
+        save_png(image_grid(images, columns=SAMPLE_ROWS), folder / "samples" / f"step-{t.step:07d}.png")
+
+    def checkpoint(t):
+        t.refresh_ema_statistics(conditions)
+        state = t.state_dict()
+        state["encoder_key"] = encoder_key
+        with atomic_path(folder / "checkpoint.pt") as tmp:
+            torch.save(state, tmp)
+
+    return LoopHooks(log=log, checkpoint=checkpoint, sample=sample)
+
+
+# --------------------------------------------------------------------------- the training set
+
+
+def load_training_set(store: Store, encoder: str | None, image_size: int):
+    """(encoder key, uint8 images (N, 3, S, S) tensor, float conditions (N, D) tensor, unreadable count).
+
+    Images are the catalog's originals (not near-duplicates) that have a vector, centre-cropped to a square and
+    resized; they are cached in memory as uint8, which suits demo-scale stores (60k at 64 px is about 700 MB).
+    """
+    import torch
+
+    encoder_key, image_ids, vectors = _load_vectors(store, encoder)
+    paths = _catalog_paths(store)
+    rows = [(paths[i], v) for i, v in zip(image_ids, vectors) if i in paths]
+    if not rows:
+        raise NoImagesError(f"no catalog image in {store.root} has a {encoder_key!r} vector; run `trendgan embed` first")
+    pixels, kept, skipped = [], [], 0
+    with progress(len(rows), f"loading images at {image_size} px") as bar:
+        for path, vector in rows:
+            image = _read_square(_resolve(store, path), image_size)
+            bar.advance()
+            if image is None:
+                skipped += 1
+                continue
+            pixels.append(image)
+            kept.append(vector)
+    if not pixels:
+        raise NoImagesError(f"none of the {len(rows):,} catalog images could be read; are the image folders still there?")
+    if skipped:
+        say(f"[yellow]skipped {skipped:,} image(s) that could not be read[/]")
+    images = torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).contiguous()
+    return encoder_key, images, torch.from_numpy(np.stack(kept).astype(np.float32)), skipped
+
+
+def _catalog_paths(store: Store) -> dict[str, str]:
+    with store.catalog(read_only=True) as db:
+        return dict(db.execute("SELECT image_id, path FROM images WHERE duplicate_of IS NULL").fetchall())
+
+
+def _resolve(store: Store, path: str) -> Path:
+    candidate = Path(path)
+    if not candidate.is_absolute() and not candidate.exists():
+        candidate = store.root / candidate
+    return candidate
+
+
+def _read_square(path: Path, size: int):
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            return np.asarray(ImageOps.fit(image, (size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def _load_vectors(store: Store, encoder: str | None):
+    """(encoder key, image ids, vectors) through trendgan.embed when present, else straight from the Parquet parts."""
+    try:
+        from trendgan.embed import latest_encoder_key, load_vectors
+    except ImportError:  # the embed stage is optional at import time; its on-disk layout is the contract
+        return _read_vector_parts(store, encoder)
+    key = encoder or latest_encoder_key(store)
+    image_ids, vectors = load_vectors(store, key)
+    return key, list(image_ids), np.asarray(vectors, dtype=np.float32)
+
+
+def _read_vector_parts(store: Store, encoder: str | None):
+    import pyarrow.dataset as ds
+
+    root = store.root / "embeddings"
+    if encoder is not None:
+        folder = store.embeddings_dir(encoder)
+    else:
+        folders = [p for p in root.glob("*") if any(p.glob("part-*.parquet"))] if root.is_dir() else []
+        folder = max(folders, key=lambda p: max(f.stat().st_mtime_ns for f in p.glob("part-*.parquet"))) if folders else None
+    parts = sorted(folder.glob("part-*.parquet")) if folder is not None and folder.is_dir() else []
+    if not parts:
+        raise StageNotRunError(f"the store {store.root} has no image vectors{f' for {encoder!r}' if encoder else ''}; "
+                               "run `trendgan embed` first")
+    table = ds.dataset([str(p) for p in parts], format="parquet").to_table(columns=["image_id", "vector"])
+    vectors = np.asarray(table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False),
+                         dtype=np.float32).reshape(table.num_rows, -1)
+    return encoder or folder.name, table.column("image_id").to_pylist(), vectors
