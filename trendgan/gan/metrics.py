@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,7 +26,10 @@ def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
     real, fake = _features(real, "real"), _features(fake, "fake")
     mu_r, mu_f = real.mean(axis=0), fake.mean(axis=0)
     cov_r, cov_f = np.atleast_2d(np.cov(real, rowvar=False)), np.atleast_2d(np.cov(fake, rowvar=False))
-    root = linalg.sqrtm(cov_r @ cov_f)
+    with warnings.catch_warnings():
+        # Features of few samples in many dimensions give singular covariances; the fallback below handles them.
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        root = linalg.sqrtm(cov_r @ cov_f)
     if not np.isfinite(root).all():
         # Near-singular covariances (few samples, many dimensions): nudge both diagonals, as pytorch-fid does.
         offset = np.eye(len(cov_r)) * 1e-6

@@ -1,0 +1,82 @@
+"""load_generator / Renderer and render(): deterministic images of the styles forecast to grow."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trendgan.errors import GanError, StageNotRunError
+from trendgan.gan.render import extrapolate_centroid, render, style_seed
+from trendgan.gan.sampling import load_generator
+from trendgan.gan.train import train_gan
+
+
+@pytest.fixture
+def trained(store, gan_data):
+    gan_data.build_store(store)
+    train_gan(store, config="gan-tiny-16", steps=5, device="cpu")
+    return store
+
+
+def test_renderer_exposes_what_the_design_stage_uses(trained, gan_data):
+    renderer = load_generator(trained)
+    assert (renderer.z_dim, renderer.cond_dim, renderer.image_size) == (16, 8, 16)
+    assert renderer.encoder_key == gan_data.ENCODER and renderer.device.type == "cpu" and renderer.step == 5
+    import torch
+
+    out = renderer.generator(renderer.noise(2, seed=0), torch.eye(8)[:2])
+    assert out.shape == (2, 3, 16, 16) and out.min() >= -1 and out.max() <= 1
+
+
+def test_render_is_deterministic_for_a_seed(trained):
+    renderer = load_generator(trained)
+    conditions = np.eye(8, dtype=np.float32)[:3]
+    first = renderer.render(conditions, seed=7, per_condition=2)
+    assert first.shape == (6, 16, 16, 3) and first.dtype == np.uint8
+    assert np.array_equal(first, renderer.render(conditions, seed=7, per_condition=2))
+    assert np.array_equal(first, load_generator(trained).render(conditions, seed=7, per_condition=2))
+    assert not np.array_equal(first, renderer.render(conditions, seed=8, per_condition=2))
+    # Each image depends on its own condition and noise only, not on what else is in the batch.
+    assert np.array_equal(first[:2], renderer.render(conditions[:1], seed=7, per_condition=2))
+    with pytest.raises(GanError, match="width 8"):
+        renderer.render(np.ones((2, 5)))
+    with pytest.raises(GanError, match="zero"):
+        renderer.render(np.zeros(8))
+
+
+def test_render_writes_growing_styles_with_index_and_grids(trained, gan_data):
+    gan_data.build_styles_and_forecast(trained, {0: "rising", 1: "declining", 2: "emerging"})
+    result = render(trained, top=5, per_style=3, seed=1)
+    index = json.loads((result.folder / "index.json").read_text())
+    assert [e["style_id"] for e in index] == [2, 0]  # emerging 2 (change 0.3) before rising 0 (0.1); declining left out
+    assert index[1]["name"] == "red <b>block</b>" and index[0]["trend"] == "emerging"
+    assert index[0]["change"] == pytest.approx(0.3) and index[0]["condition"] == "extrapolated"
+    for entry in index:
+        assert len(entry["files"]) == 3
+        assert all((result.folder / f).is_file() for f in entry["files"] + [entry["grid"]])
+    assert result.images == 6 and (result.folder / "config.json").exists()
+    again = render(trained, top=5, per_style=3, seed=1)
+    for entry in index:
+        for f in entry["files"]:
+            assert (again.folder / f).read_bytes() == (result.folder / f).read_bytes()
+    top_one = render(trained, top=1, per_style=2, seed=1).styles
+    assert [e["style_id"] for e in top_one] == [2]
+
+
+def test_render_without_a_forecast_says_what_to_run(trained):
+    with pytest.raises(StageNotRunError, match="trendgan forecast"):
+        render(trained)
+
+
+def test_extrapolation_follows_the_drift_and_falls_back_when_short():
+    periods = pd.date_range("2026-01-05", periods=5, freq="W-MON")
+    centroids = np.array([[1.0, 0.1 * p, 0.0] for p in range(5)])
+    ahead = extrapolate_centroid(periods, [4] * 5, centroids, horizon=3)
+    last = centroids[-1] / np.linalg.norm(centroids[-1])
+    assert np.linalg.norm(ahead) == pytest.approx(1.0)
+    assert ahead[1] > last[1]  # further along the drift than the last observed centroid
+    expected = np.array([1.0, 0.7, 0.0])
+    assert ahead == pytest.approx(expected / np.linalg.norm(expected), abs=1e-5)
+    assert extrapolate_centroid(periods[:2], [4, 4], centroids[:2], horizon=3) is None
+    assert style_seed(0, 1) != style_seed(0, 2) and style_seed(0, 1) == style_seed(0, 1)
