@@ -85,6 +85,16 @@ def _layout_to_condition(encoder, colours):
     return encoder.embed_images([bands.resize((64, 64), Image.Resampling.NEAREST)])[0]
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # These tests run many tiny ops; on a shared 2-core machine two threads per op spend most of their time
+    # waiting for each other (measured: 10-30x slower under load). One thread, restored afterwards.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def encoder():
     return LayoutEncoder()

@@ -55,6 +55,7 @@ def transfer_style(garment, look, strengths, n: int = 1, settings: TransferSetti
     noise[[v == 0 for _, v in plan]] = 0.0  # the first variant of each strength starts clean, so n=1 is deterministic
     pixels = (start + noise).clamp(-1, 1).requires_grad_(True)
     optimiser = torch.optim.Adam([pixels], lr=settings.learning_rate)
+    unchanged = (blend.view(-1) == 0).to(device)
 
     for step in range(settings.steps):
         optimiser.zero_grad()
@@ -68,6 +69,9 @@ def transfer_style(garment, look, strengths, n: int = 1, settings: TransferSetti
         # Penalise the roughness of the change, not of the garment, so strength 0 leaves the garment untouched.
         loss = loss + settings.smoothness_weight * _total_variation(pixels - start)
         loss.backward()
+        # Strength 0 asks for the garment itself, which is where it starts; Adam would blow float noise in the
+        # (zero) gradient up to full-size steps, so those images are left alone.
+        pixels.grad[unchanged] = 0.0
         optimiser.step()
         with torch.no_grad():
             pixels.clamp_(-1, 1)
