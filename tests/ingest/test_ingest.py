@@ -312,3 +312,30 @@ def test_worker_pool_gives_the_same_catalog(pics, tmp_path, catalog_rows):
     assert r1.summary() | {"seconds": 0} == r2.summary() | {"seconds": 0}
     query = "SELECT image_id, path, posted_at, phash, duplicate_of FROM images ORDER BY image_id"
     assert catalog_rows(one, query) == catalog_rows(two, query)
+
+
+def test_a_killed_ingest_is_completed_by_running_it_again(pics, store, catalog_rows):
+    """SIGKILL mid-run (no cleanup at all): committed batches stay, the half-done one vanishes, a re-run finishes."""
+    import subprocess
+    import sys
+
+    for i in range(9):
+        pics.write(f"src/2023/01/look{i}.png", seed=i)
+    script = (
+        "import os, signal\n"
+        "from trendgan.ingest import ingest\n"
+        "def progress(done, total):\n"
+        "    if done >= 6:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"ingest([{str(pics.root)!r}], store={str(store.root)!r}, batch_size=3, workers=1, progress=progress)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr.decode()[-500:]
+    assert catalog_rows(store, "SELECT count(*) FROM images") == [(6,)]
+
+    resumed = ingest([pics.root], store=store)  # the kernel released the lock with the dead process
+    assert (resumed.unchanged, resumed.new) == (6, 3)
+    assert catalog_rows(store, "SELECT count(*), count(DISTINCT image_id) FROM images") == [(9, 9)]
+    assert catalog_rows(store, "SELECT count(*) FROM files") == [(9,)]
+    runs = [r[0] for r in catalog_rows(store, "SELECT status FROM runs WHERE stage = 'ingest' ORDER BY started_at")]
+    assert runs == ["interrupted", "done"]

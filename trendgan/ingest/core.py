@@ -139,6 +139,9 @@ def _ingest_locked(store: Store, paths, settings: _Settings, result: IngestResul
     _add_manifest_only_files(found, settings)
     result.scanned = len(found.files) + len(found.unreadable)
     with store.catalog() as db:
+        # we hold the writer lock, so an ingest still marked running was killed before it could say so
+        db.execute("UPDATE runs SET status = 'interrupted' WHERE stage = 'ingest' AND status = 'running' AND run_id <> ?",
+                   [result.run_id])
         known = {path: (size, mtime) for path, size, mtime in db.execute("SELECT path, size, mtime_ns FROM files").fetchall()}
     todo = [f for f in found.files if known.get(f.path) != (f.size, f.mtime_ns)]
     result.unchanged = len(found.files) - len(todo)

@@ -51,6 +51,8 @@ def scan(paths: list[str | os.PathLike], skip: list[str | os.PathLike] = ()) -> 
         else:
             parent = os.path.dirname(root)
             _add_file(root, os.path.basename(root), parent, os.path.basename(parent) or "unknown", _names_in(parent), result, seen)
+    # path order is the order images enter the catalog: "the first path" of duplicates means the same thing every run
+    result.files.sort(key=lambda f: f.path)
     return result
 
 

@@ -1,0 +1,53 @@
+"""store_status: what a store holds, read-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from trendgan.errors import StoreError, TrendganError
+from trendgan.ingest import ingest, store_status
+
+
+def test_status_counts_periods_sources_and_stages(pics, store, tmp_path):
+    pics.write("insta/2023/01/a.png", seed=1)
+    pics.write("insta/2023/01/b.png", seed=2)
+    pics.write("runway/2023/03/c.png", seed=3)
+    pics.write("runway/undated.png", seed=4)
+    pics.write_bytes("runway/copy.png", (pics.root / "insta/2023/01/a.png").read_bytes())
+    pics.write_bytes("runway/empty.png", b"")
+    ingest([pics.root], store=store, leading_sources=["runway"])
+
+    # later stages: a finished styles run, an unfinished one, and one part of embeddings
+    finished = store.new_run("styles", "20260101-000000")
+    (finished / "config.json").write_text("{}")
+    store.new_run("styles", "20260102-000000")  # no config.json: unfinished, not counted
+    import pandas as pd
+
+    parts = store.embeddings_dir("effnet-lite0")
+    parts.mkdir(parents=True)
+    pd.DataFrame({"image_id": ["x", "y"], "vector": [[0.1, 0.2], [0.3, 0.4]]}).to_parquet(parts / "part-00000.parquet")
+
+    status = store_status(store)
+    assert (status.images, status.undated, status.exact_duplicates, status.rejected) == (4, 1, 1, {"empty": 1})
+    assert status.images_per_period == [(dt.date(2023, 1, 1), 2), (dt.date(2023, 3, 1), 1)]
+    assert [(s["source"], s["images"], s["leading"]) for s in status.sources] == [("insta", 2, False), ("runway", 2, True)]
+    assert status.date_origins == {"path": 3, "none": 1}
+    assert status.stages["styles"] == {"runs": 1, "latest": "20260101-000000"}
+    assert status.stages["forecasts"] == {"runs": 0, "latest": None}
+    assert status.embeddings == {"effnet-lite0": {"vectors": 2, "parts": 1}}
+    assert status.last_ingest["status"] == "done" and status.last_ingest["summary"]["new"] == 4
+    assert status.to_dict()["images_per_period"][0] == {"period": "2023-01-01", "images": 2}
+    yearly = store_status(store, period="year")
+    assert yearly.images_per_period == [(dt.date(2023, 1, 1), 3)]
+
+
+def test_status_of_a_missing_store_says_what_to_do(tmp_path):
+    with pytest.raises(StoreError, match="trendgan ingest"):
+        store_status(tmp_path / "nothing-here")
+
+
+def test_status_rejects_unknown_periods(store):
+    with pytest.raises(TrendganError, match="unknown period"):
+        store_status(store, period="fortnight")
