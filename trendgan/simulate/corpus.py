@@ -333,8 +333,8 @@ class _FolderPictures(_PooledPictures):
 
 
 def _vary(image, post: Post, seed: int):
-    """A repeated photo is mirrored and cropped a little so it is a new picture, not a byte-for-byte repost."""
-    from PIL import ImageOps
+    """A repeated photo is mirrored, cropped and relit a little so it is a new picture, not a byte-for-byte repost."""
+    from PIL import ImageEnhance, ImageOps
 
     rng = np.random.default_rng(np.random.SeedSequence([seed, post.serial, 11]))
     width, height = image.size
@@ -342,7 +342,7 @@ def _vary(image, post: Post, seed: int):
     w, h = max(1, int(width * keep)), max(1, int(height * keep))
     x, y = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
     varied = ImageOps.mirror(image.crop((x, y, x + w, y + h))).resize((width, height))
-    return varied
+    return ImageEnhance.Brightness(varied).enhance(rng.uniform(0.88, 1.12))
 
 
 def _png(image) -> bytes:

@@ -11,7 +11,7 @@ Shapes (parameters in brackets, with defaults):
   continuing past it. True trend: rising.
 - ``declining`` (high=1.6, low=0.4): the reverse, never below 5 % of ``high``. True trend: declining.
 - ``seasonal`` (level=1, peak_month=7, amplitude=0.8): ``level * (1 + amplitude * cos(month distance))`` with the
-  peak in ``peak_month`` (1..12, fractions allowed). True trend: seasonal.
+  peak in the middle of ``peak_month`` (1..12; 7 = mid-July). True trend: seasonal.
 - ``emerging`` (start=0.5, ramp=0.6, level=1.5): zero until ``start`` (a position: 0 = first period, 1 = last),
   then a smooth S-shaped climb to ``level`` over ``ramp`` (same units). True trend: emerging.
 - ``fad`` (peak=0.75, width=0.05, height=2.5, base=0.05): a bell-shaped spike at ``peak`` with standard deviation
@@ -80,7 +80,9 @@ class Curve:
         elif self.shape == "declining":
             w = np.maximum(p["high"] + (p["low"] - p["high"]) * x, 0.05 * p["high"])
         elif self.shape == "seasonal":
-            w = p["level"] * (1 + p["amplitude"] * np.cos(2 * math.pi * (np.asarray(months) - p["peak_month"]) / 12))
+            # peak_month 7 peaks in mid-July: month fractions run from 7.0 (1 July) to 7.97 (31 July)
+            distance = np.asarray(months) - (p["peak_month"] + 0.5)
+            w = p["level"] * (1 + p["amplitude"] * np.cos(2 * math.pi * distance / 12))
         elif self.shape == "emerging":
             u = np.clip((x - p["start"]) / p["ramp"], 0, 1)
             w = p["level"] * u * u * (3 - 2 * u)  # smoothstep: zero before the start, level once established
