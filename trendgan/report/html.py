@@ -27,6 +27,7 @@ LEADERBOARDS = (
     ("rising", "Rising styles", "established and gaining share"),
     ("declining", "Declining styles", "losing share"),
 )
+PERIOD_WORDS = {"W": "week (from Monday)", "M": "month", "Q": "quarter", "Y": "year", "D": "day"}
 NOT_RUN = '<p class="not-run">Not run yet: {hint}</p>'
 
 
@@ -113,7 +114,7 @@ def overview_section(data: ReportData) -> str:
     span = ""
     if o.get("first_posted") is not None:
         span = f"<p>Images posted {_date(o['first_posted'])} to {_date(o['last_posted'])}"
-        span += f", counted in periods of <b>{html.escape(str(o.get('period') or 'W'))}</b>.</p>"
+        span += f", counted by <b>{html.escape(PERIOD_WORDS.get(str(o.get('period') or 'W'), str(o.get('period'))))}</b>.</p>"
     encoder = html.escape(str(o.get("encoder") or "not embedded yet"))
     runs = ", ".join(f"{k} <code>{html.escape(v)}</code>" for k, v in
                      (("styles", data.styles_run), ("forecast", data.forecast_run), ("renders", data.renders_run)) if v)
@@ -170,8 +171,9 @@ def data_quality_section(data: ReportData) -> str:
         parts.append(_figure(plots.plot_period_volume(data.series), "period-volume"))
         thin = volume[volume["low_volume"].astype(bool)]
         if not thin.empty:
-            listed = ", ".join(f"{_date(d)} ({int(t)})" for d, t in zip(thin["ds"], thin["total"]))
-            parts.append(f"<p>Periods with few images (shares there are noisy): {listed}</p>")
+            listed = ", ".join(f"{_date(d)} ({int(t)})" for d, t in zip(thin["ds"].head(12), thin["total"].head(12)))
+            more = f" and {len(thin) - 12} more" if len(thin) > 12 else ""
+            parts.append(f"<p>{len(thin)} of {len(volume)} periods have few images, so their shares are noisy: {listed}{more}.</p>")
     return "".join(parts)
 
 
@@ -240,7 +242,9 @@ def _img(path: str, alt: str) -> str:
 
 
 def _figure(fig, div_id: str) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False, "responsive": True})
+    # auto_play off: plotly would otherwise run through the style map's periods on load and stop at a random one.
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, auto_play=False,
+                       config={"displaylogo": False, "responsive": True})
 
 
 def _fmt(value) -> str:

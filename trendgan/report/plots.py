@@ -78,7 +78,7 @@ def _style_traces(style_id, history: pd.DataFrame, future: pd.DataFrame, label: 
     if not future.empty and {"lo-80", "hi-80"} <= set(future.columns):
         traces.append(_band(future["ds"], future["lo-80"], future["hi-80"], colour, 0.25, f"{label} 80 %", group))
     traces.append(go.Scatter(
-        x=history["ds"], y=history["y"], mode="lines+markers", marker=dict(size=4), line=dict(color=colour),
+        x=history["ds"], y=history["y"], mode="lines", line=dict(color=colour, width=1.5),
         name=label, legendgroup=group, showlegend=show_legend,
         hovertemplate="%{x|%Y-%m-%d}: %{y:.1%}<extra>" + label + "</extra>",
     ))
