@@ -146,3 +146,19 @@ def test_a_leading_signal_that_runs_ahead_is_learnt_and_used():
     assert report["used"], report
     assert report["mase_with"] < report["mase_without"]
     assert result.labels["model"].str.endswith("+leading").all()
+
+
+@pytest.mark.slow
+def test_arima_with_the_leading_signal_as_regressor_competes_with_plain_arima():
+    rng = np.random.default_rng(5)
+    T, lag = 80, 8
+    shapes, leading = {}, {}
+    for i in range(3):
+        driver = 0.1 + 0.03 * np.sin(np.arange(T + lag) / 5 + i) + rng.normal(0, 0.002, T + lag)
+        shapes[f"s{i}"] = driver[:T]
+        leading[f"s{i}"] = driver[lag:]  # the leading share shows the main share 8 weeks early
+    frame = long_frame(shapes, weekly_dates(T), leading)
+    result = forecast_frame(frame, horizon=lag, season_length=1, models=("arima", "ensemble"), backtest_windows=2,
+                            reconcile=False, n_jobs=1)
+    assert "arimax" in set(result.forecasts["model"])
+    assert result.summary["mase"]["arimax"] < result.summary["mase"]["arima"]

@@ -67,7 +67,7 @@ def test_ets_fits_a_seasonal_model():
     model = ETS(12).fit(y)
     pred = model.predict(12)
     assert not model.failures_, model.failures_
-    assert model.fitted_[0].model.seasonal == "add"
+    assert model.fitted_[0][0].model.seasonal == "add"
     assert np.abs(pred["mean"] - truth).mean() < 0.02
     assert np.all(pred["hi-95"] > pred["hi-80"]) and np.all(np.diff(pred["hi-95"] - pred["lo-95"]) >= -1e-12)
 

@@ -75,9 +75,9 @@ def future_dates(last, h: int, period: str):
 
 def check_models(models) -> tuple[str, ...]:
     models = tuple(dict.fromkeys(m.strip().lower() for m in models if m and m.strip()))
-    unknown = [m for m in models if m not in MODEL_ALIASES and m != "ensemble"]
+    unknown = [m for m in models if m not in MODEL_ALIASES and m not in ("ensemble", "arimax")]
     if unknown:
-        raise ForecastError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODEL_ALIASES)}, ensemble")
+        raise ForecastError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODEL_ALIASES)}, arimax, ensemble")
     if not models:
         raise ForecastError("no models given: pass at least one, e.g. --models snaive,theta,ensemble")
     if models == ("ensemble",):
@@ -159,9 +159,16 @@ def forecast_frame(
         Y = np.clip(Y, 0.0, 1.0)
 
     base = [a for a in models if a != "ensemble"]
+    if "arimax" in base and leading is None:
+        raise ForecastError("model arimax needs the leading sources' share (a y_leading column); the series have none")
+    if leading is not None and use_leading and "arima" in base and "arimax" not in base:
+        # Regression with ARIMA errors on the leading signal, as a competitor of plain ARIMA: backtests decide
+        # (per-series choice, ensemble weights) whether it earns its place.
+        base.insert(base.index("arima") + 1, "arimax")
     wants_ensemble = "ensemble" in models
     members = [a for a in ENSEMBLE_POOL if a in base] or base
-    result = run_parallel(Y, base, h, m, backtest_windows, n_jobs=n_jobs, level=level)
+    result = run_parallel(Y, base, h, m, backtest_windows, n_jobs=n_jobs, level=level,
+                          leading=leading if "arimax" in base else None)
     scores = score_backtests(Y, result, m, level)
     weights = {}
     if wants_ensemble:
@@ -174,14 +181,18 @@ def forecast_frame(
     best_name = np.array(best_alias, dtype=object)
 
     leading_report = {"used": False, "reason": "no y_leading column"}
-    if leading is not None and use_leading and wants_ensemble:
-        corrector, leading_report = leading_correction(Y, leading, result, "ensemble", m, h)
+    if leading is not None and not use_leading:
+        leading_report = {"used": False, "reason": "switched off"}
+    elif leading is not None:
+        for bt in result.backtests:
+            bt.forecasts["best"] = _pick_rows(bt.forecasts, best_alias)
+        corrector, leading_report = leading_correction(Y, leading, result, "best", m, h)
+        for bt in result.backtests:
+            del bt.forecasts["best"]
         if corrector is not None:
             factor = corrector.factor(growth_features(Y, leading, corrector.window))
             best = scale_prediction(best, factor)
             best_name = np.array([f"{name}+leading" for name in best_name], dtype=object)
-    elif leading is not None and wants_ensemble is False:
-        leading_report = {"used": False, "reason": "the leading-signal correction applies to the ensemble"}
 
     result.forecasts["best"] = best
     if clip:

@@ -16,7 +16,7 @@ from trendgan.forecast.models import LEVELS, SLOW_MODELS, SeasonalNaive, make_mo
 
 # Ensemble members by default: the vectorised models that carry both a level and a season. Naive and drift lose
 # the season, so they would only drag a seasonal ensemble down.
-ENSEMBLE_POOL = ("snaive", "ses", "theta", "damped", "ets", "arima")
+ENSEMBLE_POOL = ("snaive", "ses", "theta", "damped", "ets", "arima", "arimax")
 
 
 @dataclass
@@ -51,13 +51,32 @@ def backtest_origins(n_obs: int, h: int, windows: int, min_train: int) -> list[t
     return out
 
 
-def fit_predict(Y: np.ndarray, aliases, h: int, season_length: int, level=LEVELS, X=None, X_future=None):
-    """Fit each model on the batch and forecast ``h`` periods; returns ({alias: prediction}, failures)."""
+def lagged_signal(leading: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """The leading share ``lag`` periods earlier as a regressor: (X for the history, X for the next ``lag`` periods).
+
+    Lagging by the horizon makes every future regressor value already observed. The first ``lag`` history periods
+    have no earlier value and repeat the first one.
+    """
+    n, T = leading.shape
+    X = np.empty((n, T))
+    X[:, lag:] = leading[:, : max(T - lag, 0)]
+    X[:, : min(lag, T)] = leading[:, :1]
+    return X[:, :, None], leading[:, T - lag :][:, :, None] if T >= lag else None
+
+
+def fit_predict(Y: np.ndarray, aliases, h: int, season_length: int, level=LEVELS, leading=None):
+    """Fit each model on the batch and forecast ``h`` periods; returns ({alias: prediction}, failures).
+
+    ``arimax`` is ARIMA with the leading sources' share (lagged by ``h``) as a regressor; it needs ``leading``.
+    """
     forecasts, failures = {}, []
     for alias in aliases:
-        model = make_model(alias, season_length)
+        model = make_model("arima" if alias == "arimax" else alias, season_length)
         try:
-            if alias == "arima" and X is not None:
+            if alias == "arimax":
+                X, X_future = lagged_signal(leading, h)
+                if X_future is None:
+                    raise ValueError(f"the history is shorter than the horizon ({h}) the signal is lagged by")
                 model.fit(Y, X=X)
                 forecasts[alias] = model.predict(h, X_future=X_future, level=level)
             else:
@@ -70,31 +89,34 @@ def fit_predict(Y: np.ndarray, aliases, h: int, season_length: int, level=LEVELS
     return forecasts, failures
 
 
-def run_batch(Y: np.ndarray, aliases, h: int, season_length: int, windows: int, level=LEVELS) -> BatchResult:
+def run_batch(Y: np.ndarray, aliases, h: int, season_length: int, windows: int, level=LEVELS, leading=None) -> BatchResult:
     """Final forecasts plus backtest forecasts for every model on one batch of equal-length series."""
-    forecasts, failures = fit_predict(Y, aliases, h, season_length, level)
+    forecasts, failures = fit_predict(Y, aliases, h, season_length, level, leading)
     min_train = max(4, min(2 * season_length, Y.shape[1] // 2)) if season_length > 1 else 4
     backtests = []
     for origin, step_h in backtest_origins(Y.shape[1], h, windows, min_train):
-        window_forecasts, _ = fit_predict(Y[:, :origin], aliases, step_h, season_length, level)
+        window_leading = None if leading is None else leading[:, :origin]
+        window_forecasts, _ = fit_predict(Y[:, :origin], aliases, step_h, season_length, level, window_leading)
         backtests.append(Backtest(origin, step_h, window_forecasts))
     return BatchResult(forecasts, backtests, failures)
 
 
-def run_parallel(Y: np.ndarray, aliases, h: int, season_length: int, windows: int, n_jobs: int = -1, level=LEVELS) -> BatchResult:
+def run_parallel(Y: np.ndarray, aliases, h: int, season_length: int, windows: int, n_jobs: int = -1, level=LEVELS,
+                 leading=None) -> BatchResult:
     """``run_batch`` over chunks of rows in parallel processes; rows are independent so results just concatenate."""
     n_workers = _workers(n_jobs, len(Y), aliases)
     if n_workers <= 1:
-        return run_batch(Y, aliases, h, season_length, windows, level)
+        return run_batch(Y, aliases, h, season_length, windows, level, leading)
     from joblib import Parallel, delayed
 
     # Several chunks per worker keep the slow (per-series) models balanced across processes.
     n_chunks = min(len(Y), n_workers * (4 if any(a in SLOW_MODELS for a in aliases) else 1))
-    bounds = np.linspace(0, len(Y), n_chunks + 1).astype(int)
+    bounds = [(a, b) for a, b in zip(*(lambda e: (e[:-1], e[1:]))(np.linspace(0, len(Y), n_chunks + 1).astype(int))) if b > a]
     parts = Parallel(n_jobs=n_workers)(
-        delayed(run_batch)(Y[a:b], aliases, h, season_length, windows, level) for a, b in zip(bounds[:-1], bounds[1:]) if b > a
+        delayed(run_batch)(Y[a:b], aliases, h, season_length, windows, level, None if leading is None else leading[a:b])
+        for a, b in bounds
     )
-    return concat_batches(parts, [a for a, b in zip(bounds[:-1], bounds[1:]) if b > a])
+    return concat_batches(parts, [a for a, _ in bounds])
 
 
 def _workers(n_jobs: int, n_series: int, aliases) -> int:

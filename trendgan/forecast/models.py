@@ -382,22 +382,31 @@ class DampedTrend(_Deseasonalised):
 
 
 class ETS(PerSeriesModel):
-    """Holt-Winters exponential smoothing (statsmodels); trend, damping and season chosen by AICc per series.
+    """Exponential smoothing (statsmodels Holt-Winters); trend, damping and season chosen by AICc per series.
 
-    Candidates: no trend / additive / damped additive, each with and without an additive season (the season only
-    when the history holds two full seasons). Errors are additive: shares near zero rule out multiplicative ones.
+    Candidates: no trend / additive / damped additive, each with and without an additive season for seasons up to
+    24 periods (the season only when the history holds two full seasons). Like R's ``forecast::ets``, a longer
+    season (52 weeks) is not a state of the model: 51 free seasonal states on four years of data lose every AICc
+    comparison and cost seconds per fit. The series is deseasonalised first with the same smoothed additive
+    profile as the vectorised models (the ``stlf`` approach) and ETS models the rest. Errors are additive: shares
+    near zero rule out multiplicative ones.
     """
 
     alias = "ets"
+    max_state_season = 24
 
     def _fit_one(self, y, x):
         from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-        m = self.season_length if self.season_length > 1 and len(y) >= 2 * self.season_length else None
-        candidates = [(None, False), ("add", False), ("add", True)]
+        m = self.season_length if self.season_length > 1 and len(y) >= 2 * self.season_length else 1
+        profile = None
+        if m > self.max_state_season:
+            profile = seasonal_profile(y[None, :], m, decay=0.6, smooth=1)[0]
+            y = y - profile[np.arange(len(y)) % m]
+        seasons = [None, "add"] if 1 < m <= self.max_state_season else [None]
         best, best_ic = None, np.inf
-        for seasonal in ([None, "add"] if m else [None]):
-            for trend, damped in candidates:
+        for seasonal in seasons:
+            for trend, damped in ((None, False), ("add", False), ("add", True)):
                 fitted = ExponentialSmoothing(
                     y, trend=trend, damped_trend=damped, seasonal=seasonal, seasonal_periods=m if seasonal else None,
                     initialization_method="estimated",
@@ -407,10 +416,14 @@ class ETS(PerSeriesModel):
                     best, best_ic = fitted, ic
         if best is None:
             raise ValueError("no ETS configuration could be fitted")
-        return best
+        return best, profile, m
 
     def _predict_one(self, fitted, h, x, level):
+        fitted, profile, m_profile = fitted
         mean = np.asarray(fitted.forecast(h), dtype=float)
+        if profile is not None:
+            mean = mean + profile[season_positions(self.n_obs_, h, m_profile)]
+
         def param(name, default):
             value = fitted.params.get(name, default)
             return default if value is None or not np.isfinite(value) else float(value)
@@ -420,6 +433,7 @@ class ETS(PerSeriesModel):
         phi = param("damping_trend", 1.0) if fitted.model.damped_trend else 1.0
         m = fitted.model.seasonal_periods or 0
         sigma = float(np.sqrt(fitted.sse / max(len(fitted.model.endog), 1)))
+        # Error variance of additive Holt-Winters (Hyndman et al. 2008, class 1 models).
         var = np.ones(h)
         running = 0.0
         for j in range(1, h):
@@ -519,7 +533,7 @@ def _make(alias: str, season_length: int) -> ForecastModel:
 
 
 MODEL_ALIASES = ("naive", "snaive", "drift", "ses", "theta", "damped", "ets", "arima")
-SLOW_MODELS = ("ets", "arima")
+SLOW_MODELS = ("ets", "arima", "arimax")
 
 
 def make_model(alias: str, season_length: int = 1) -> ForecastModel:
