@@ -28,7 +28,7 @@ def test_simulate_summarises_labels_and_trends(tmp_path):
     result = runner.invoke(app, ["simulate", str(tmp_path / "c"), "--periods", "3", "--per-period", "4", "--size", "16"])
     assert result.exit_code == 0, result.output
     assert "green solid sneaker" in result.output and "emerging" in result.output
-    assert "trendgan ingest" in result.output
+    assert "trendgan ingest" in result.output and "--leading-source influencers" in result.output
 
 
 def test_simulate_takes_a_scenario_file(tmp_path):

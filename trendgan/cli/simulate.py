@@ -41,7 +41,5 @@ def register(app: typer.Typer) -> None:
             for label, trend in result.trends.items():
                 table.add_row(escape(label), trend)
             console.print(table)
-        # Renders of one style (like product shots of one article) are alike enough for ingest's perceptual-hash
-        # repost check at its default distance; a simulated corpus has no reposts, so switch the check off.
-        say(f"next: trendgan ingest {escape(result.out)} --near-duplicate-distance -1  (truth in {escape(result.truth.name)})")
+        say(f"next: {escape(result.ingest_command())}")
         typer.echo(str(result.out))

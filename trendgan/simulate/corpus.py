@@ -115,7 +115,14 @@ class SimulationResult:
     period: str
     trends: dict[str, str]
     sources: dict[str, int]
+    leading_sources: list[str]
     seconds: float
+
+    def ingest_command(self) -> str:
+        """The `trendgan ingest` line that reads this corpus with its manifest and leading sources."""
+        leading = "".join(f" --leading-source {name}" for name in self.leading_sources)
+        # No post is a repost, but renders of one style are as alike as catalogue shots of one article.
+        return f"trendgan ingest {self.out} --manifest {self.manifest}{leading} --near-duplicate-distance -1"
 
 
 # --------------------------------------------------------------------------- planning (numbers only)
@@ -422,6 +429,7 @@ def simulate(
         period=plan_scenario.period,
         trends=dict(zip(plan.label_names, plan.trends)),
         sources={s.name: int(plan.counts[:, i].sum()) for i, s in enumerate(plan_scenario.sources)},
+        leading_sources=[s.name for s in plan_scenario.sources if s.leading],
         seconds=time.perf_counter() - began,
     )
 
