@@ -28,7 +28,7 @@ def add_images(store, tmp_path, looks, weeks, centres, *, seed=0, prefix="img", 
     """Write one solid-colour PNG per image, its catalog row and its vector (embeddings/<encoder>/part-N.parquet)."""
     from PIL import Image
 
-    from trendgan.store import write_parquet_atomic
+    from trendgan.store import write_json_atomic, write_parquet_atomic
 
     folder = tmp_path / "images"
     folder.mkdir(exist_ok=True)
@@ -57,6 +57,9 @@ def add_images(store, tmp_path, looks, weeks, centres, *, seed=0, prefix="img", 
     vectors = look_vectors(np.asarray(looks), centres, seed=seed)
     parts = pd.DataFrame({"image_id": frame["image_id"], "vector": list(vectors)})
     write_parquet_atomic(parts, store.embeddings_dir(encoder) / f"part-{part:05d}.parquet")
+    # what `trendgan embed` leaves beside its parts, so the latest encoder can be found
+    write_json_atomic(store.embeddings_dir(encoder) / "encoder.json",
+                      {"key": encoder, "dim": int(vectors.shape[1]), "finished_at": dt.datetime.now().isoformat()})
     return frame, vectors
 
 
@@ -74,3 +77,13 @@ def style_store(store, tmp_path, centres):
     leading = np.arange(200) % 5 == 0
     add_images(store, tmp_path, looks, weeks, centres, leading=leading, engagement=rng.integers(0, 500, 200))
     return store
+
+
+@pytest.fixture
+def add_looks(store, tmp_path, centres):
+    """``add_looks(looks, weeks, prefix=..., ...)`` adds images of the given looks in the given weeks."""
+
+    def add(looks, weeks, **kwargs):
+        return add_images(store, tmp_path, np.asarray(looks), np.asarray(weeks), centres, **kwargs)
+
+    return add

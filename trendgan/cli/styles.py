@@ -23,6 +23,7 @@ def styles_command(
     weighted: Annotated[bool, typer.Option("--weight-by-engagement", help="Shares weighted by log(1 + likes).")] = False,
     assign_only: Annotated[bool, typer.Option("--assign-only", help="Put images into the previous run's styles without clustering again.")] = False,
     encoder: Annotated[Optional[str], typer.Option("--encoder", help="Which vectors (default: the latest embed run's encoder).")] = None,
+    style_map: Annotated[str, typer.Option("--map", help="How to draw the 2-D style map: umap, or pca (instant, cruder).")] = "umap",
     top: Annotated[int, typer.Option("--top", help="How many styles to list in the summary.")] = 10,
     seed: SeedOption = 0,
     quiet: QuietOption = False,
@@ -32,7 +33,7 @@ def styles_command(
     from trendgan.styles import find_styles
 
     result = find_styles(store, k=k, method=method, period=period, min_share=min_share,
-                         weight_by_engagement=weighted, assign_only=assign_only, seed=seed, encoder=encoder)
+                         weight_by_engagement=weighted, assign_only=assign_only, seed=seed, encoder=encoder, map_method=style_map)
     if quiet:
         typer.echo(str(result.folder))
         return

@@ -56,6 +56,8 @@ class StyleSettings:
             raise ConfigError(f"--min-share should be between 0 and 1 (e.g. 0.01), got {self.min_share}")
         if not 2 <= self.k_min <= self.k_max:
             raise ConfigError(f"k range {self.k_min}..{self.k_max} is empty; k_min should be at least 2 and at most k_max")
+        if self.map_method not in ("umap", "pca"):
+            raise ConfigError(f"unknown map method {self.map_method!r}; use umap or pca")
         if not 0.0 < self.match_max_distance <= 2.0:
             raise ConfigError(f"match_max_distance is a cosine distance in (0, 2], got {self.match_max_distance}")
 

@@ -272,7 +272,7 @@ def _cluster_and_match(vectors, previous: StylesRun | None, settings: StyleSetti
 
 def _assign_to_previous(vectors, previous: StylesRun, settings: StyleSettings):
     old = previous.styles.sort_values("style_id")
-    centroids = normalise(np.stack(old["centroid"].to_numpy()))
+    centroids = np.stack(old["centroid"].to_numpy()).astype(np.float32)  # kept exactly: these styles do not move
     labels, _ = nearest_style(vectors, centroids, settings.chunk_size)
     ids = old["style_id"].to_numpy(dtype=np.int64)
     info = {"k": len(ids), "k_scores": {}, "method": "assign-only", "matched": {i: int(v) for i, v in enumerate(ids)},
