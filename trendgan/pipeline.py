@@ -214,11 +214,8 @@ def load_pipeline(path_or_dict: str | os.PathLike | Mapping, overrides: list[str
     return apply_overrides(table, overrides)
 
 
-def resolve_settings(pipeline: dict, store: Store, stages: Mapping[str, StageSpec] = STAGES) -> dict[str, dict]:
-    """Each stage's full keyword arguments: the file's values, shared seed/device, then the function's defaults.
-
-    Raises ConfigError for unknown tables or settings and for missing required ones, before any stage runs.
-    """
+def pipeline_stages(pipeline: dict, stages: Mapping[str, StageSpec] = STAGES) -> list[str]:
+    """The stages a pipeline names, in running order; ConfigError for a table that is no stage."""
     known_tables = set(stages) | {"store", "pipeline"}
     unknown = sorted(set(pipeline) - known_tables)
     if unknown:
@@ -227,14 +224,22 @@ def resolve_settings(pipeline: dict, store: Store, stages: Mapping[str, StageSpe
     bad_shared = sorted(set(shared) - set(SHARED_KEYS))
     if bad_shared:
         raise ConfigError(f"[pipeline] takes only {', '.join(SHARED_KEYS)}; remove {', '.join(bad_shared)}")
+    names = [n for n in STAGE_ORDER if n in pipeline and n in stages]
+    if not names:
+        raise ConfigError(f"the pipeline names no stage; add tables such as [{'], ['.join(STAGE_ORDER)}]")
+    return names
+
+
+def resolve_settings(pipeline: dict, names: list[str], store: Store, stages: Mapping[str, StageSpec] = STAGES) -> dict[str, dict]:
+    """Each named stage's full keyword arguments: the file's values, shared seed/device, then the function's
+    defaults. Raises ConfigError for unknown or missing settings, before any stage runs."""
+    shared = dict(pipeline.get("pipeline") or {})
     resolved = {}
-    for name in (n for n in STAGE_ORDER if n in pipeline and n in stages):
+    for name in names:
         table = pipeline[name]
         if not isinstance(table, dict):
             raise ConfigError(f"[{name}] should be a table of settings, got {table!r}")
         resolved[name] = _stage_settings(stages[name], table, shared, store)
-    if not resolved:
-        raise ConfigError(f"the pipeline names no stage; add tables such as [{'], ['.join(STAGE_ORDER)}]")
     return resolved
 
 
@@ -306,9 +311,9 @@ def run_pipeline(path_or_dict: str | os.PathLike | Mapping, store: Store | str |
     stages = STAGES if stages is None else stages
     pipeline = load_pipeline(path_or_dict, overrides)
     store = _store_for(pipeline, store)
-    settings = resolve_settings(pipeline, store, stages)
-    names = list(settings)
+    names = pipeline_stages(pipeline, stages)
     selected = _select(names, from_stage, until_stage)
+    settings = resolve_settings(pipeline, selected, store, stages)  # stages left out need not even be installed
     folder = store.new_run(RUNS_FOLDER)
     source = str(path_or_dict) if not isinstance(path_or_dict, Mapping) else None
     write_json_atomic(folder / "pipeline.json", {"source": source, "overrides": overrides or [], "from": from_stage,
