@@ -131,6 +131,7 @@ def forecast_frame(
     n_jobs: int = -1,
     level=LEVELS,
     rules: LabelRules | None = None,
+    on_progress=None,
 ) -> ForecastResult:
     """Forecast every series of a long frame ``horizon`` periods ahead, with backtests and trend labels.
 
@@ -143,12 +144,15 @@ def forecast_frame(
       growth, kept only when it lowers backtest error ("auto"); ``False`` ignores the column.
     - ``reconcile``: scale each period's forecasts so all styles' shares sum to the total they had (1 when the
       series cover every image).
+    - ``n_jobs``: processes for big frames (-1: all cores); ``on_progress(n)`` hears of each finished chunk.
     """
     import pandas as pd
 
     if int(horizon) < 1:
         raise ForecastError(f"horizon must be at least 1 period, got {horizon}")
     h = int(horizon)
+    if int(backtest_windows) < 0:
+        raise ForecastError(f"backtest windows cannot be negative, got {backtest_windows}")
     models = check_models(models)
     period = (period or period_of(series["ds"] if "ds" in series.columns else [])).upper()[:1]
     m = season_length if season_length is not None else season_length_for(period)
@@ -168,7 +172,7 @@ def forecast_frame(
     wants_ensemble = "ensemble" in models
     members = [a for a in ENSEMBLE_POOL if a in base] or base
     result = run_parallel(Y, base, h, m, backtest_windows, n_jobs=n_jobs, level=level,
-                          leading=leading if "arimax" in base else None)
+                          leading=leading if "arimax" in base else None, on_progress=on_progress)
     scores = score_backtests(Y, result, m, level)
     weights = {}
     if wants_ensemble:

@@ -71,8 +71,11 @@ def forecast(
 
         period = period or period_of(series["ds"])
         h = horizon or default_horizon(period)
-        result = forecast_frame(series, h, models=models, backtest_windows=backtest_windows, period=period,
-                                n_jobs=n_jobs, use_leading=use_leading)
+        from trendgan.console import progress
+
+        with progress(series["unique_id"].nunique(), "forecasting", unit="styles") as bar:
+            result = forecast_frame(series, h, models=models, backtest_windows=backtest_windows, period=period,
+                                    n_jobs=n_jobs, use_leading=use_leading, on_progress=bar.advance)
         folder = store.new_run(STAGE_FOLDER)
         write_parquet_atomic(result.forecasts, folder / "forecast.parquet")
         write_parquet_atomic(result.backtests, folder / "backtests.parquet")
