@@ -83,7 +83,8 @@ def style_store(store, tmp_path, centres):
 def add_looks(store, tmp_path, centres):
     """``add_looks(looks, weeks, prefix=..., ...)`` adds images of the given looks in the given weeks."""
 
-    def add(looks, weeks, **kwargs):
-        return add_images(store, tmp_path, np.asarray(looks), np.asarray(weeks), centres, **kwargs)
+    def add(looks, weeks, dim=None, **kwargs):
+        chosen = centres if dim is None else look_directions(5, dim=dim)
+        return add_images(store, tmp_path, np.asarray(looks), np.asarray(weeks), chosen, **kwargs)
 
     return add

@@ -144,3 +144,29 @@ def test_clear_errors_without_store_or_vectors(tmp_path, store):
         pass
     with pytest.raises(StageNotRunError, match="trendgan embed"):
         find_styles(store)
+
+
+
+@pytest.mark.slow
+def test_names_come_from_the_text_tower_when_the_encoder_has_one(store, add_looks):
+    """A tiny random CLIP from trendgan.embed (clip:trendgan-tiny/none): styles are named zero-shot."""
+    pytest.importorskip("trendgan.embed")
+    from trendgan.styles import load_vocabulary
+
+    add_looks(np.arange(60) % 3, np.arange(60) % 2, dim=64, encoder="clip:trendgan-tiny/none")
+    result = find_styles(store, k=3, **FAST)
+    assert result.naming == "text"
+    garments = load_vocabulary()["facets"]["garments"]
+    for name in result.styles["name"]:
+        look_words = name.split(" (style")[0].rsplit(", ", 1)[0]
+        assert any(look_words.endswith(g) for g in garments), name
+
+
+@pytest.mark.slow
+def test_without_text_tower_names_use_imagenet_apparel_classes_and_colours(store, add_looks):
+    """effnet-lite0 vectors: the real CNN classifies the representatives; colours come from their pixels."""
+    pytest.importorskip("efficientnet_lite_pytorch")
+    add_looks(np.arange(40) % 2, np.arange(40) % 2, encoder="effnet-lite0")
+    result = find_styles(store, k=2, **FAST)
+    assert result.naming == "classes+colours"
+    assert sorted(n.split()[0] for n in result.styles["name"]) == ["navy", "red"]
