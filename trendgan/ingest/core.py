@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -121,27 +122,26 @@ def ingest(
     started = time.perf_counter()
     with store.writer("ingest"):
         result = IngestResult(run_id=f"ingest-{settings.now:%Y%m%d-%H%M%S}-{os.getpid()}", store=store.root)
-        store.record_run(result.run_id, "ingest", settings.now, "running", None, {"paths": [str(p) for p in paths]})
         try:
-            _ingest_locked(store, paths, settings, result, workers, batch_size, progress)
+            _ingest_locked(store, paths, settings, result, workers, batch_size, progress, started)
         except BaseException as exc:
             result.seconds = time.perf_counter() - started
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             store.record_run(result.run_id, "ingest", settings.now, status, None, result.summary())
             raise
-        result.seconds = time.perf_counter() - started
-        store.record_run(result.run_id, "ingest", settings.now, "done", None, result.summary())
     return result
 
 
-def _ingest_locked(store: Store, paths, settings: _Settings, result: IngestResult, workers, batch_size, progress) -> None:
+def _ingest_locked(store: Store, paths, settings: _Settings, result: IngestResult, workers, batch_size, progress,
+                   started: float) -> None:
     found = scan(paths, skip=[store.root])
     _add_manifest_only_files(found, settings)
     result.scanned = len(found.files) + len(found.unreadable)
+    # one catalog connection to start and one to finish: opening DuckDB is most of an unchanged re-ingest's time
     with store.catalog() as db:
         # we hold the writer lock, so an ingest still marked running was killed before it could say so
-        db.execute("UPDATE runs SET status = 'interrupted' WHERE stage = 'ingest' AND status = 'running' AND run_id <> ?",
-                   [result.run_id])
+        db.execute("UPDATE runs SET status = 'interrupted' WHERE stage = 'ingest' AND status = 'running'")
+        _record_run(db, result, settings, "running", {"paths": [str(p) for p in paths]})
         known = {path: (size, mtime) for path, size, mtime in db.execute("SELECT path, size, mtime_ns FROM files").fetchall()}
     todo = [f for f in found.files if known.get(f.path) != (f.size, f.mtime_ns)]
     result.unchanged = len(found.files) - len(todo)
@@ -159,7 +159,18 @@ def _ingest_locked(store: Store, paths, settings: _Settings, result: IngestResul
                 _ingest_batch(store, batch, examiner.examine(batch), catalog, settings, known, result)
                 if progress:
                     progress(len(found.unreadable) + start + len(batch), total)
-    _mark_leading(store, found.files, settings, result)
+    with store.catalog() as db:
+        _mark_leading(db, found.files, settings, result)
+        result.seconds = time.perf_counter() - started
+        _record_run(db, result, settings, "done", result.summary())
+
+
+def _record_run(db, result: IngestResult, settings: _Settings, status: str, summary: dict) -> None:
+    """The runs row (same columns as Store.record_run), written on a connection that is open anyway."""
+    db.execute(
+        "INSERT OR REPLACE INTO runs VALUES (?, 'ingest', ?, ?, ?, NULL, ?)",
+        [result.run_id, settings.now, utcnow(), status, json.dumps(summary, default=str)],
+    )
 
 
 def _add_manifest_only_files(found, settings: _Settings) -> None:
@@ -413,22 +424,19 @@ def _forget_replaced_bytes(db, path: str) -> None:
             db.execute("DELETE FROM images WHERE image_id = ?", [image_id])
 
 
-def _mark_leading(store: Store, found: list[FoundFile], settings: _Settings, result: IngestResult) -> None:
+def _mark_leading(db, found: list[FoundFile], settings: _Settings, result: IngestResult) -> None:
     """Leading is a property of a source: mark every image of the named sources, old ones included."""
     import pyarrow as pa
 
-    with store.catalog() as db:
-        if settings.leading_all and found:
-            db.register("ingested_paths", pa.table({"path": pa.array([f.path for f in found], pa.string())}))
-            names = [s for (s,) in db.execute(
-                "SELECT DISTINCT source FROM images WHERE path IN (SELECT path FROM ingested_paths)").fetchall()]
-        else:
-            names = []
-        names = sorted(set(names) | settings.leading_names)
-        if names:
-            db.execute("UPDATE images SET leading_source = TRUE WHERE list_contains(?, source)", [names])
-        result.leading_sources = [s for (s,) in db.execute(
-            "SELECT DISTINCT source FROM images WHERE leading_source ORDER BY source").fetchall()]
+    names = set(settings.leading_names)
+    if settings.leading_all and found:
+        db.register("ingested_paths", pa.table({"path": pa.array([f.path for f in found], pa.string())}))
+        names |= {s for (s,) in db.execute(
+            "SELECT DISTINCT source FROM images WHERE path IN (SELECT path FROM ingested_paths)").fetchall()}
+    if names:
+        db.execute("UPDATE images SET leading_source = TRUE WHERE list_contains(?, source)", [sorted(names)])
+    result.leading_sources = [s for (s,) in db.execute(
+        "SELECT DISTINCT source FROM images WHERE leading_source ORDER BY source").fetchall()]
 
 
 def _IMAGES_SCHEMA():
