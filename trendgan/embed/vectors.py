@@ -1,0 +1,93 @@
+"""The vectors on disk: ``embeddings/<encoder slug>/part-*.parquet`` (image_id, vector) and ``encoder.json``.
+
+Parts are written whole and atomically, so the set of image_ids in finished parts is exactly what has been
+embedded: that is what a resumed run skips. DuckDB, pandas, Ray and Spark can read the folder directly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from trendgan.errors import StageNotRunError
+from trendgan.store import Store, atomic_path, utcnow, write_json_atomic
+
+ENCODER_FILE = "encoder.json"
+
+
+def part_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+
+
+def write_part(folder: Path, name: str, image_ids: list[str], vectors: np.ndarray) -> Path:
+    """One Parquet part, atomically: a killed run leaves either the whole part or nothing."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    flat = pa.array(vectors.reshape(-1), type=pa.float32())
+    offsets = pa.array(np.arange(0, vectors.size + 1, vectors.shape[1], dtype=np.int32))
+    table = pa.table({"image_id": pa.array(image_ids, type=pa.string()),
+                      "vector": pa.ListArray.from_arrays(offsets, flat, type=pa.list_(pa.float32()))})
+    target = folder / name
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp)
+    return target
+
+
+def embedded_ids(folder: Path) -> set[str]:
+    """Image ids that already have a vector in ``folder``."""
+    import pyarrow.parquet as pq
+
+    ids: set[str] = set()
+    for part in part_files(folder):
+        ids.update(pq.read_table(part, columns=["image_id"]).column("image_id").to_pylist())
+    return ids
+
+
+def read_encoder_info(folder: Path) -> dict:
+    try:
+        return json.loads((folder / ENCODER_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def write_encoder_info(folder: Path, description: dict, **updates) -> dict:
+    info = {**read_encoder_info(folder), **description, **updates}
+    write_json_atomic(folder / ENCODER_FILE, info)
+    return info
+
+
+def latest_encoder_key(store: Store) -> str:
+    """The encoder key of the most recent embed run on this store (finished runs first)."""
+    root = store.root / "embeddings"
+    infos = [read_encoder_info(folder) for folder in (root.iterdir() if root.is_dir() else []) if part_files(folder)]
+    infos = [info for info in infos if info.get("key")]
+    if not infos:
+        raise StageNotRunError(f"the store {store.root} has no image vectors yet: run `trendgan embed` first")
+    finished = [info for info in infos if info.get("finished_at")]
+    pool = finished or infos
+    return max(pool, key=lambda info: info.get("finished_at") or info.get("started_at") or "")["key"]
+
+
+def load_vectors(store: Store, encoder: str | None = None) -> tuple[list[str], np.ndarray]:
+    """(image_ids, vectors (N, dim) float32, unit rows) for ``encoder`` (default: the latest embed run's key)."""
+    import pyarrow.dataset as ds
+
+    key = encoder or latest_encoder_key(store)
+    folder = store.embeddings_dir(key)
+    parts = part_files(folder)
+    if not parts:
+        raise StageNotRunError(f"the store {store.root} has no {key!r} vectors; run `trendgan embed --encoder {key}` first")
+    table = ds.dataset([str(p) for p in parts], format="parquet").to_table(columns=["image_id", "vector"])
+    image_ids = table.column("image_id").to_pylist()
+    flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    vectors = np.asarray(flat, dtype=np.float32).reshape(table.num_rows, -1)
+    return image_ids, vectors
+
+
+def new_part_prefix() -> str:
+    """Part names sort by time and never collide between runs: ``part-20261122T101500123456-00003.parquet``."""
+    return f"part-{utcnow():%Y%m%dT%H%M%S%f}"
