@@ -43,7 +43,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -499,8 +499,7 @@ def truth_document(plan: CorpusPlan) -> dict:
     observed = scenario.periods
     keys = [d.isoformat() for d in plan.period_starts]
     labels = {}
-    for j, label in enumerate(scenario.labels):
-        curve = scenario.curves()[j]
+    for j, (label, curve) in enumerate(zip(scenario.labels, scenario.curves())):
         entry: dict[str, Any] = {
             "trend": plan.trends[j],
             "curve": {"shape": curve.shape, **{k: _plain(v) for k, v in label.params.items()}},
