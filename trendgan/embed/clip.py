@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -206,7 +207,7 @@ class ClipEncoder(Encoder):
         """Local weights, always through torch.load(weights_only=True): a checkpoint cannot run code."""
         try:
             return open_clip.create_model(self.arch, pretrained=checkpoint, weights_only=True, force_quick_gelu=quick_gelu)
-        except (RuntimeError, KeyError, OSError, ValueError) as exc:  # wrong architecture, corrupt or pickled code
+        except (RuntimeError, KeyError, OSError, ValueError, pickle.UnpicklingError) as exc:  # wrong arch, corrupt, code
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             raise EncoderError(f"cannot load checkpoint {checkpoint} as {self.arch} for encoder {self.key!r} ({first}); "
                                "check that it is an open_clip state_dict of that architecture") from None

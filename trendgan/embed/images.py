@@ -42,12 +42,15 @@ class ImageRecipe:
         if self.squash:
             image = image.resize((self.size, self.size), resample)
         else:
+            # Same arithmetic as torchvision's Resize + CenterCrop, so vectors match open_clip's own preprocess.
             width, height = image.size
-            scale = self.resize_to / min(width, height)
-            new_size = (max(self.size, round(width * scale)), max(self.size, round(height * scale)))
+            short, long = sorted((width, height))
+            new_long = int(self.resize_to * long / short)
+            new_size = (self.resize_to, new_long) if width <= height else (new_long, self.resize_to)
             if new_size != image.size:
                 image = image.resize(new_size, resample)
-            left, top = (new_size[0] - self.size) // 2, (new_size[1] - self.size) // 2
+            left = int(round((new_size[0] - self.size) / 2.0))
+            top = int(round((new_size[1] - self.size) / 2.0))
             image = image.crop((left, top, left + self.size, top + self.size))
         return np.ascontiguousarray(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1))
 
