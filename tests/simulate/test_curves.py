@@ -137,3 +137,20 @@ def test_noise_keeps_weights_positive_and_changes_them():
 def test_bad_curves_are_refused_with_a_clear_message(shape, params, message):
     with pytest.raises(ConfigError, match=message):
         Curve.make(shape, **params)
+
+
+def test_an_emerging_label_that_settled_long_ago_is_stable_and_one_present_from_the_start_is_rising():
+    settled = Curve.make("emerging", start=0.1, ramp=0.3)
+    growing = Curve.make("emerging", start=0.6, ramp=0.6)
+    from_start = Curve.make("emerging", start=0.0, ramp=2.0)
+    assert settled.true_trend(LAST, LAST, MONTHS, 13, 13) == "stable"
+    assert growing.true_trend(LAST, LAST, MONTHS, 13, 13) == "emerging"
+    assert from_start.true_trend(LAST, LAST, MONTHS, 13, 13) == "rising"
+
+
+def test_a_decline_that_bottomed_out_long_ago_is_stable():
+    # falls from 1 toward 0 and stops at 5 % of 1 at position 0.95: still declining at the end of the range,
+    # but a range twice as long has lain at the floor for ages
+    decline = Curve.make("declining", high=1.0, low=0.0)
+    assert decline.true_trend(LAST, LAST, MONTHS, 13, 13) == "declining"
+    assert decline.true_trend(2 * LAST, LAST, MONTHS, 13, 13) == "stable"

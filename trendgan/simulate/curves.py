@@ -9,11 +9,13 @@ Shapes (parameters in brackets, with defaults):
 - ``flat`` (level=1): the same weight throughout. True trend: stable.
 - ``rising`` (low=0.4, high=1.6): a straight line from ``low`` at the first period to ``high`` at the last,
   continuing past it. True trend: rising.
-- ``declining`` (high=1.6, low=0.4): the reverse, never below 5 % of ``high``. True trend: declining.
+- ``declining`` (high=1.6, low=0.4): the reverse, never below 5 % of ``high``. True trend: declining (stable
+  once it has lain at that floor for a quarter or more).
 - ``seasonal`` (level=1, peak_month=7, amplitude=0.8): ``level * (1 + amplitude * cos(month distance))`` with the
   peak in the middle of ``peak_month`` (1..12; 7 = mid-July). True trend: seasonal.
 - ``emerging`` (start=0.5, ramp=0.6, level=1.5): zero until ``start`` (a position: 0 = first period, 1 = last),
-  then a smooth S-shaped climb to ``level`` over ``ramp`` (same units). True trend: emerging.
+  then a smooth S-shaped climb to ``level`` over ``ramp`` (same units). True trend: emerging (rising when
+  ``start`` <= 0, stable when it was fully grown a quarter or more before the end).
 - ``fad`` (peak=0.75, width=0.05, height=2.5, base=0.05): a bell-shaped spike at ``peak`` with standard deviation
   ``width`` (positions) on top of ``base``. Its true trend is what it is doing at the end of the observed range:
   before the spike ``emerging`` (or ``rising`` when ``base`` is not small), on the way down ``declining``, long after
@@ -92,6 +94,16 @@ class Curve:
 
     def true_trend(self, t_end: int, last: int, months: np.ndarray, horizon: int, recent_periods: int) -> str:
         """The trend label in the shared vocabulary (emerging, rising, stable, seasonal, declining)."""
+        p = self.params
+        x_end, settled = t_end / max(last, 1), recent_periods / max(last, 1)
+        if self.shape == "emerging":
+            # Fully grown a while before the end: it is simply there now. Already present at the start: rising.
+            if x_end - p["start"] >= p["ramp"] + settled:
+                return "stable"
+            return "emerging" if p["start"] > 0 else "rising"
+        if self.shape == "declining":
+            floor_at = (p["high"] - 0.05 * p["high"]) / (p["high"] - p["low"])  # where it stops at 5 % of high
+            return "stable" if x_end - floor_at >= settled else "declining"
         if self.shape != "fad":
             return {"flat": "stable"}.get(self.shape, self.shape)
         # A fad is labelled by what it does next: the coming ``horizon`` periods against the recent ones.
