@@ -1,0 +1,246 @@
+"""Restyle quality on held-out catalogue photos (../shared/data/fashion-product-9k), GAN mode and style transfer.
+
+For each held-out (garment, target) pair of topwear photos, restyle the garment toward the target photo at
+strengths 0, 0.5 and 1 and measure:
+- content similarity: SSIM of the restyled image to the garment (both at --compare-size px, luminance);
+- target similarity: cosine of the restyled image's encoder embedding to the target photo's embedding.
+The GAN mode needs a trained generator: by default a small one (gan-32) is trained briefly on other catalogue
+photos (never the held-out ones); --checkpoint reuses one saved by --save-checkpoint or by `trendgan train`.
+
+Prints one JSON object; progress goes to stderr.
+
+    python benchmarks/restyle.py                                   # modest: 600 photos, 150 GAN steps, 6 pairs
+    python benchmarks/restyle.py --train-images 4000 --gan-steps 3000 --pairs 30 --save-checkpoint gan32.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+TOPWEAR = ("Tshirts", "Shirts", "Tops", "Kurtas", "Sweatshirts", "Sweaters", "Jackets", "Tunics", "Dresses")
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fashion-product-9k"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="fashion-product-9k folder (styles.csv + images/)")
+    parser.add_argument("--pairs", type=int, default=6, help="held-out (garment, target) pairs (default 6)")
+    parser.add_argument("--train-images", type=int, default=600, help="catalogue photos the GAN trains on (default 600)")
+    parser.add_argument("--gan-config", default="gan-32", help="trendgan.gan config (default gan-32)")
+    parser.add_argument("--gan-steps", type=int, default=150, help="GAN training steps (default 150; a real run: 3000+)")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="use this trained checkpoint.pt instead of training")
+    parser.add_argument("--save-checkpoint", type=Path, default=None, help="save the briefly trained GAN here")
+    parser.add_argument("--inversion-steps", type=int, default=100, help="GAN inversion steps per garment (default 100)")
+    parser.add_argument("--transfer-steps", type=int, default=60, help="style transfer steps per garment (default 60)")
+    parser.add_argument("--transfer-size", type=int, default=128, help="style transfer resolution (default 128)")
+    parser.add_argument("--compare-size", type=int, default=None, help="SSIM resolution (default: the GAN's image size)")
+    parser.add_argument("--modes", default="gan,transfer", help="comma-separated: gan, transfer")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: on a busy machine more is slower)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def pick_photos(data: Path, n_train: int, n_pairs: int, seed: int):
+    """Disjoint photo sets: training photos for the GAN, and held-out garment/target pairs of different colours."""
+    import pandas as pd
+
+    catalogue = pd.read_csv(data / "styles.csv")
+    catalogue = catalogue[catalogue["articleType"].isin(TOPWEAR)]
+    catalogue = catalogue[[(data / p).is_file() for p in catalogue["image"]]]
+    shuffled = catalogue.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    held_out, train = shuffled.iloc[: 4 * n_pairs], shuffled.iloc[4 * n_pairs : 4 * n_pairs + n_train]
+    garments, pairs = held_out.iloc[:n_pairs], []
+    candidates = held_out.iloc[n_pairs:]
+    for _, garment in garments.iterrows():
+        different = candidates[candidates["baseColour"] != garment["baseColour"]]
+        target = (different if len(different) else candidates).iloc[len(pairs) % max(1, len(different) or len(candidates))]
+        pairs.append((data / garment["image"], data / target["image"], str(garment["baseColour"]), str(target["baseColour"])))
+    return [data / p for p in train["image"]], pairs
+
+
+def get_encoder(device: str):
+    """The project's offline encoder (trendgan.embed), or the same backbone pooled here while that stage is absent."""
+    try:
+        from trendgan.embed import get_encoder as project_encoder
+
+        return project_encoder("effnet-lite0", device=device)
+    except ImportError:
+        log("trendgan.embed is not available: using EfficientNet-Lite0 pooled features from trendgan.design.features")
+        return PooledEffnet(device)
+
+
+class PooledEffnet:
+    key = "effnet-lite0-pooled"
+    has_text = False
+
+    def __init__(self, device="cpu"):
+        from trendgan.design.features import _backbone
+
+        self.device, self.model = device, _backbone(str(device))
+
+    def embed_images(self, images, batch=32):
+        import torch
+
+        from trendgan.design.images import image_to_tensor
+
+        rows = []
+        with torch.no_grad():
+            for start in range(0, len(images), batch):
+                x = torch.cat([image_to_tensor(img, 224, self.device) for img in images[start : start + batch]])
+                rows.append(self.model.extract_features(x).mean(dim=(2, 3)).cpu().numpy())
+        rows = np.concatenate(rows).astype(np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def train_generator(paths, encoder, args):
+    import torch
+
+    from trendgan.design.images import fit_square, open_image
+    from trendgan.gan.sampling import Renderer
+    from trendgan.gan.trainer import GanTrainer, train_loop
+
+    trainer = GanTrainer(args.gan_config, cond_dim=0 or _dim(encoder), device=args.device, seed=args.seed)
+    size = trainer.config.image_size
+    images = [open_image(p) for p in paths]
+    log(f"embedding {len(images)} training photos")
+    started = time.perf_counter()
+    conditions = torch.from_numpy(encoder.embed_images(images))
+    embed_seconds = time.perf_counter() - started
+    pixels = torch.from_numpy(np.stack([np.asarray(fit_square(img, size)) for img in images])).permute(0, 3, 1, 2).contiguous()
+    log(f"training {args.gan_config} for {args.gan_steps} steps on {len(images)} photos")
+    started = time.perf_counter()
+    losses = train_loop(trainer, pixels, conditions, until_step=args.gan_steps)
+    trainer.refresh_ema_statistics(conditions)
+    train_seconds = time.perf_counter() - started
+    if args.save_checkpoint:
+        state = trainer.state_dict()
+        state["encoder_key"] = encoder.key
+        torch.save(state, args.save_checkpoint)
+    renderer = Renderer(generator=trainer.ema, z_dim=trainer.config.z_dim, cond_dim=trainer.cond_dim, image_size=size,
+                        encoder_key=encoder.key, device=trainer.device, step=trainer.step)
+    info = {"config": args.gan_config, "steps": trainer.step, "train_images": len(images),
+            "train_seconds": round(train_seconds, 1), "embed_images_per_s": round(len(images) / embed_seconds, 1),
+            "final_losses": {k: round(float(v), 4) for k, v in losses.items() if k.startswith("loss")}}
+    return renderer, info
+
+
+def _dim(encoder) -> int:
+    from PIL import Image
+
+    return int(encoder.embed_images([Image.new("RGB", (32, 32), (128, 128, 128))]).shape[1])
+
+
+def measure(mode, pairs, renderer, encoder, args):
+    """Restyle every pair at strengths 0, 0.5, 1; mean SSIM to the garment and cosine to the target per strength."""
+    from PIL import Image
+
+    from trendgan.design import restyle, structural_similarity
+    from trendgan.design.images import fit_square, open_image
+    from trendgan.design.invert import InversionSettings
+    from trendgan.design.transfer import TransferSettings
+    from trendgan.store import Store
+
+    strengths = [0.0, 0.5, 1.0]
+    size = args.compare_size or (renderer.image_size if renderer else 64)
+    rows, seconds, reconstruction = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "store")
+        for i, (garment, target, garment_colour, target_colour) in enumerate(pairs):
+            started = time.perf_counter()
+            result = restyle(store, garment, to=str(target), strength=strengths, n=1, mode=mode, seed=args.seed,
+                             device=args.device, renderer=renderer, encoder=encoder,
+                             inversion=InversionSettings(steps=args.inversion_steps),
+                             transfer=TransferSettings(steps=args.transfer_steps, size=args.transfer_size))
+            seconds.append(time.perf_counter() - started)
+            if result.reconstruction_ssim is not None:
+                reconstruction.append(result.reconstruction_ssim)
+            original = fit_square(open_image(garment), size)
+            for entry in result.files:
+                render = Image.open(result.folder / entry["file"]).convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
+                rows.append({"strength": entry["strength"], "ssim_content": structural_similarity(original, render),
+                             "cos_target": entry["cos_target"], "cos_garment": entry["cos_garment"]})
+            log(f"{mode} {i + 1}/{len(pairs)}: {garment_colour} -> {target_colour} in {seconds[-1]:.1f} s")
+    summary = {}
+    for s in strengths:
+        chosen = [r for r in rows if r["strength"] == s]
+        summary[f"{s:.1f}"] = {k: round(float(np.mean([r[k] for r in chosen])), 4)
+                               for k in ("ssim_content", "cos_target", "cos_garment")}
+    summary["seconds_per_garment"] = round(float(np.mean(seconds)), 2)
+    summary["compare_size"] = size
+    if reconstruction:
+        summary["reconstruction_ssim_at_gan_size"] = round(float(np.mean(reconstruction)), 4)
+    return summary
+
+
+def random_render_ssim(pairs, renderer, args) -> float:
+    """SSIM of unrelated renders to each garment: the floor a reconstruction must beat."""
+    from PIL import Image
+
+    from trendgan.design import structural_similarity
+    from trendgan.design.images import fit_square, open_image
+
+    size = args.compare_size or renderer.image_size
+    rng = np.random.default_rng(args.seed)
+    conditions = rng.normal(size=(8, renderer.cond_dim)).astype(np.float32)
+    renders = [Image.fromarray(r).resize((size, size)) for r in renderer.render(conditions, seed=args.seed + 1)]
+    scores = [structural_similarity(fit_square(open_image(g), size), r) for g, *_ in pairs for r in renders]
+    return round(float(np.mean(scores)), 4)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from trendgan.console import set_quiet
+
+    set_quiet(True)  # the library's own chatter; this script logs its progress itself
+    if not (args.data / "styles.csv").is_file():
+        print(json.dumps({"skipped": f"no fashion-product-9k data at {args.data}"}))
+        return
+    from trendgan.devices import pick_device
+
+    args.device = str(pick_device(args.device))
+    train_paths, pairs = pick_photos(args.data, args.train_images, args.pairs, args.seed)
+    encoder = get_encoder(args.device)
+    target_cos = float(np.mean([
+        float(np.dot(*encoder.embed_images([_open(g), _open(t)]))) for g, t, *_ in pairs]))
+    report = {"benchmark": "restyle", "data": str(args.data), "pairs": len(pairs), "encoder": encoder.key,
+              "threads": args.threads, "device": args.device, "garment_to_target_cos": round(target_cos, 4),
+              "note": "shared, noisy CPU: compare ratios, not absolute seconds"}
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if "gan" in modes:
+        if args.checkpoint:
+            from trendgan.gan.sampling import Renderer
+
+            renderer, report["gan"] = Renderer.from_checkpoint(args.checkpoint, device=args.device), {"checkpoint": str(args.checkpoint)}
+        else:
+            renderer, report["gan"] = train_generator(train_paths, encoder, args)
+        report["gan_mode"] = measure("gan", pairs, renderer, encoder, args)
+        report["gan_mode"]["random_render_ssim"] = random_render_ssim(pairs, renderer, args)
+        args.compare_size = args.compare_size or renderer.image_size
+    if "transfer" in modes:
+        report["transfer_mode"] = measure("transfer", pairs, None, encoder, args)
+    print(json.dumps(report, indent=2))
+
+
+def _open(path):
+    from trendgan.design.images import open_image
+
+    return open_image(path)
+
+
+if __name__ == "__main__":
+    main()
