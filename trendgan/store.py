@@ -2,7 +2,7 @@
 
 Layout (DESIGN.md, "The store")::
 
-    <store>/catalog.duckdb            images, files, rejects, runs
+    <store>/catalog.duckdb            images, fingerprints, files, rejects, runs
     <store>/embeddings/<encoder>/     part-*.parquet (image_id, vector)
     <store>/<stage>/<run>/            config.json, metrics.jsonl and the stage's outputs
     <store>/.lock                     held by the one process allowed to write
@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS images (
     hashtags     VARCHAR[],
     engagement   BIGINT,                -- likes, when the scraper recorded them
     ingested_at  TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fingerprints (
+    image_id     VARCHAR PRIMARY KEY,
+    colour_layout BLOB NOT NULL         -- 8x8 RGB thumbnail (192 bytes): tells a repost from a same-shape product in another colour
 );
 CREATE TABLE IF NOT EXISTS files (
     path      VARCHAR PRIMARY KEY,      -- every file ever scanned, for incremental re-ingest

@@ -22,7 +22,7 @@ class Pictures:
     def picture(self, seed: int, size: int = 48, mode: str = "RGB") -> Image.Image:
         rng = np.random.default_rng(seed)
         blocks = rng.integers(0, 256, size=(8, 8, 3), dtype=np.uint8)  # coarse noise: phash differs by ~32 bits
-        image = Image.fromarray(blocks).resize((size, size), Image.NEAREST)
+        image = Image.fromarray(blocks).resize((size, size), Image.BILINEAR)  # smooth, like a photo
         return image if mode == "RGB" else image.convert(mode)
 
     def write(self, relative: str, seed: int = 0, size: int = 48, mtime: float | None = None, **save) -> Path:
@@ -45,6 +45,21 @@ class Pictures:
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(payload))
+        return path
+
+    def silhouette(self, relative: str, colour: tuple[int, int, int], size: int = 64) -> Path:
+        """A garment shape on light grey with a little texture; colours of equal brightness give the same grey
+        image, so the same phash (flat, symmetric shapes would make phash itself unstable)."""
+        from PIL import ImageDraw
+
+        image = Image.new("RGB", (size, size), (235, 235, 235))
+        corners = [(0.3, 0.12), (0.62, 0.1), (0.9, 0.38), (0.72, 0.45), (0.75, 0.92), (0.28, 0.88), (0.3, 0.45), (0.1, 0.35)]
+        ImageDraw.Draw(image).polygon([(x * size, y * size) for x, y in corners], fill=colour)
+        texture = np.random.default_rng(0).integers(-8, 9, size=(size, size, 1))
+        image = Image.fromarray(np.clip(np.asarray(image, dtype=int) + texture, 0, 255).astype(np.uint8))
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path)
         return path
 
     def with_exif(self, relative: str, seed: int = 0, taken: str | None = None, offset: str | None = None,

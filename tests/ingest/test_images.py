@@ -106,3 +106,16 @@ def test_near_duplicate_search_matches_brute_force_in_blocks(monkeypatch):
         expected.append(close[0] if close else -1)
     assert list(found) == expected
     assert sum(e >= 0 for e in expected) >= 10
+
+
+def test_colour_check_keeps_other_colours_apart_and_trusts_the_hash_when_colours_are_unknown():
+    from trendgan.ingest.duplicates import layouts_to_array
+
+    same = hashes_to_int(["ffff000000000000"])
+    red, teal = bytes([220, 20, 20] * 64), bytes([10, 98, 168] * 64)
+    slightly_off = bytes([210, 30, 25] * 64)
+    earlier = layouts_to_array([red])
+    assert list(earliest_near_duplicates(same, same, 6, earlier, layouts_to_array([teal]))) == [-1]
+    assert list(earliest_near_duplicates(same, same, 6, earlier, layouts_to_array([slightly_off]))) == [0]
+    assert list(earliest_near_duplicates(same, same, 6, layouts_to_array([None]), layouts_to_array([teal]))) == [0]
+    assert list(earliest_near_duplicates(same, same, 6, earlier, layouts_to_array([teal]), colour_tolerance=255)) == [0]

@@ -161,6 +161,22 @@ def test_near_duplicates_are_flagged_with_the_image_they_repeat(pics, store, cat
     assert ingest([pics.root], store=store).near_duplicates == 1
 
 
+def test_same_garment_in_another_colour_is_not_a_repost(pics, store, catalog_rows):
+    red = pics.silhouette("shop/red.png", (220, 20, 20))
+    teal = pics.silhouette("shop/teal.png", (10, 98, 168))  # the same brightness as this red: the same phash
+    (pics.root / "shop2").mkdir()
+    Image.open(red).resize((100, 100)).save(pics.root / "shop2" / "red-repost.jpg", quality=75)
+    from trendgan.ingest.images import examine_file
+
+    assert examine_file(str(red)).phash == examine_file(str(teal)).phash
+    result = ingest([pics.root], store=store)
+    flagged = {os.path.basename(p) for (p,) in catalog_rows(store, "SELECT path FROM images WHERE duplicate_of IS NOT NULL")}
+    assert result.near_duplicates == 1 and flagged == {"red-repost.jpg"}
+    # with the colour check switched off (any colour passes), the teal garment is called a repost of the red one
+    loose = ingest([pics.root], store=type(store)(store.root.parent / "loose"), colour_tolerance=255)
+    assert loose.near_duplicates == 2
+
+
 def test_near_duplicate_search_can_be_switched_off(pics, store):
     original = pics.write("a/look.png", seed=1, size=96)
     Image.open(original).resize((64, 64)).save(pics.root / "a" / "repost.jpg", quality=80)

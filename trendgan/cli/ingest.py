@@ -25,6 +25,7 @@ def ingest_command(
     leading_source: Annotated[Optional[List[str]], typer.Option("--leading-source", help="Mark this source as leading (repeatable).")] = None,
     date_from_mtime: Annotated[bool, typer.Option("--date-from-mtime", help="Date images with no other date by their file modification time.")] = False,
     near_duplicate_distance: Annotated[int, typer.Option("--near-duplicate-distance", help="Perceptual-hash bits (of 64) within which an image counts as a repost; -1 turns it off.")] = 6,
+    colour_tolerance: Annotated[int, typer.Option("--colour-tolerance", help="How far (0-255) a near duplicate's 8x8 colour thumbnail may differ; keeps same-shape garments in other colours apart.")] = 32,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Processes reading images (default: up to 4).")] = None,
     store: StoreOption = None,
     quiet: QuietOption = False,
@@ -50,6 +51,7 @@ def ingest_command(
             leading_sources=leading_source or [],
             date_from_mtime=date_from_mtime,
             near_duplicate_distance=near_duplicate_distance,
+            colour_tolerance=colour_tolerance,
             workers=workers,
             progress=advance,
         )

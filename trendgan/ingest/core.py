@@ -19,7 +19,13 @@ from typing import Iterable
 
 from trendgan.errors import IngestError
 from trendgan.ingest.dates import date_from_path, implausible_reason
-from trendgan.ingest.duplicates import DEFAULT_NEAR_DUPLICATE_DISTANCE, earliest_near_duplicates, hashes_to_int
+from trendgan.ingest.duplicates import (
+    DEFAULT_COLOUR_TOLERANCE,
+    DEFAULT_NEAR_DUPLICATE_DISTANCE,
+    earliest_near_duplicates,
+    hashes_to_int,
+    layouts_to_array,
+)
 from trendgan.ingest.images import DEFAULT_MAX_PIXELS, BadImage, ImageFacts, examine_file
 from trendgan.ingest.metadata import PostInfo, read_manifest, read_sidecars
 from trendgan.ingest.scan import FoundFile, describe_missing, scan
@@ -73,6 +79,7 @@ class _Settings:
     leading_names: set[str]
     date_from_mtime: bool
     near_duplicate_distance: int
+    colour_tolerance: int
     max_pixels: int
     manifest: dict[str, PostInfo]
     now: dt.datetime
@@ -87,6 +94,7 @@ def ingest(
     leading_sources: Iterable[str] = (),
     date_from_mtime: bool = False,
     near_duplicate_distance: int = DEFAULT_NEAR_DUPLICATE_DISTANCE,
+    colour_tolerance: int = DEFAULT_COLOUR_TOLERANCE,
     workers: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     batch_size: int = BATCH_SIZE,
@@ -98,7 +106,9 @@ def ingest(
     and the file's modification time only with ``date_from_mtime``; where each date came from is recorded.
     ``source`` names the source of every image (default: the first folder below each PATH; a manifest's ``source``
     column wins). ``leading`` marks every source in this ingest as leading; ``leading_sources`` marks the named ones.
-    ``progress(done, total)`` is called after each batch (the CLI draws its bar from it).
+    An image is flagged as a near duplicate of the earliest image whose perceptual hash is within
+    ``near_duplicate_distance`` bits (-1: no search) and whose 8x8 colour thumbnail differs by at most
+    ``colour_tolerance`` in every cell. ``progress(done, total)`` is called after each batch (the CLI draws its bar from it).
     """
     paths = [Path(p) for p in paths]
     if not paths and manifest is None:
@@ -115,6 +125,7 @@ def ingest(
         leading_names={s.strip() for s in leading_sources if s and s.strip()},
         date_from_mtime=date_from_mtime,
         near_duplicate_distance=near_duplicate_distance,
+        colour_tolerance=colour_tolerance,
         max_pixels=max_pixels,
         manifest=read_manifest(manifest) if manifest is not None else {},
         now=utcnow(),
@@ -237,30 +248,32 @@ class _Examiner:
 
 
 class _Catalog:
-    """What the catalog already holds that a batch is compared with: image ids and perceptual hashes, in order."""
+    """What the catalog already holds that a batch is compared with: ids, hashes and colour layouts, in order."""
 
-    def __init__(self, ids: list[str], hashes: list[str], paths: dict[str, str], leading: set[str]):
-        self.order = {image_id: i for i, image_id in enumerate(ids)}
+    def __init__(self, ids: list[str], hashes: list[str], layouts: list[bytes | None], paths: dict[str, str], leading: set[str]):
         self.ids = ids
         self.hashes = hashes_to_int(hashes)
+        self.layouts = layouts_to_array(layouts)
         self.paths = paths  # image_id -> the path kept for it
         self.leading = leading
 
     @classmethod
     def load(cls, store: Store) -> "_Catalog":
         with store.catalog() as db:
-            rows = db.execute("SELECT image_id, phash, path FROM images ORDER BY ingested_at, path").fetchall()
+            rows = db.execute(
+                "SELECT i.image_id, i.phash, i.path, f.colour_layout FROM images i "
+                "LEFT JOIN fingerprints f USING (image_id) ORDER BY i.ingested_at, i.path"
+            ).fetchall()
             leading = {s for (s,) in db.execute("SELECT DISTINCT source FROM images WHERE leading_source").fetchall()}
-        return cls([r[0] for r in rows], [r[1] for r in rows], {r[0]: r[2] for r in rows}, leading)
+        return cls([r[0] for r in rows], [r[1] for r in rows], [r[3] for r in rows], {r[0]: r[2] for r in rows}, leading)
 
-    def add(self, ids: list[str], hashes, paths: list[str]) -> None:
+    def add(self, ids: list[str], hashes, layouts, paths: list[str]) -> None:
         import numpy as np
 
-        for image_id, path in zip(ids, paths):
-            self.order[image_id] = len(self.ids)
-            self.ids.append(image_id)
-            self.paths[image_id] = path
+        self.ids.extend(ids)
+        self.paths.update(zip(ids, paths))
         self.hashes = np.concatenate([self.hashes, hashes])
+        self.layouts = np.concatenate([self.layouts, layouts])
 
 
 def _ingest_batch(store: Store, batch: list[FoundFile], examined: list, catalog: _Catalog, settings: _Settings,
@@ -335,6 +348,7 @@ def _image_row(found: FoundFile, facts: ImageFacts, sidecar: PostInfo | None, se
         "width": facts.width,
         "height": facts.height,
         "phash": facts.phash,
+        "colour_layout": facts.colour_layout,  # goes to the fingerprints table
         "duplicate_of": None,
         "caption": info.caption,
         "hashtags": info.hashtags or None,
@@ -345,13 +359,15 @@ def _image_row(found: FoundFile, facts: ImageFacts, sidecar: PostInfo | None, se
 
 def _flag_near_duplicates(images: list[dict], catalog: _Catalog, settings: _Settings, result: IngestResult) -> None:
     new_hashes = hashes_to_int([row["phash"] for row in images])
-    matches = earliest_near_duplicates(catalog.hashes, new_hashes, settings.near_duplicate_distance)
+    new_layouts = layouts_to_array([row["colour_layout"] for row in images])
+    matches = earliest_near_duplicates(catalog.hashes, new_hashes, settings.near_duplicate_distance,
+                                       catalog.layouts, new_layouts, settings.colour_tolerance)
     batch_ids = [row["image_id"] for row in images]
     for row, match in zip(images, matches):
         if match >= 0:
             row["duplicate_of"] = catalog.ids[match] if match < len(catalog.ids) else batch_ids[match - len(catalog.ids)]
             result.near_duplicates += 1
-    catalog.add(batch_ids, new_hashes, [row["path"] for row in images])
+    catalog.add(batch_ids, new_hashes, new_layouts, [row["path"] for row in images])
 
 
 def _count_new(images: list[dict], result: IngestResult) -> None:
@@ -387,6 +403,10 @@ def _write_batch(store: Store, images: list[dict], files: list[dict], rejects: l
             if images:
                 db.register("new_images", pa.Table.from_pylist(images, schema=_IMAGES_SCHEMA()))
                 db.execute("INSERT OR IGNORE INTO images BY NAME SELECT * FROM new_images")
+                prints = [{"image_id": row["image_id"], "colour_layout": row["colour_layout"]} for row in images]
+                db.register("new_fingerprints", pa.Table.from_pylist(
+                    prints, schema=pa.schema([("image_id", pa.string()), ("colour_layout", pa.binary())])))
+                db.execute("INSERT OR REPLACE INTO fingerprints BY NAME SELECT * FROM new_fingerprints")
             if files:
                 db.register("new_files", pa.Table.from_pylist(files, schema=_FILES_SCHEMA()))
                 db.execute("INSERT OR REPLACE INTO files BY NAME SELECT * FROM new_files")
@@ -422,6 +442,7 @@ def _forget_replaced_bytes(db, path: str) -> None:
             db.execute("UPDATE files SET status = 'image' WHERE path = ?", [copy])
         else:
             db.execute("DELETE FROM images WHERE image_id = ?", [image_id])
+            db.execute("DELETE FROM fingerprints WHERE image_id = ?", [image_id])
 
 
 def _mark_leading(db, found: list[FoundFile], settings: _Settings, result: IngestResult) -> None:

@@ -68,6 +68,7 @@ class ImageFacts:
     exif_taken_at: dt.datetime | None
     format: str
     mode: str
+    colour_layout: bytes  # 8x8 RGB thumbnail: the near-duplicate search's colour check
 
 
 def has_image_extension(name: str) -> bool:
@@ -106,7 +107,13 @@ def examine_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageFac
         exif_taken_at=taken_at,
         format=original_format,
         mode=original_mode,
+        colour_layout=colour_layout(picture),
     )
+
+
+def colour_layout(picture: Image.Image) -> bytes:
+    """The picture averaged down to 8x8 RGB cells (192 bytes)."""
+    return picture.resize((8, 8), Image.BOX).tobytes()
 
 
 def open_rgb(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
