@@ -63,6 +63,7 @@ def build_store(store, per_style: int = 8, seed: int = 0):
     parts.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"image_id": [r[0] for r in rows], "vector": [v.tolist() for v in vectors]}).to_parquet(
         parts / "part-00000.parquet", index=False)
+    (parts / "encoder.json").write_text(json.dumps({"key": ENCODER, "dim": 8, "finished_at": "2026-01-01T00:00:00"}))
     return np.stack(vectors)
 
 

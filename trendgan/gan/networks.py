@@ -66,25 +66,33 @@ class Generator(nn.Module):
     def __init__(self, config, cond_dim: int):
         super().__init__()
         self.z_dim, self.cond_dim, self.image_size = config.z_dim, cond_dim, config.image_size
+        self.residual = config.residual
         widths = [config.g_channels * m for m in config.g_mults]
         self.start_channels = widths[0]
         self.embed = nn.Sequential(
             nn.Linear(cond_dim, config.cond_embed), nn.LeakyReLU(0.2), nn.Linear(config.cond_embed, config.cond_embed)
         )
         self.stem = nn.Linear(config.z_dim + config.cond_embed, widths[0] * 16)
-        outs = widths[1:] + [config.g_channels]
+        if self.residual:
+            outs = widths[1:] + [config.g_channels]
+            self.out_norm = nn.BatchNorm2d(config.g_channels)
+            self.to_rgb = nn.Conv2d(config.g_channels, 3, 3, padding=1)
+        else:
+            # DCGAN-style: the last transposed conv writes RGB at full size; a full-size feature map plus a 3x3
+            # conv to RGB would cost about half of the generator's time on a CPU.
+            outs = widths[1:] + [3]
         self.blocks = nn.ModuleList(
             UpBlock(c_in, c_out, config.cond_embed, config.residual) for c_in, c_out in zip(widths, outs)
         )
-        self.out_norm = nn.BatchNorm2d(config.g_channels)
-        self.to_rgb = nn.Conv2d(config.g_channels, 3, 3, padding=1)
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         embed = self.embed(normalise(cond))
         h = self.stem(torch.cat([z, embed], dim=1)).view(z.shape[0], self.start_channels, 4, 4)
         for block in self.blocks:
             h = block(h, embed)
-        return torch.tanh(self.to_rgb(F.relu(self.out_norm(h))))
+        if self.residual:
+            h = self.to_rgb(F.relu(self.out_norm(h)))
+        return torch.tanh(h)
 
 
 class DownBlock(nn.Module):

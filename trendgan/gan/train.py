@@ -229,30 +229,9 @@ def _read_square(path: Path, size: int):
 
 
 def _load_vectors(store: Store, encoder: str | None):
-    """(encoder key, image ids, vectors) through trendgan.embed when present, else straight from the Parquet parts."""
-    try:
-        from trendgan.embed import latest_encoder_key, load_vectors
-    except ImportError:  # the embed stage is optional at import time; its on-disk layout is the contract
-        return _read_vector_parts(store, encoder)
+    """(encoder key, image ids, vectors); ``encoder=None`` means the latest embed run's encoder."""
+    from trendgan.embed import latest_encoder_key, load_vectors
+
     key = encoder or latest_encoder_key(store)
     image_ids, vectors = load_vectors(store, key)
     return key, list(image_ids), np.asarray(vectors, dtype=np.float32)
-
-
-def _read_vector_parts(store: Store, encoder: str | None):
-    import pyarrow.dataset as ds
-
-    root = store.root / "embeddings"
-    if encoder is not None:
-        folder = store.embeddings_dir(encoder)
-    else:
-        folders = [p for p in root.glob("*") if any(p.glob("part-*.parquet"))] if root.is_dir() else []
-        folder = max(folders, key=lambda p: max(f.stat().st_mtime_ns for f in p.glob("part-*.parquet"))) if folders else None
-    parts = sorted(folder.glob("part-*.parquet")) if folder is not None and folder.is_dir() else []
-    if not parts:
-        raise StageNotRunError(f"the store {store.root} has no image vectors{f' for {encoder!r}' if encoder else ''}; "
-                               "run `trendgan embed` first")
-    table = ds.dataset([str(p) for p in parts], format="parquet").to_table(columns=["image_id", "vector"])
-    vectors = np.asarray(table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False),
-                         dtype=np.float32).reshape(table.num_rows, -1)
-    return encoder or folder.name, table.column("image_id").to_pylist(), vectors

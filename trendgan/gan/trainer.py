@@ -63,14 +63,16 @@ class GanTrainer:
 
     def train_step(self, images: torch.Tensor, conditions: torch.Tensor) -> dict:
         c, G, D = self.config, self.generator, self.discriminator
-        for _ in range(c.d_steps):
+        for i in range(c.d_steps):
             real, cond = self._batch(images, conditions)
-            with torch.no_grad(), autocast(self.device):
+            last = i == c.d_steps - 1
+            # The last D round's fakes keep their graph and serve the G update too: one G forward per step.
+            with torch.set_grad_enabled(last), autocast(self.device):
                 fake = G(self._noise(len(real)), cond)
             with autocast(self.device):
                 real_features = D.features(diff_augment(real, c.diffaug))
                 d_real = D.score(real_features, cond)
-                d_fake = D(diff_augment(fake.float(), c.diffaug), cond)
+                d_fake = D(diff_augment(fake.detach(), c.diffaug), cond)
                 loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
                 if c.mismatch_weight > 0 and len(real) > 1:
                     # A real image with another image's condition is a negative: D (and so G) must respect conditions.
@@ -81,9 +83,7 @@ class GanTrainer:
             self.scaler.step(self.opt_d)
             self.scaler.update()
 
-        _, cond = self._batch(images, conditions)
         with autocast(self.device):
-            fake = G(self._noise(len(cond)), cond)
             loss_g = -D(diff_augment(fake, c.diffaug), cond).mean()
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(loss_g).backward()

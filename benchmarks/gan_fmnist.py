@@ -1,0 +1,345 @@
+"""trendgan's conditional GAN against the plain fully connected GAN it replaces, on Fashion-MNIST, for an equal
+wall-clock budget each. Prints one JSON object (progress on stderr) and saves one sample grid per model to --out.
+
+Judge: a small CNN trained on the Fashion-MNIST training split (its test accuracy is printed). Scores:
+- frechet_distance: in the judge's 64-d penultimate features, generated images vs the 10,000 test images
+  (trendgan conditioned on the embeddings of random training images, the baseline from its noise);
+- conditional_accuracy (trendgan): the judge's accuracy on renders conditioned on each class's centroid.
+
+Conditions: the "encoder" here is PCA of the pixels (fitted on the training split, L2-normalised, --pca-dims),
+a cheap stand-in for the store's image encoder so the CPU budget goes to the GANs.
+
+    python benchmarks/gan_fmnist.py                       # modest: 2 minutes per model
+    python benchmarks/gan_fmnist.py --minutes 10          # the full comparison
+    python benchmarks/gan_fmnist.py --data products --config gan-64 --device cuda --minutes 10   # GPU, photos
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", choices=["fashion-mnist", "products"], default="fashion-mnist",
+                   help="fashion-mnist (CPU comparison) or products (fashion-product-9k photos: GPU speed run)")
+    p.add_argument("--data-dir", type=Path, default=DATA, help="folder holding fashion-mnist/ and fashion-product-9k/")
+    p.add_argument("--minutes", type=float, default=2.0, help="wall-clock training budget per model")
+    p.add_argument("--steps", type=int, default=None, help="train trendgan for this many steps instead of --minutes (tuning)")
+    p.add_argument("--config", default="gan-32", help="trendgan GAN config (gan-32 for Fashion-MNIST, gan-64 for photos)")
+    p.add_argument("--pca-dims", type=int, default=32, help="width of the stand-in encoder's vectors")
+    p.add_argument("--judge-epochs", type=int, default=2, help="epochs of the judge classifier")
+    p.add_argument("--n-eval", type=int, default=5000, help="generated images per model for the Frechet distance")
+    p.add_argument("--per-class", type=int, default=100, help="renders per class centroid for conditional accuracy")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--skip-baseline", action="store_true", help="train only trendgan's GAN")
+    p.add_argument("--out", type=Path, default=Path("benchmark-out/gan_fmnist"), help="where sample grids go (not git)")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def read_idx(path: Path) -> np.ndarray:
+    with gzip.open(path, "rb") as fh:
+        raw = fh.read()
+    dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape).copy()
+
+
+def load_fashion_mnist(folder: Path):
+    if not folder.exists():
+        sys.exit(f"needs {folder} (Fashion-MNIST IDX files); see ../shared/data/README.md")
+    return (read_idx(folder / "train-images-idx3-ubyte.gz"), read_idx(folder / "train-labels-idx1-ubyte.gz"),
+            read_idx(folder / "t10k-images-idx3-ubyte.gz"), read_idx(folder / "t10k-labels-idx1-ubyte.gz"))
+
+
+def load_products(folder: Path, size: int) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    paths = sorted((folder / "images").glob("*.jpg"))
+    if not paths:
+        sys.exit(f"needs {folder}/images/*.jpg (fashion-product-9k)")
+    images = [np.asarray(ImageOps.fit(Image.open(p).convert("RGB"), (size, size)), np.uint8) for p in paths]
+    return np.stack(images)
+
+
+def stand_in_encoder(train_pixels: np.ndarray, dims: int, seed: int):
+    """PCA of the pixels with L2-normalised outputs: a vector space like an image encoder's, at no CPU cost."""
+    from sklearn.decomposition import PCA
+
+    flat = train_pixels.reshape(len(train_pixels), -1).astype(np.float32) / 255.0
+    pca = PCA(n_components=dims, random_state=seed).fit(flat[np.random.default_rng(seed).permutation(len(flat))[:20000]])
+
+    def encode(pixels: np.ndarray) -> np.ndarray:
+        vectors = pca.transform(pixels.reshape(len(pixels), -1).astype(np.float32) / 255.0).astype(np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    return encode
+
+
+def to_gan_images(grey28: np.ndarray):
+    """(N, 28, 28) uint8 -> (N, 3, 32, 32) uint8 tensor: padded with the background and repeated to RGB."""
+    import torch
+
+    padded = np.pad(grey28, ((0, 0), (2, 2), (2, 2)))
+    return torch.from_numpy(np.repeat(padded[:, None], 3, axis=1).copy())
+
+
+def from_gan_images(rgb32: np.ndarray) -> np.ndarray:
+    """uint8 (N, 32, 32, 3) renders -> (N, 28, 28) uint8 grey, as the judge sees Fashion-MNIST."""
+    return rgb32[:, 2:30, 2:30].mean(axis=3).round().astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- the judge
+
+
+def build_judge():
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(),  # the 64-d features the Frechet distance uses
+        nn.Linear(64, 10),
+    )
+
+
+def _judge_input(grey28: np.ndarray):
+    import torch
+
+    return torch.from_numpy(grey28).float().div(255.0).unsqueeze(1)
+
+
+def train_judge(images, labels, epochs: int, seed: int):
+    import torch
+
+    torch.manual_seed(seed)
+    judge = build_judge()
+    opt = torch.optim.Adam(judge.parameters(), lr=2e-3)
+    x, y = _judge_input(images), torch.from_numpy(labels.astype(np.int64))
+    for epoch in range(epochs):
+        order = torch.randperm(len(x))
+        for start in range(0, len(x), 128):
+            batch = order[start : start + 128]
+            loss = torch.nn.functional.cross_entropy(judge(x[batch]), y[batch])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        log(f"judge epoch {epoch + 1}/{epochs}: loss {loss.item():.3f}")
+    return judge.eval()
+
+
+def judge_features_and_predictions(judge, grey28: np.ndarray):
+    import torch
+
+    feats, preds = [], []
+    with torch.no_grad():
+        for start in range(0, len(grey28), 1000):
+            h = judge[:-1](_judge_input(grey28[start : start + 1000]))
+            feats.append(h.numpy())
+            preds.append(judge[-1](h).argmax(1).numpy())
+    return np.concatenate(feats).astype(np.float64), np.concatenate(preds)
+
+
+# --------------------------------------------------------------------------- the baseline it replaces
+
+
+def train_baseline(train28: np.ndarray, minutes: float, seed: int, device):
+    """The seed design: unconditional fully connected GAN, G 100-256-512-1024-784 with batch norm,
+    D 784-512-256-1, Adam, binary cross-entropy."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    G = nn.Sequential(
+        nn.Linear(100, 256), nn.BatchNorm1d(256), nn.LeakyReLU(0.2),
+        nn.Linear(256, 512), nn.BatchNorm1d(512), nn.LeakyReLU(0.2),
+        nn.Linear(512, 1024), nn.BatchNorm1d(1024), nn.LeakyReLU(0.2),
+        nn.Linear(1024, 784), nn.Tanh(),
+    ).to(device)
+    D = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1)).to(device)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    data = torch.from_numpy(train28.reshape(len(train28), -1)).float().div(127.5).sub(1).to(device)
+    batch, steps, started = 64, 0, time.perf_counter()
+    ones, zeros = torch.ones(batch, 1, device=device), torch.zeros(batch, 1, device=device)
+    deadline = time.monotonic() + 60 * minutes
+    while time.monotonic() < deadline:
+        real = data[torch.randint(len(data), (batch,), device=device)]
+        fake = G(torch.randn(batch, 100, device=device))
+        loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = bce(D(fake), ones)
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        steps += 1
+        if steps % 500 == 0:
+            log(f"baseline step {steps}: D {loss_d.item():.3f} G {loss_g.item():.3f}")
+    seconds = time.perf_counter() - started
+    G.eval()
+
+    def sample(n: int, seed: int) -> np.ndarray:
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            out = G(torch.randn(n, 100, generator=gen).to(device)).cpu()
+        return ((out + 1) * 127.5).round().clamp(0, 255).byte().view(n, 28, 28).numpy()
+
+    return sample, {"steps": steps, "seconds": round(seconds, 1), "images_per_s": round(steps * batch / seconds, 1)}
+
+
+# --------------------------------------------------------------------------- trendgan
+
+
+def train_trendgan(images, conditions, config: str, minutes: float, seed: int, device, steps=None):
+    import torch
+
+    from trendgan.gan.sampling import Renderer
+    from trendgan.gan.trainer import GanTrainer, LoopHooks, train_loop
+
+    trainer = GanTrainer(config, cond_dim=conditions.shape[1], device=device, seed=seed)
+    if device.type == "cuda":
+        images, conditions = images.to(device), conditions.to(device)
+    hooks = LoopHooks(log=lambda t, r: log(f"trendgan step {t.step}: D {r['loss_d']:.3f} G {r['loss_g']:.3f} "
+                                             f"{r['images_per_s']:.0f} images/s") if t.step % 100 == 0 else None)
+    summary = train_loop(trainer, images, conditions, until_step=steps, minutes=None if steps else minutes, hooks=hooks)
+    trainer.refresh_ema_statistics(conditions, batches=16)
+    renderer = Renderer(generator=trainer.ema, z_dim=trainer.config.z_dim, cond_dim=trainer.cond_dim,
+                        image_size=trainer.config.image_size, encoder_key="pca-stand-in", device=trainer.device,
+                        step=trainer.step)
+    return renderer, {"config": trainer.config.name, "steps": trainer.step, "seconds": round(summary["seconds"], 1),
+                      "images_per_s": round(summary["images_per_s"], 1)}
+
+
+def save_grid(images: np.ndarray, path: Path, columns: int = 10) -> str:
+    from PIL import Image
+
+    from trendgan.gan.sampling import image_grid
+
+    if images.ndim == 3:
+        images = np.repeat(images[..., None], 3, axis=3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image_grid(images, columns=columns)).save(path)
+    return str(path)
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def run_fashion_mnist(args, device) -> dict:
+    from trendgan.gan.metrics import frechet_distance
+
+    train_x, train_y, test_x, test_y = load_fashion_mnist(args.data_dir / "fashion-mnist")
+    started = time.perf_counter()
+    judge = train_judge(train_x, train_y, args.judge_epochs, args.seed)
+    test_features, test_pred = judge_features_and_predictions(judge, test_x)
+    judge_accuracy = float((test_pred == test_y).mean())
+    log(f"judge accuracy on the test split: {judge_accuracy:.4f} ({time.perf_counter() - started:.0f}s)")
+
+    encode = stand_in_encoder(train_x, args.pca_dims, args.seed)
+    train_vectors = encode(train_x)
+    rng = np.random.default_rng(args.seed)
+    result = {"benchmark": "gan_fmnist", "device": device.type, "minutes_per_model": args.minutes,
+              "judge_test_accuracy": round(judge_accuracy, 4), "n_eval": args.n_eval,
+              "fd_real_train_vs_test": round(frechet_distance(
+                  judge_features_and_predictions(judge, train_x[rng.permutation(len(train_x))[: args.n_eval]])[0],
+                  test_features), 3)}
+
+    import torch
+
+    log(f"training trendgan {args.config} for {args.minutes} min")
+    renderer, info = train_trendgan(to_gan_images(train_x), torch.from_numpy(train_vectors), args.config,
+                                    args.minutes, args.seed, device, steps=args.steps)
+    picks = rng.choice(len(train_vectors), size=args.n_eval, replace=False)
+    fakes = from_gan_images(renderer.render(train_vectors[picks], seed=args.seed + 1))
+    info["frechet_distance"] = round(frechet_distance(judge_features_and_predictions(judge, fakes)[0], test_features), 3)
+    centroids = np.stack([train_vectors[train_y == c].mean(axis=0) for c in range(10)])
+    renders = from_gan_images(renderer.render(centroids, seed=args.seed + 2, per_condition=args.per_class))
+    predicted = judge_features_and_predictions(judge, renders)[1]
+    truth = np.repeat(np.arange(10), args.per_class)
+    info["conditional_accuracy"] = round(float((predicted == truth).mean()), 4)
+    info["conditional_accuracy_per_class"] = {CLASSES[c]: round(float((predicted[truth == c] == c).mean()), 3) for c in range(10)}
+    grid = renders.reshape(10, args.per_class, 28, 28)[:, :10].transpose(1, 0, 2, 3).reshape(-1, 28, 28)
+    info["grid"] = save_grid(grid, args.out / "trendgan.png")  # one column per class, 10 renders each
+    result["trendgan"] = info
+    log(f"trendgan: FD {info['frechet_distance']}, conditional accuracy {info['conditional_accuracy']}")
+
+    if not args.skip_baseline:
+        log(f"training the fully connected baseline for {args.minutes} min")
+        sample, base = train_baseline(train_x, args.minutes, args.seed, device)
+        fakes = sample(args.n_eval, args.seed + 1)
+        base["frechet_distance"] = round(frechet_distance(judge_features_and_predictions(judge, fakes)[0], test_features), 3)
+        base["grid"] = save_grid(fakes[:100], args.out / "baseline.png")
+        result["baseline_fc_gan"] = base
+        log(f"baseline: FD {base['frechet_distance']}")
+        result["fd_ratio_trendgan_to_baseline"] = round(info["frechet_distance"] / max(base["frechet_distance"], 1e-9), 4)
+        result["targets_met"] = {"conditional_accuracy_ge_0.85": info["conditional_accuracy"] >= 0.85,
+                                 "fd_at_most_half_baseline": result["fd_ratio_trendgan_to_baseline"] <= 0.5}
+    return result
+
+
+def run_products(args, device) -> dict:
+    """GPU speed run: the 64 px config on the catalogue photos, conditioned on a PCA of the pixels."""
+    import torch
+
+    from trendgan.gan.config import load_config
+    from trendgan.gan.metrics import frechet_distance
+
+    size = load_config(args.config).image_size
+    photos = load_products(args.data_dir / "fashion-product-9k", size)
+    encode = stand_in_encoder(photos[:, ::4, ::4], args.pca_dims, args.seed)
+    vectors = encode(photos[:, ::4, ::4])
+    images = torch.from_numpy(photos).permute(0, 3, 1, 2).contiguous()
+    log(f"training trendgan {args.config} on {len(photos)} photos for {args.minutes} min on {device}")
+    renderer, info = train_trendgan(images, torch.from_numpy(vectors), args.config, args.minutes, args.seed, device)
+    rng = np.random.default_rng(args.seed)
+    picks = rng.choice(len(vectors), size=min(args.n_eval, len(vectors)), replace=False)
+    fakes = renderer.render(vectors[picks], seed=args.seed + 1)
+    info["frechet_distance_pca_space"] = round(frechet_distance(encode(fakes[:, ::4, ::4]), vectors[picks]), 4)
+    info["grid"] = save_grid(fakes[:64], args.out / "trendgan-products.png", columns=8)
+    return {"benchmark": "gan_fmnist", "data": "fashion-product-9k", "device": device.type,
+            "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None, "photos": len(photos),
+            "minutes": args.minutes, "trendgan": info}
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    import torch
+
+    from trendgan.devices import pick_device
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    started = time.perf_counter()
+    result = run_products(args, device) if args.data == "products" else run_fashion_mnist(args, device)
+    result["threads"] = torch.get_num_threads()
+    result["total_seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
