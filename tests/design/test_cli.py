@@ -24,7 +24,7 @@ def _invoke(*args):
 def test_restyle_command_writes_a_run_and_prints_a_summary(store, toy_models, looks, draw):
     garment = draw(looks["coral_navy"], seed=3)
     target = draw(looks["green_yellow"], seed=9, name="target.png")
-    result = _invoke("restyle", garment, "--to", target, "--strength", 0, "--strength", 1, "--n", 2, "--steps", 8,
+    result = _invoke("restyle", garment, "--to", target, "--strength", 0, "--strength", 1, "--n", 2, "--steps", 3,
                      "--store", store.root, "--quiet")
     assert result.exit_code == 0, result.output
     assert "restyled garment.png toward target.png" in result.output

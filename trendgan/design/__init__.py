@@ -12,6 +12,15 @@ from trendgan.design.quality import structural_similarity
 from trendgan.design.restyle import RestyleResult, restyle
 from trendgan.design.targets import Target, resolve_target
 
+
+
+def render_trends(store, forecast_run=None, top: int = 5, per_style: int = 8, seed: int = 0, **kwargs):
+    """Renders of the styles forecast to trend: the gan stage's ``render``, so ``trendgan.render_trends`` works."""
+    from trendgan.gan import render
+
+    return render(store, forecast_run=forecast_run, top=top, per_style=per_style, seed=seed, **kwargs)
+
+
 __all__ = [
     "DesignResult",
     "RestyleResult",
@@ -19,6 +28,7 @@ __all__ = [
     "TrendDirection",
     "design_for",
     "person_taste",
+    "render_trends",
     "resolve_target",
     "restyle",
     "structural_similarity",

@@ -53,7 +53,19 @@ class GarmentFeatures:
         return found
 
 
-def feature_statistics(activation):
-    """Per-channel mean and standard deviation: the 'look' (colours, textures) without the layout."""
+def feature_statistics(activation, mask=None):
+    """Per-channel mean and standard deviation: the 'look' (colours, textures) without the layout.
+
+    ``mask`` (N or 1, 1, H, W) in [0, 1] restricts them to a region (the garment), at any resolution.
+    """
+    if mask is None:
+        flat = activation.flatten(2)
+        return flat.mean(-1), (flat.var(-1, unbiased=False) + 1e-5).sqrt()
+    import torch.nn.functional as F
+
+    weight = F.interpolate(mask, size=activation.shape[-2:], mode="area").flatten(2)
+    total = weight.sum(-1).clamp_min(1e-6)
     flat = activation.flatten(2)
-    return flat.mean(-1), (flat.var(-1, unbiased=False) + 1e-5).sqrt()
+    mean = (flat * weight).sum(-1) / total
+    var = ((flat - mean.unsqueeze(-1)).pow(2) * weight).sum(-1) / total
+    return mean, (var + 1e-5).sqrt()
