@@ -34,6 +34,20 @@ class RestyleResult:
     reconstruction_ssim: float | None = None  # GAN mode: how well the inversion redrew the garment
 
 
+@dataclass
+class _Restyled:
+    """What either mode hands back before scoring: renders per strength and what they are compared with."""
+
+    target: Target
+    renders: dict  # strength -> [PIL]
+    garment: object  # PIL, the garment at the renders' size
+    garment_vector: np.ndarray
+    encoder: object  # scores the renders
+    index: dict = field(default_factory=dict)  # mode-specific index.json entries
+    pictures: dict = field(default_factory=dict)  # extra files beside the renders
+    settings: dict = field(default_factory=dict)  # for config.json
+
+
 def restyle(store: Store | str, garment: str | Path, to: str, strength: float | Sequence[float] = 0.7, n: int = 4,
             mode: str = "gan", seed: int = 0, *, steps: int | None = None, gan_run: str | None = None,
             styles_run: str | None = None, variation: float = 0.3, device: str = "auto",
@@ -59,29 +73,25 @@ def restyle(store: Store | str, garment: str | Path, to: str, strength: float | 
     else:
         settings = _with_steps(transfer or TransferSettings(), steps)
         made = _restyle_with_transfer(store, image, to, strengths, n, seed, settings, styles_run, device, encoder)
-    target, renders, garment_small, own_vector, extra = made
-    scoring_encoder = extra.pop("encoder")
-    files, pictures = _score_renders(renders, target, garment_small, own_vector, scoring_encoder)
-    pictures["garment.png"] = garment_small
+    files, pictures = _score_renders(made)
+    pictures.update({"garment.png": made.garment, **made.pictures})
     index = {
         "kind": "restyle",
         "mode": mode,
         "inputs": {"garment": str(garment), "garment_file": "garment.png"},
-        "targets": [target.describe()],
+        "targets": [made.target.describe()],
         "strengths": strengths,
         "seed": seed,
-        "encoder": getattr(scoring_encoder, "key", None),
+        "encoder": getattr(made.encoder, "key", None),
         "score": "cos_target: cosine of the render's embedding to the target",
-        **extra.pop("index", {}),
+        **made.index,
         "files": files,
     }
-    for name, picture in extra.pop("pictures", {}).items():
-        pictures[name] = picture
     config = {"garment": str(garment), "to": str(to), "strengths": strengths, "n": n, "mode": mode, "seed": seed,
-              "steps": steps, "gan_run": gan_run, "styles_run": styles_run, "variation": variation, **extra}
+              "steps": steps, "gan_run": gan_run, "styles_run": styles_run, "variation": variation, **made.settings}
     folder = write_designs_run(store, "restyle", pictures, index, config, started_at)
-    return RestyleResult(folder=folder, mode=mode, target=target.describe(), strengths=strengths, files=files,
-                         reconstruction_ssim=index.get("reconstruction", {}).get("ssim_garment"))
+    return RestyleResult(folder=folder, mode=mode, target=made.target.describe(), strengths=strengths, files=files,
+                         reconstruction_ssim=made.index.get("reconstruction", {}).get("ssim_garment"))
 
 
 def _check_request(strength, n: int, mode: str) -> list[float]:
@@ -137,13 +147,9 @@ def _restyle_with_gan(store, image, to, strengths, n, seed, settings, gan_run, s
         "loss": inversion.loss,
         "steps": settings.steps,
     }
-    extra = {
-        "encoder": encoder,
-        "index": {"reconstruction": reconstruction, "gan_encoder": renderer.encoder_key},
-        "pictures": {"reconstruction.png": redrawn},
-        "inversion": {**asdict(settings)},
-    }
-    return target, renders, garment_small, own, extra
+    return _Restyled(target, renders, garment_small, own, encoder,
+                     index={"reconstruction": reconstruction, "gan_encoder": renderer.encoder_key},
+                     pictures={"reconstruction.png": redrawn}, settings={"inversion": asdict(settings)})
 
 
 def _restyle_with_transfer(store, image, to, strengths, n, seed, settings, styles_run, device, encoder):
@@ -155,8 +161,8 @@ def _restyle_with_transfer(store, image, to, strengths, n, seed, settings, style
         renders = transfer_style(image, look, strengths, n=n, settings=settings, seed=seed,
                                  device=resolve_device(device), on_step=lambda step, loss: bar.advance())
     own = encoder.embed_images([image])[0]
-    extra = {"encoder": encoder, "transfer": {**asdict(settings)}}
-    return target, renders, fit_square(image, settings.size), own, extra
+    return _Restyled(target, renders, fit_square(image, settings.size), own, encoder,
+                     settings={"transfer": asdict(settings)})
 
 
 def _scoring_encoder_key(store: Store, styles_run: str | None) -> str:
@@ -184,12 +190,13 @@ def _look_image(store: Store, target: Target):
                       "give an image with --to or use --mode gan")
 
 
-def _score_renders(renders: dict, target: Target, garment_small, own_vector, encoder):
+def _score_renders(made: _Restyled):
     """Embed every render once; score it by closeness to the target, and keep how much of the garment it kept."""
-    ordered = [(s, v, img) for s, images in renders.items() for v, img in enumerate(images)]
-    vectors = encoder.embed_images([img for _, _, img in ordered])
-    to_target = cosine(vectors, target.vector)
-    to_garment = cosine(vectors, own_vector)
+    garment_small = made.garment
+    ordered = [(s, v, img) for s, images in made.renders.items() for v, img in enumerate(images)]
+    vectors = made.encoder.embed_images([img for _, _, img in ordered])
+    to_target = cosine(vectors, made.target.vector)
+    to_garment = cosine(vectors, made.garment_vector)
     files, pictures = [], {}
     for (s, v, img), c_target, c_garment in zip(ordered, to_target, to_garment):
         name = f"restyle-s{s:.2f}-{v + 1:02d}.png"
