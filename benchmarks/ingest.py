@@ -116,11 +116,11 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
-        result = run(args, args.workdir)
+        print(json.dumps(run(args, args.workdir)), flush=True)
     else:
         with tempfile.TemporaryDirectory(prefix="trendgan-bench-ingest-") as tmp:
-            result = run(args, Path(tmp))
-    print(json.dumps(result))
+            print(json.dumps(run(args, Path(tmp))), flush=True)  # before the (slow) clean-up of N files
+            log("removing the generated images")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ resumed by running it again: committed files are skipped, nothing is catalogued 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as dt
 import json
 import os
@@ -26,7 +27,7 @@ from trendgan.ingest.duplicates import (
     hashes_to_int,
     layouts_to_array,
 )
-from trendgan.ingest.images import DEFAULT_MAX_PIXELS, BadImage, ImageFacts, examine_file
+from trendgan.ingest.images import DEFAULT_MAX_PIXELS, BadImage, ImageFacts, examine_file, has_image_extension
 from trendgan.ingest.metadata import PostInfo, read_manifest, read_sidecars
 from trendgan.ingest.scan import FoundFile, describe_missing, scan
 from trendgan.store import Store, utcnow
@@ -138,7 +139,8 @@ def ingest(
         except BaseException as exc:
             result.seconds = time.perf_counter() - started
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            store.record_run(result.run_id, "ingest", settings.now, status, None, result.summary())
+            with contextlib.suppress(Exception):  # never hide the real error behind a bookkeeping one
+                store.record_run(result.run_id, "ingest", settings.now, status, None, result.summary())
             raise
     return result
 
@@ -197,7 +199,8 @@ def _add_manifest_only_files(found, settings: _Settings) -> None:
             continue
         folder = os.path.dirname(path)
         found.files.append(FoundFile(path=path, size=info.st_size, mtime_ns=info.st_mtime_ns, root=folder,
-                                     source=os.path.basename(folder) or "unknown"))
+                                     source=os.path.basename(folder) or "unknown",
+                                     looks_like_image=has_image_extension(path)))
 
 
 # ---------------------------------------------------------------------------------------------- reading files
