@@ -119,3 +119,11 @@ def test_colour_check_keeps_other_colours_apart_and_trusts_the_hash_when_colours
     assert list(earliest_near_duplicates(same, same, 6, earlier, layouts_to_array([slightly_off]))) == [0]
     assert list(earliest_near_duplicates(same, same, 6, layouts_to_array([None]), layouts_to_array([teal]))) == [0]
     assert list(earliest_near_duplicates(same, same, 6, earlier, layouts_to_array([teal]), colour_tolerance=255)) == [0]
+
+
+def test_common_web_formats_are_read(pics):
+    for name in ("a.webp", "a.gif", "a.bmp", "a.tiff", "a.avif", "a.jfif"):
+        fmt = {"jfif": "JPEG"}.get(name.split(".")[1])
+        path = pics.write(name, seed=1, size=32, **({"format": fmt} if fmt else {}))
+        facts = examine_file(str(path))
+        assert (facts.width, facts.height) == (32, 32), name

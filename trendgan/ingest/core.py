@@ -286,7 +286,7 @@ def _ingest_batch(store: Store, batch: list[FoundFile], examined: list, catalog:
     for found, answer in zip(batch, examined):
         if answer is None:
             ext = os.path.splitext(found.path)[1] or "(none)"
-            detail = f"extension {ext} is not an image type trendgan reads (jpg, png, webp, gif, bmp, tiff)"
+            detail = f"extension {ext} is not an image type trendgan reads (jpg, png, webp, avif, gif, bmp, tiff)"
             _reject(found, "wrong_extension", detail, files, rejects)
             continue
         facts, sidecar = answer
