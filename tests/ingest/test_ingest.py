@@ -100,6 +100,17 @@ def test_every_reject_reason_and_nothing_else_is_lost(pics, store, catalog_rows,
     assert catalog_rows(store, "SELECT count(*) FROM rejects")[0][0] == 8
 
 
+def test_a_file_name_that_is_not_utf8_is_reported_not_fatal(pics, store, catalog_rows):
+    good = pics.write("src/ok.png", seed=1)
+    try:
+        (pics.root / "src" / os.fsdecode(b"caf\xe9.png")).write_bytes(good.read_bytes())
+    except (OSError, UnicodeError):
+        pytest.skip("this file system does not take undecodable names")
+    result = ingest([pics.root], store=store)
+    assert (result.new, result.rejected) == (1, {"bad_name": 1})
+    assert catalog_rows(store, "SELECT path FROM rejects") == [(str(pics.root / "src") + "/caf\\xe9.png",)]
+
+
 def test_unreadable_folders_are_reported_and_the_rest_ingested(pics, store, catalog_rows, monkeypatch):
     pics.write("open/a.png", seed=1)
     pics.write("closed/b.png", seed=2)

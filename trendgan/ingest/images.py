@@ -39,6 +39,7 @@ REJECT_REASONS = (
     "decompression_bomb",  # claims more pixels than is safe to decode
     "unsupported_mode",  # a colour mode that cannot be turned into RGB faithfully
     "unreadable",  # permissions or I/O errors (files and folders)
+    "bad_name",  # a file or folder name that is not valid UTF-8
     "absurd_date",  # dated before 1900 or in the future
     "missing",  # listed in a manifest but not on disk
 )

@@ -78,6 +78,9 @@ def _walk(root: str, folder: str, result: ScanResult, skip_dirs: set[str], seen:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 is_dir = False
+            if not _is_utf8(entry.name):
+                result.unreadable.append((printable(entry.path), "bad_name", "the name is not valid UTF-8; rename it"))
+                continue
             if is_dir:
                 if entry.name not in _SKIPPED_FOLDERS and absolute(entry.path) not in skip_dirs:
                     subfolders.append(entry.path)
@@ -122,6 +125,20 @@ def _add_file(path, name, root, source, names, result: ScanResult, seen: set[str
             looks_like_image=has_image_extension(name),
         )
     )
+
+
+def _is_utf8(name: str) -> bool:
+    """Names that are not UTF-8 reach Python as lone surrogates, which the catalog cannot store."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(path: str) -> str:
+    """A path whose undecodable bytes are shown as \\xNN escapes (for the rejects table and messages)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _names_in(folder: str) -> set[str]:
