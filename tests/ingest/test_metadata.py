@@ -92,3 +92,11 @@ def test_bad_manifests_raise_a_clear_error(tmp_path, name, text, message):
 def test_missing_manifest(tmp_path):
     with pytest.raises(IngestError, match="does not exist"):
         read_manifest(tmp_path / "nope.csv")
+
+
+def test_captions_cut_mid_emoji_are_stored_safely(tmp_path):
+    # a caption truncated by the scraper in the middle of an emoji: a lone surrogate in the JSON
+    (tmp_path / "a.json").write_text('{"caption": "Love this \\ud83d", "tags": ["ok\\ud83d"]}')
+    info = read_sidecars([tmp_path / "a.json"])
+    info.caption.encode("utf-8")  # would raise on a lone surrogate
+    assert info.caption.startswith("Love this") and info.hashtags[0].startswith("ok")

@@ -167,7 +167,7 @@ def _first_caption(layer: dict) -> str | None:
             texts = [e.get("node", {}).get("text") for e in edges if isinstance(e, dict)]
             value = "\n".join(t for t in texts if isinstance(t, str)) or None
         if isinstance(value, str) and value.strip():
-            return value.strip()
+            return clean_text(value.strip())
     return None
 
 
@@ -204,7 +204,12 @@ def hashtags_in(caption: str) -> list[str]:
 
 
 def _clean_tag(tag: str) -> str:
-    return tag.strip().lstrip("#").lower()
+    return clean_text(tag.strip().lstrip("#").lower())
+
+
+def clean_text(text: str) -> str:
+    """Scraped captions hold half emoji (lone surrogates) where they were cut; the catalog needs valid UTF-8."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace").replace("\x00", "")
 
 
 def _as_count(value) -> int | None:
@@ -255,7 +260,7 @@ def read_manifest(manifest: str | Path) -> dict[str, PostInfo]:
         if raw_date is not None:
             info.posted_at, info.raw_date = parse_timestamp(raw_date), str(raw_date)
         source = row.get("source")
-        info.source = str(source).strip() if source not in (None, "") else None
+        info.source = clean_text(str(source).strip()) if source not in (None, "") else None
         entries[str(Path(_normalise(image_path)))] = info
     return entries
 
