@@ -100,3 +100,9 @@ def test_captions_cut_mid_emoji_are_stored_safely(tmp_path):
     info = read_sidecars([tmp_path / "a.json"])
     info.caption.encode("utf-8")  # would raise on a lone surrogate
     assert info.caption.startswith("Love this") and info.hashtags[0].startswith("ok")
+
+
+def test_odd_like_counts_are_dropped_not_fatal(tmp_path):
+    for raw, expected in [("inf", None), ("1e30", None), (-3, None), ("n/a", None), ("1,204", 1204)]:
+        (tmp_path / "a.json").write_text(json.dumps({"likes": raw}))
+        assert read_sidecars([tmp_path / "a.json"]).likes == expected

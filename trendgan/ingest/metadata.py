@@ -217,9 +217,9 @@ def _as_count(value) -> int | None:
         return None
     try:
         count = int(float(str(value).replace(",", "").strip()))
-    except ValueError:
+    except (ValueError, OverflowError):  # "n/a", "inf"
         return None
-    return count if count >= 0 else None
+    return count if 0 <= count < 2**63 else None
 
 
 # ---------------------------------------------------------------------------------------------- manifests
