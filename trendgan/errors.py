@@ -28,6 +28,10 @@ class NoImagesError(TrendganError):
     """A stage needs images (or vectors, styles...) that the store does not hold yet."""
 
 
+class SimulateError(TrendganError):
+    """A simulation's output folder cannot be used, or its labelled set cannot supply what the scenario asks for."""
+
+
 class EncoderError(TrendganError):
     """An encoder key is unknown or its weights cannot be loaded."""
 

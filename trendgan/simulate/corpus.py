@@ -48,7 +48,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from trendgan.console import progress
-from trendgan.errors import ConfigError, IngestError, TrendganError
+from trendgan.errors import ConfigError, IngestError, SimulateError
 from trendgan.simulate.curves import TRENDS, add_noise, period_volumes, sample_counts, shares_from_weights
 from trendgan.simulate.scenario import (
     Scenario,
@@ -59,10 +59,6 @@ from trendgan.simulate.scenario import (
 )
 
 FORMAT = "trendgan-simulation/1"
-
-
-class SimulateError(TrendganError):
-    """The output folder cannot be used, or the labelled set cannot supply what the scenario asks for."""
 
 
 @dataclass
