@@ -44,6 +44,15 @@ def test_every_date_source_in_priority_order(pics, store, catalog_rows, tmp_path
     assert result.date_origins == {"manifest": 1, "sidecar": 1, "exif": 1, "path": 1, "none": 1}
 
 
+def test_unreadable_manifest_dates_fall_through_and_are_counted(pics, store, catalog_rows, tmp_path):
+    pics.write("src/2021/07/look.png", seed=1)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,date\nscraped/src/2021/07/look.png,17th of May\n")
+    result = ingest([pics.root], store=store, manifest=manifest)
+    assert images_by_name(store, catalog_rows)["look.png"] == (D(2021, 7, 1), "path")
+    assert result.unreadable_dates == 1 and result.unreadable_date_examples[0][1] == "17th of May"
+
+
 def test_mtime_dates_only_when_asked(pics, store, catalog_rows):
     stamp = D(2019, 4, 5, 6, 7, 8, tzinfo=dt.timezone.utc).timestamp()
     pics.write("src/look.png", seed=1, mtime=stamp)

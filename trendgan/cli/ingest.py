@@ -92,6 +92,10 @@ def _print_ingest_summary(result) -> None:
     _stdout().print(table)
     for path, reason, detail in result.reject_examples[:5]:
         say(f"[yellow]rejected[/] {escape(path)}: {escape(reason)} ({escape(detail)})")
+    if result.unreadable_date_examples:
+        path, text = result.unreadable_date_examples[0]
+        say(f"[yellow]{result.unreadable_dates:,} manifest or sidecar dates were in no known format[/] "
+            f"(e.g. {escape(text)!r} for {escape(path)}); the next date source was used. Use ISO dates (2023-05-17).")
     if result.undated_examples:
         say(f"[yellow]{result.undated:,} images have no date[/] (e.g. {escape(result.undated_examples[0])}); "
             "add a manifest, or use --date-from-mtime")

@@ -49,12 +49,14 @@ class IngestResult:
     exact_duplicates: int = 0  # files whose bytes are already catalogued under another path
     near_duplicates: int = 0  # new images flagged as a repost / resized copy of an earlier one
     undated: int = 0  # new images kept without a date
+    unreadable_dates: int = 0  # new images whose manifest/sidecar date was in no known format (next source used)
     rejected: dict[str, int] = field(default_factory=dict)  # reason -> files
     date_origins: dict[str, int] = field(default_factory=dict)  # manifest | sidecar | exif | path | mtime | none
     sources: dict[str, int] = field(default_factory=dict)  # new images per source
     leading_sources: list[str] = field(default_factory=list)
     reject_examples: list[tuple[str, str, str]] = field(default_factory=list)  # (path, reason, detail)
     undated_examples: list[str] = field(default_factory=list)
+    unreadable_date_examples: list[tuple[str, str]] = field(default_factory=list)  # (path, the date text)
     seconds: float = 0.0
 
     @property
@@ -66,7 +68,8 @@ class IngestResult:
         return self.scanned / self.seconds if self.seconds > 0 else 0.0
 
     def summary(self) -> dict:
-        keys = ("scanned", "unchanged", "new", "changed", "exact_duplicates", "near_duplicates", "undated")
+        keys = ("scanned", "unchanged", "new", "changed", "exact_duplicates", "near_duplicates", "undated",
+                "unreadable_dates")
         out = {k: getattr(self, k) for k in keys}
         out.update(rejected=dict(self.rejected), date_origins=dict(self.date_origins), sources=dict(self.sources),
                    leading_sources=list(self.leading_sources), seconds=round(self.seconds, 3))
@@ -357,6 +360,7 @@ def _image_row(found: FoundFile, facts: ImageFacts, sidecar: PostInfo | None, se
         "hashtags": info.hashtags or None,
         "engagement": info.likes,
         "ingested_at": settings.now,
+        "unreadable_date": info.unreadable_date if origin != "manifest" else None,  # counted, not stored
     }
 
 
@@ -379,6 +383,10 @@ def _count_new(images: list[dict], result: IngestResult) -> None:
         origin = row["date_origin"]
         result.date_origins[origin] = result.date_origins.get(origin, 0) + 1
         result.sources[row["source"]] = result.sources.get(row["source"], 0) + 1
+        if row["unreadable_date"]:
+            result.unreadable_dates += 1
+            if len(result.unreadable_date_examples) < EXAMPLES_KEPT:
+                result.unreadable_date_examples.append((row["path"], row["unreadable_date"]))
         if row["posted_at"] is None:
             result.undated += 1
             if len(result.undated_examples) < EXAMPLES_KEPT:

@@ -42,6 +42,7 @@ class PostInfo:
 
     posted_at: dt.datetime | None = None
     raw_date: str | None = None  # kept for the reject message when the date is absurd
+    unreadable_date: str | None = None  # a date value was there but in no format we know
     caption: str | None = None
     hashtags: list[str] = field(default_factory=list)
     likes: int | None = None
@@ -61,6 +62,7 @@ class PostInfo:
             likes=self.likes if self.likes is not None else other.likes,
             source=self.source or other.source,
             origin=self.origin if date_from_self else other.origin,
+            unreadable_date=self.unreadable_date or other.unreadable_date,
         )
 
 
@@ -148,6 +150,7 @@ def post_info_from_mapping(payload: dict, origin: str) -> PostInfo:
                     info.raw_date = str(layer[key])
                     if info.posted_at is not None:
                         break
+                    info.unreadable_date = info.unreadable_date or info.raw_date
         if info.caption is None:
             info.caption = _first_caption(layer)
         if info.likes is None:
@@ -156,6 +159,8 @@ def post_info_from_mapping(payload: dict, origin: str) -> PostInfo:
             info.hashtags = _first_hashtags(layer)
     if not info.hashtags and info.caption:
         info.hashtags = hashtags_in(info.caption)
+    if info.posted_at is not None:
+        info.unreadable_date = None  # another key had a date we could read
     return info
 
 
@@ -259,6 +264,7 @@ def read_manifest(manifest: str | Path) -> dict[str, PostInfo]:
         raw_date = _first_present(row, MANIFEST_DATE_COLUMNS)
         if raw_date is not None:
             info.posted_at, info.raw_date = parse_timestamp(raw_date), str(raw_date)
+            info.unreadable_date = None if info.posted_at else str(raw_date)
         source = row.get("source")
         info.source = clean_text(str(source).strip()) if source not in (None, "") else None
         entries[str(Path(_normalise(image_path)))] = info
