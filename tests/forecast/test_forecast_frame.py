@@ -162,3 +162,20 @@ def test_arima_with_the_leading_signal_as_regressor_competes_with_plain_arima():
                             reconcile=False, n_jobs=1)
     assert "arimax" in set(result.forecasts["model"])
     assert result.summary["mase"]["arimax"] < result.summary["mase"]["arima"]
+
+
+def test_a_period_without_images_is_interpolated_not_read_as_zero():
+    dates = weekly_dates(30)
+    a = np.full(30, 0.6)
+    b = np.full(30, 0.4)
+    a[10] = b[10] = np.nan  # the styles stage writes NaN shares for a week with no images at all
+    result = forecast_frame(long_frame({"a": a, "b": b}, dates), horizon=4, n_jobs=1)
+    best = best_rows(result).set_index("unique_id")
+    np.testing.assert_allclose(best.loc["a", "mean"], 0.6, atol=1e-9)
+    np.testing.assert_allclose(best.loc["b", "mean"], 0.4, atol=1e-9)
+
+
+def test_a_series_without_any_value_is_a_clear_error():
+    frame = long_frame({"a": np.linspace(0.1, 0.2, 10), "ghost": [np.nan] * 10}, weekly_dates(10))
+    with pytest.raises(ForecastError, match="'ghost' hold no values"):
+        forecast_frame(frame, horizon=2)

@@ -85,11 +85,18 @@ def check_models(models) -> tuple[str, ...]:
     return models
 
 
+def escape_id(value) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def to_matrix(series, period: str):
     """Wide matrix (styles x periods) on the full period grid, plus the grid, ids and the leading signal (or None).
 
-    A style absent in a period has share 0 there (that is what its share was); the grid runs from the first to the
-    last period in the frame, so every style gets the same length and the vectorised models run on one matrix.
+    The grid runs from the first to the last period in the frame, so every style gets the same length and the
+    vectorised models run on one matrix. Missing values (NaN ``y``: a period without images; or missing rows) are
+    interpolated linearly in time, and carried flat before a series' first and after its last value. The styles
+    stage writes a row for every style and period, with 0 where a style had no images, so this only touches
+    periods with no images at all.
     """
     import pandas as pd
 
@@ -106,9 +113,12 @@ def to_matrix(series, period: str):
         grid = pd.DatetimeIndex(sorted(frame["ds"].unique()))
     if not frame["ds"].isin(grid).all():
         grid = pd.DatetimeIndex(sorted(set(grid) | set(frame["ds"].unique())))
-    wide = frame.pivot_table(index="unique_id", columns="ds", values="y", aggfunc="mean").reindex(columns=grid)
-    Y = wide.to_numpy(dtype=float)
-    Y = np.nan_to_num(Y, nan=0.0)
+    wide = frame.pivot_table(index="unique_id", columns="ds", values="y", aggfunc="mean", dropna=False).reindex(columns=grid)
+    if wide.isna().all(axis=1).any():
+        empty = ", ".join(escape_id(i) for i in wide.index[wide.isna().all(axis=1)][:5])
+        raise ForecastError(f"series {empty} hold no values at all; drop them or give them shares (0 is a share)")
+    # A period without any images has no share (NaN), not a share of 0: interpolate it from its neighbours.
+    Y = wide.T.interpolate(limit_direction="both").T.to_numpy(dtype=float)
     leading = None
     if "y_leading" in frame.columns and frame["y_leading"].notna().any():
         lead = frame.pivot_table(index="unique_id", columns="ds", values="y_leading", aggfunc="mean")

@@ -8,9 +8,12 @@ reference mean - 1:
 
 - **emerging**: a small style that at least doubles: reference share below ``emerging_share`` and
   ``change >= emerging_growth`` (default +100 %).
-- **rising** / **declining**: ``change`` beyond +/- ``threshold`` (default 10 %).
-- **seasonal**: no such change, but a strong seasonal pattern: seasonal strength (Hyndman's
-  1 - var(remainder) / var(season + remainder), from a classical decomposition) of at least ``seasonal_strength``.
+- **rising** / **declining**: the forecast mean moves beyond +/- ``threshold`` (default 10 %) of the larger of the
+  reference and the style's mean share over the last season (so a seasonal style a little above last year's trough
+  is not "rising").
+- **seasonal**: no such change, but a strong seasonal pattern: the seasonal profile's peak-to-trough swing is at
+  least ``seasonal_amplitude`` (50 %) of the mean share, and its strength (Hyndman's 1 - var(remainder) /
+  var(season + remainder)) at least ``seasonal_strength`` (0.3), so noise does not pass for a season.
 - **stable**: everything else.
 
 ``confidence`` (0..1) says how much of the forecast band (the horizon's mean of the 80 % and of the 95 %
@@ -38,24 +41,33 @@ class LabelRules:
     threshold: float = 0.10
     emerging_growth: float = 1.0
     emerging_share: float = 0.05
-    seasonal_strength: float = 0.5
+    seasonal_strength: float = 0.3
+    seasonal_amplitude: float = 0.5
     yoy_threshold: float = 0.05
 
 
-def seasonal_strength(Y: np.ndarray, m: int) -> np.ndarray:
-    """0..1 per series: how much of the detrended variation the seasonal pattern explains; 0 without a season."""
+def seasonal_pattern(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(strength 0..1, peak-to-trough amplitude relative to the mean share) of each series' seasonal pattern.
+
+    Strength is Hyndman's 1 - var(remainder) / var(season + remainder) from a classical decomposition whose
+    seasonal profile is smoothed over neighbouring periods (+/- m/17: 3 weeks, 1 month), so that week-to-week
+    noise, which dominates small image counts, does not pass for a season. Zeros without a season (m <= 1) or
+    with less than two seasons of history.
+    """
     n, T = Y.shape
     if m <= 1 or T < 2 * m:
-        return np.zeros(n)
+        return np.zeros(n), np.zeros(n)
+    profile = seasonal_profile(Y, m, smooth=int(round(m / 17)))
     detrended = Y - centred_moving_average(Y, m)
-    # A profile smoothed over +/- 2 periods: pure noise then leaves almost no "season", a real cycle keeps it.
-    season = seasonal_profile(Y, m, smooth=2)[:, np.arange(T) % m]
-    remainder = detrended - season
+    remainder = detrended - profile[:, np.arange(T) % m]
     ok = np.isfinite(detrended[0])
     var_detrended = np.var(detrended[:, ok], axis=1)
     var_remainder = np.var(remainder[:, ok], axis=1)
-    strength = 1 - np.divide(var_remainder, var_detrended, out=np.ones(n), where=var_detrended > 0)
-    return np.clip(strength, 0, 1)
+    strength = np.clip(1 - np.divide(var_remainder, var_detrended, out=np.ones(n), where=var_detrended > 0), 0, 1)
+    mean = Y[:, -m:].mean(axis=1)
+    span = profile.max(axis=1) - profile.min(axis=1)
+    amplitude = np.divide(span, mean, out=np.zeros(n), where=mean > 0)
+    return strength, amplitude
 
 
 def reference_level(history: np.ndarray, season_length: int, horizon: int) -> np.ndarray:
@@ -88,12 +100,18 @@ def trend_labels(history: np.ndarray, forecast: dict, season_length: int, horizo
     expected = forecast["mean"].mean(axis=1)
     change = expected / np.maximum(reference, SHARE_FLOOR) - 1
     change = np.where((reference <= 0) & (expected <= SHARE_FLOOR * 1e-3), 0.0, change)
-    strength = seasonal_strength(history, season_length)
+    strength, amplitude = seasonal_pattern(history, season_length)
 
+    # Rising/declining are called on the change measured against the larger of the same-weeks share and the
+    # style's mean share over the last season: a seasonal style coming out of its trough by a hair more than last
+    # year moves a lot relative to the trough but not relative to its year, and that is not a trend.
+    season_mean = history[:, -min(T, max(season_length, 1)):].mean(axis=1)
+    level = np.maximum(np.maximum(reference, season_mean), SHARE_FLOOR)
+    trend_change = np.where(change == 0, 0.0, (expected - reference) / level)
     emerging = (reference < rules.emerging_share) & (change >= rules.emerging_growth)
-    rising = ~emerging & (change > rules.threshold)
-    declining = change < -rules.threshold
-    seasonal = ~(emerging | rising | declining) & (strength >= rules.seasonal_strength)
+    rising = ~emerging & (trend_change > rules.threshold)
+    declining = trend_change < -rules.threshold
+    seasonal = ~(emerging | rising | declining) & (strength >= rules.seasonal_strength) & (amplitude >= rules.seasonal_amplitude)
     trend = np.select([emerging, rising, declining, seasonal], ["emerging", "rising", "declining", "seasonal"], "stable")
 
     ref = np.maximum(reference, 0)
@@ -112,4 +130,5 @@ def trend_labels(history: np.ndarray, forecast: dict, season_length: int, horizo
         "yoy": yoy_class(reference, expected, rules.yoy_threshold),
         "reference": reference,
         "strength": strength,
+        "amplitude": amplitude,
     }
