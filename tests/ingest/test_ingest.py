@@ -333,7 +333,12 @@ def test_the_store_inside_a_scanned_folder_is_skipped(pics, tmp_path):
     ingest([pics.root], store=inside)
     (inside.root / "renders").mkdir()
     pics.write("my-store/renders/r.png", seed=2)  # a stage's output is not an input
-    assert ingest([pics.root], store=inside).new == 0
+    pics.write("my-store/gan/run-1/samples/s.png", seed=3)
+    again = ingest([pics.root], store=inside)
+    assert (again.new, again.rejected_total, again.unchanged) == (0, 0, 1)  # nor is the catalog file
+    # an image folder kept inside the store (the demo's simulated corpus) is ingested, given directly or not
+    pics.write("my-store/corpus/c.png", seed=4)
+    assert ingest([inside.root], store=inside).new == 1
 
 
 def test_worker_pool_gives_the_same_catalog(pics, tmp_path, catalog_rows):

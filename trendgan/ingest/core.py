@@ -150,7 +150,7 @@ def ingest(
 
 def _ingest_locked(store: Store, paths, settings: _Settings, result: IngestResult, workers, batch_size, progress,
                    started: float) -> None:
-    found = scan(paths, skip=[store.root])
+    found = scan(paths, store_root=store.root)
     _add_manifest_only_files(found, settings)
     result.scanned = len(found.files) + len(found.unreadable)
     # one catalog connection to start and one to finish: opening DuckDB is most of an unchanged re-ingest's time

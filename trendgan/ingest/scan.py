@@ -13,6 +13,7 @@ from pathlib import Path
 
 from trendgan.ingest.images import has_image_extension
 from trendgan.ingest.metadata import is_metadata_file, sidecar_candidates
+from trendgan.store import STAGES
 
 _SKIPPED_FOLDERS = {"__MACOSX", "@eaDir", "$RECYCLE.BIN"}
 
@@ -39,15 +40,22 @@ def absolute(path: str | os.PathLike) -> str:
     return os.path.normpath(os.path.abspath(os.path.expanduser(path)))
 
 
-def scan(paths: list[str | os.PathLike], skip: list[str | os.PathLike] = ()) -> ScanResult:
-    """Every non-hidden, non-metadata file under ``paths`` (files given directly are taken as they are)."""
+def scan(paths: list[str | os.PathLike], store_root: str | os.PathLike | None = None) -> ScanResult:
+    """Every non-hidden, non-metadata file under ``paths`` (files given directly are taken as they are).
+
+    When a PATH holds the store, what the store wrote (its catalog, embeddings, run folders of renders and samples)
+    is not an input; an image folder kept inside the store (the demo's simulated corpus) still is.
+    """
     result = ScanResult()
-    skip_dirs = {absolute(p) for p in skip}
+    skip_dirs: set[str] = set()
+    if store_root is not None:
+        store = absolute(store_root)
+        skip_dirs = {store} | {os.path.join(store, name) for name in (*STAGES, "embeddings")}
     seen: set[str] = set()
     for given in paths:
         root = absolute(given)
         if os.path.isdir(root):
-            _walk(root, root, result, skip_dirs, seen)
+            _walk(root, root, result, skip_dirs, seen, store if store_root is not None else None)
         else:
             parent = os.path.dirname(root)
             _add_file(root, os.path.basename(root), parent, os.path.basename(parent) or "unknown", _names_in(parent), result, seen)
@@ -56,7 +64,7 @@ def scan(paths: list[str | os.PathLike], skip: list[str | os.PathLike] = ()) -> 
     return result
 
 
-def _walk(root: str, folder: str, result: ScanResult, skip_dirs: set[str], seen: set[str]) -> None:
+def _walk(root: str, folder: str, result: ScanResult, skip_dirs: set[str], seen: set[str], store: str | None) -> None:
     stack = [folder]
     while stack:
         current = stack.pop()
@@ -82,8 +90,10 @@ def _walk(root: str, folder: str, result: ScanResult, skip_dirs: set[str], seen:
                 result.unreadable.append((printable(entry.path), "bad_name", "the name is not valid UTF-8; rename it"))
                 continue
             if is_dir:
-                if entry.name not in _SKIPPED_FOLDERS and absolute(entry.path) not in skip_dirs:
+                if entry.name not in _SKIPPED_FOLDERS and (entry.path == store or entry.path not in skip_dirs):
                     subfolders.append(entry.path)
+                continue
+            if current == store:  # catalog.duckdb and its write-ahead log
                 continue
             _add_file(entry.path, entry.name, root, source, names if has_metadata else None, result, seen, entry)
         stack.extend(reversed(subfolders))  # depth-first, in name order
