@@ -56,10 +56,11 @@ def test_report_renders_all_charts_without_errors(browser, full_store, tmp_path,
     # The bait is shown as text: in the leaderboard table and in the chart legend.
     assert synthetic.BAIT in page.locator("#leaderboards").inner_text()
     assert synthetic.BAIT in page.locator("#trend-chart .legend").text_content()
-    # The style map opens on all periods and stays there (plotly would otherwise auto-play through the frames).
-    page.wait_for_timeout(500)
-    shown = page.evaluate("document.getElementById('style-map').data.reduce((n, t) => n + t.x.length, 0)")
-    assert shown == 41
+    # The style map shows every image; its slider picks out one period's images.
+    assert page.locator("#style-map .scatterlayer .point").count() == 41
+    page.evaluate("Plotly.restyle('style-map', document.getElementById('style-map').layout.sliders[0].steps[1].args[0])")
+    picked = page.evaluate("document.getElementById('style-map').data.reduce((n, t) => n + (t.selectedpoints || []).length, 0)")
+    assert picked == 4  # one image per style in the first week (the synthetic map puts image k in week k % 12)
     # Clicking a style in the legend hides all four of its traces (history, forecast, both bands).
     page.locator("#trend-chart .legend .legendtoggle").first.click()
     page.wait_for_timeout(1000)  # plotly waits out its double-click delay

@@ -43,14 +43,18 @@ def test_top_movers_ranks_by_absolute_change(synthetic):
     assert "declining -50%" in titles[1]
 
 
-def test_style_map_has_one_trace_per_style_and_a_frame_per_period():
+def test_style_map_has_one_trace_per_style_and_a_slider_step_per_period():
     rows = [dict(image_id=str(i), x=float(i), y=float(i % 3), style_id=i % 3, ds=pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=i % 4))
             for i in range(40)]
     fig = plots.plot_style_map(pd.DataFrame(rows), {0: "a", 1: "b", 2: "c"})
-    assert len(fig.data) == 3
-    assert [f.name for f in fig.frames] == ["all", "2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]
-    assert sum(len(t.x) for t in fig.frames[1].data) == 10
-    assert len(fig.layout.sliders[0].steps) == 5
+    assert [t.name for t in fig.data] == ["0 · a", "1 · b", "2 · c"]
+    steps = fig.layout.sliders[0].steps
+    assert [s.label for s in steps] == ["all", "2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]
+    assert steps[0].args[0]["selectedpoints"] == [None, None, None]
+    # Step 2024-01-01 selects, in each style's trace, exactly the images of that week (i % 4 == 0).
+    for trace, selected in zip(fig.data, steps[1].args[0]["selectedpoints"]):
+        assert sorted(trace.x[j] for j in selected) == [float(i) for i in range(40) if i % 4 == 0 and i % 3 == int(trace.name[0])]
+    assert sum(len(sel) for step in steps[1:] for sel in step.args[0]["selectedpoints"]) == 40  # each image once
 
 
 def test_style_map_samples_large_maps_reproducibly():

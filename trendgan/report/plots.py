@@ -149,45 +149,49 @@ def plot_top_movers(series: pd.DataFrame, forecasts: pd.DataFrame | None, labels
 
 def plot_style_map(style_map: pd.DataFrame, names: Mapping | None = None, max_points: int = 4000,
                    seed: int = 0) -> go.Figure:
-    """The 2-D map of images coloured by style, with a slider to show one period at a time (or all)."""
+    """The 2-D map of images coloured by style; a slider highlights one period's images (the rest fade).
+
+    Highlighting uses plotly's ``selectedpoints`` rather than animation frames, so each image is stored once and
+    the page stays small however many periods there are.
+    """
     if style_map is None or style_map.empty:
         return _empty_figure("No style map yet")
     points = style_map
     if len(points) > max_points:  # keep the page light; a seeded sample keeps the picture stable
         points = points.sample(n=max_points, random_state=seed)
+    points = points.sort_values(["style_id", "ds"] if "ds" in points.columns else ["style_id"], kind="stable")
     order = sorted(points["style_id"].unique().tolist())
-    periods = sorted(points["ds"].dropna().unique().tolist()) if "ds" in points.columns else []
-
-    def traces_for(frame: pd.DataFrame) -> list[go.Scattergl]:
-        out = []
-        for style_id in order:
-            members = frame[frame["style_id"] == style_id]
-            label = "noise" if style_id == -1 else style_label(style_id, names)
-            out.append(go.Scatter(
-                x=members["x"].tolist(), y=members["y"].tolist(), mode="markers", name=label,
-                marker=dict(size=5, color="#bbbbbb" if style_id == -1 else style_colour(style_id, order), opacity=0.75),
-                hovertemplate=label + "<extra></extra>",
-            ))
-        return out
-
-    fig = go.Figure(data=traces_for(points))
-    if periods:
-        frames = [go.Frame(name="all", data=traces_for(points))]
-        for period in periods:
-            frames.append(go.Frame(name=_period_name(period), data=traces_for(points[points["ds"] == period])))
-        fig.frames = frames
-        steps = [dict(label=f.name, method="animate",
-                      args=[[f.name], dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))])
-                 for f in frames]
-        fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="period: "), pad=dict(t=40))])
-    pad_x = _padded_range(points["x"])
-    pad_y = _padded_range(points["y"])
+    fig = go.Figure()
+    for style_id, members in points.groupby("style_id", sort=True):
+        label = "noise" if style_id == -1 else style_label(style_id, names)
+        fig.add_trace(go.Scatter(
+            x=members["x"].to_numpy(), y=members["y"].to_numpy(), mode="markers", name=label,
+            marker=dict(size=5, color="#bbbbbb" if style_id == -1 else style_colour(style_id, order), opacity=0.8),
+            unselected=dict(marker=dict(opacity=0.06)), hovertemplate=label + "<extra></extra>",
+        ))
+    if "ds" in points.columns and points["ds"].notna().any():
+        fig.update_layout(sliders=[_period_slider(points)])
     fig.update_layout(
-        title="Style map (each dot an image; slide to see one period)", height=600, legend=dict(title="style"),
-        xaxis=dict(showticklabels=False, title="", range=pad_x), yaxis=dict(showticklabels=False, title="", range=pad_y),
+        title="Style map (each dot an image; slide to pick out one period)", height=600, legend=dict(title="style"),
+        xaxis=dict(showticklabels=False, title="", range=_padded_range(points["x"])),
+        yaxis=dict(showticklabels=False, title="", range=_padded_range(points["y"])),
         margin=dict(l=20, r=20, t=60, b=20),
     )
     return fig
+
+
+def _period_slider(points: pd.DataFrame) -> dict:
+    """Slider steps that select, in every style's trace, the positions of one period's images."""
+    periods = sorted(points["ds"].dropna().unique().tolist())
+    positions = {}
+    for style_id, members in points.groupby("style_id", sort=True):
+        by_period = pd.Series(np.arange(len(members)), index=members["ds"].to_numpy())
+        positions[style_id] = {p: by_period[by_period.index == p].tolist() for p in periods}
+    steps = [dict(label="all", method="restyle", args=[{"selectedpoints": [None] * len(positions)}])]
+    for period in periods:
+        selected = [positions[s][period] for s in positions]
+        steps.append(dict(label=_period_name(period), method="restyle", args=[{"selectedpoints": selected}]))
+    return dict(active=0, steps=steps, currentvalue=dict(prefix="period: "), pad=dict(t=40))
 
 
 def is_seasonal_naive(model: str) -> bool:
