@@ -170,3 +170,13 @@ def test_without_text_tower_names_use_imagenet_apparel_classes_and_colours(store
     result = find_styles(store, k=2, **FAST)
     assert result.naming == "classes+colours"
     assert sorted(n.split()[0] for n in result.styles["name"]) == ["navy", "red"]
+
+
+def test_another_encoders_run_never_reuses_ids_and_does_not_break_matching(style_store, add_looks):
+    find_styles(style_store, k=4, **FAST)
+    add_looks([0, 1] * 20, [0] * 40, prefix="other", encoder="other-encoder", dim=16)
+    other = find_styles(style_store, k=2, encoder="other-encoder", **FAST)
+    assert sorted(other.styles["style_id"]) == [4, 5]
+    again = find_styles(style_store, k=4, encoder="test-encoder", **FAST)
+    assert sorted(again.styles["style_id"]) == [0, 1, 2, 3] and again.matched == 4
+    assert load_styles(style_store, again.run).config["next_style_id"] == 6

@@ -118,23 +118,22 @@ def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W"
     if settings is None:
         settings = StyleSettings(k=k, method=method, period=period, min_share=min_share,
                                  weight_by_engagement=weight_by_engagement, assign_only=assign_only, seed=seed, **more)
-    previous = _previous_run(store)
-    if settings.assign_only and previous is None:
+    if settings.assign_only and not store.runs(STAGE):
         raise StageNotRunError(f"--assign-only needs an earlier styles run in {store.root}; run `trendgan styles` first")
 
     images, vectors, encoder_key, counts = _read_images_and_vectors(store, settings)
     say(f"styles: {len(images):,} images with {escape_key(encoder_key)} vectors")
-    same_space = previous is not None and previous.config.get("encoder") == encoder_key
-    if settings.assign_only and not same_space:
-        raise TrendganError(
-            f"--assign-only: the previous styles run used encoder {previous.config.get('encoder')!r} but the vectors "
-            f"now are {encoder_key!r}; run `trendgan styles` without --assign-only to cluster again"
+    previous = _previous_run(store, encoder_key)
+    if settings.assign_only and previous is None:
+        raise StageNotRunError(
+            f"--assign-only: no earlier styles run used the encoder {encoder_key!r}; "
+            "run `trendgan styles` without --assign-only to cluster these vectors"
         )
 
     if settings.assign_only:
         ids, labels, centroids, match_info = _assign_to_previous(vectors, previous, settings)
     else:
-        ids, labels, centroids, match_info = _cluster_and_match(vectors, previous if same_space else None,
+        ids, labels, centroids, match_info = _cluster_and_match(vectors, previous, _first_free_id(store),
                                                                 settings, clusterer)
 
     labels_stable = np.where(labels >= 0, ids[np.maximum(labels, 0)], -1)
@@ -168,9 +167,18 @@ def escape_key(text) -> str:
     return escape(text)
 
 
-def _previous_run(store: Store) -> StylesRun | None:
-    folder = store.latest_run(STAGE)
-    return StylesRun(folder) if folder else None
+def _previous_run(store: Store, encoder_key: str) -> StylesRun | None:
+    """The latest finished run over the same encoder's vectors: only its centroids live in the same space."""
+    for folder in reversed(store.runs(STAGE)):
+        run = StylesRun(folder)
+        if run.config.get("encoder") == encoder_key:
+            return run
+    return None
+
+
+def _first_free_id(store: Store) -> int:
+    """One more than any style id ever handed out in this store, whatever the encoder: ids are never reused."""
+    return max((int(StylesRun(folder).config.get("next_style_id", 0)) for folder in store.runs(STAGE)), default=0)
 
 
 # --------------------------------------------------------------------------- reading
@@ -242,7 +250,7 @@ def _read_vector_parts(store: Store, encoder: str | None):
 # --------------------------------------------------------------------------- clustering and ids
 
 
-def _cluster_and_match(vectors, previous: StylesRun | None, settings: StyleSettings, clusterer):
+def _cluster_and_match(vectors, previous: StylesRun | None, first_free_id: int, settings: StyleSettings, clusterer):
     model = clusterer if clusterer is not None else make_clusterer(settings.method, settings)
     if clusterer is None and settings.method == "kmeans" and settings.k == "auto":
         say(f"styles: choosing k by silhouette over {settings.k_min}..{settings.k_max}")
@@ -255,17 +263,16 @@ def _cluster_and_match(vectors, previous: StylesRun | None, settings: StyleSetti
     if previous is not None:
         old = previous.styles
         match = match_styles(centroids, np.stack(old["centroid"].to_numpy()), old["style_id"].to_numpy(),
-                             int(previous.config.get("next_style_id", old["style_id"].max() + 1)),
-                             settings.match_max_distance)
+                             max(first_free_id, int(old["style_id"].max()) + 1), settings.match_max_distance)
         ids = match.ids
         retired = sorted(set(old["style_id"].tolist()) - set(match.matched.values()))
     else:
-        ids, match, retired = np.arange(n_styles, dtype=np.int64), None, []
+        ids, match, retired = np.arange(first_free_id, first_free_id + n_styles, dtype=np.int64), None, []
     info = {
         "k": n_styles, "k_scores": getattr(model, "k_scores_", {}),
         "method": type(model).__name__ if clusterer is not None else settings.method,
         "matched": match.matched if match else {}, "match_distances": match.distances if match else {},
-        "next_style_id": match.next_style_id if match else n_styles, "retired": retired,
+        "next_style_id": match.next_style_id if match else first_free_id + n_styles, "retired": retired,
     }
     return ids, labels, centroids, info
 
