@@ -69,11 +69,17 @@ def test_absurd_dates_are_rejected_with_the_reason(pics, store, catalog_rows, tm
     manifest = tmp_path / "m.jsonl"
     manifest.write_text(json.dumps({"path": str(pics.root / "src/future.png"), "date": future}) + "\n")
 
+    pics.write("src/2098/01/far.png", seed=4)
+    pics.with_exif("src/camera.jpg", seed=5, taken="1850:01:01 00:00:00")
+
     result = ingest([pics.root], store=store, manifest=manifest)
-    assert result.rejected == {"absurd_date": 2} and result.new == 1
+    assert result.rejected == {"absurd_date": 4} and result.new == 1
     rejects = dict(catalog_rows(store, "SELECT path, detail FROM rejects WHERE reason = 'absurd_date'"))
-    assert "before 1900" in rejects[str(pics.root / "src/old.png")]
+    assert rejects[str(pics.root / "src/old.png")] == "sidecar date 1850-01-01: 1850-01-01 is before 1900"
+    assert "manifest date" in rejects[str(pics.root / "src/future.png")]
     assert "in the future" in rejects[str(pics.root / "src/future.png")]
+    assert rejects[str(pics.root / "src/2098/01/far.png")].startswith("path date 2098-01-01")
+    assert rejects[str(pics.root / "src/camera.jpg")].startswith("exif date 1850-01-01")
 
 
 def test_every_reject_reason_and_nothing_else_is_lost(pics, store, catalog_rows, monkeypatch):

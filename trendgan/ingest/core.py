@@ -334,7 +334,7 @@ def _image_row(found: FoundFile, facts: ImageFacts, sidecar: PostInfo | None, se
     if posted_at is None and facts.exif_taken_at is not None:
         posted_at, origin, raw = facts.exif_taken_at, "exif", None
     if posted_at is None:
-        posted_at = date_from_path(found.path, root=found.root)
+        posted_at, raw = date_from_path(found.path, root=found.root), None
         origin = "path" if posted_at else "none"
     if posted_at is None and settings.date_from_mtime:
         posted_at = dt.datetime.fromtimestamp(found.mtime_ns / 1e9, dt.timezone.utc).replace(tzinfo=None)
