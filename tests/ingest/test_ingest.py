@@ -328,6 +328,9 @@ def test_bad_input_is_refused_before_anything_is_written(store, tmp_path):
         ingest([tmp_path / "nope"], store=store)
     with pytest.raises(IngestError, match="nothing to ingest"):
         ingest([], store=store)
+    for bad in ({"near_duplicate_distance": 65}, {"colour_tolerance": 300}, {"workers": 0}):
+        with pytest.raises(IngestError):
+            ingest([tmp_path], store=store, **bad)
     assert not store.exists()
 
 

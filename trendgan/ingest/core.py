@@ -122,6 +122,10 @@ def ingest(
         raise IngestError(f"{missing[0]} does not exist; check the path (nothing was ingested)")
     if near_duplicate_distance > 64:
         raise IngestError("--near-duplicate-distance is a number of bits out of 64; use 0-16 (default 6), or -1 to turn it off")
+    if not 0 <= colour_tolerance <= 255:
+        raise IngestError("--colour-tolerance is a difference of 0-255 in one colour channel (default 32)")
+    if workers is not None and workers < 1:
+        raise IngestError("--workers must be 1 or more")
     store = store if isinstance(store, Store) else Store(store)
     settings = _Settings(
         source=source.strip() if source and source.strip() else None,
