@@ -113,3 +113,21 @@ def test_a_failing_fit_falls_back_to_seasonal_naive_and_is_recorded(monkeypatch)
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(ForecastError, match="unknown model 'prophet'"):
         make_model("prophet")
+
+
+def test_rows_with_a_numerical_blow_up_fall_back_in_the_batch(monkeypatch):
+    from trendgan.forecast.engine import fit_predict
+
+    original = Theta._predict_adjusted
+
+    def blow_up(self, h):
+        mean, sd = original(self, h)
+        mean[0] = np.inf
+        return mean, sd
+
+    monkeypatch.setattr(Theta, "_predict_adjusted", blow_up)
+    Y = seasonal_batch(n=3, T=104)
+    forecasts, failures = fit_predict(Y, ["theta"], 6, 52)
+    assert failures == [(0, "theta", "non-finite forecast")]
+    np.testing.assert_allclose(forecasts["theta"]["mean"][0], Y[0, -52:-46])
+    assert np.isfinite(forecasts["theta"]["mean"]).all()

@@ -83,10 +83,22 @@ def fit_predict(Y: np.ndarray, aliases, h: int, season_length: int, level=LEVELS
                 model.fit(Y)
                 forecasts[alias] = model.predict(h, level=level)
             failures.extend((row, alias, msg) for row, msg in model.failures_)
+            _replace_broken_rows(forecasts, alias, Y, h, season_length, level, failures)
         except Exception as exc:  # a whole-batch failure (should be rare): every row falls back
             forecasts[alias] = SeasonalNaive(season_length).fit(Y).predict(h, level=level)
             failures.extend((row, alias, f"{type(exc).__name__}: {exc}"[:200]) for row in range(len(Y)))
     return forecasts, failures
+
+
+def _replace_broken_rows(forecasts, alias, Y, h, season_length, level, failures) -> None:
+    """Rows whose forecast is not finite (a numerical blow-up) get the seasonal naive forecast instead."""
+    prediction = forecasts[alias]
+    broken = ~np.all(np.isfinite(np.column_stack(list(prediction.values()))), axis=1)
+    if broken.any():
+        fallback = SeasonalNaive(season_length).fit(Y[broken]).predict(h, level=level)
+        for key in prediction:
+            prediction[key][broken] = fallback[key]
+        failures.extend((int(row), alias, "non-finite forecast") for row in np.flatnonzero(broken))
 
 
 def run_batch(Y: np.ndarray, aliases, h: int, season_length: int, windows: int, level=LEVELS, leading=None) -> BatchResult:
@@ -349,7 +361,13 @@ def leading_correction(Y, leading, result: BatchResult, alias: str, season_lengt
     Returns (corrector or None, report dict). The check is honest: the gate's corrector never sees the newest
     window it is judged on.
     """
-    window = season_length if season_length > 1 else max(horizon, 4)
+    # Growth over a season when every backtest window has two seasons behind it; else over the horizon (short
+    # histories, e.g. two years of weekly data with a 13-week horizon), so there is something to learn from.
+    oldest = min((bt.origin for bt in result.backtests), default=0)
+    if season_length > 1 and oldest >= 2 * season_length:
+        window = season_length
+    else:
+        window = max(2, min(max(horizon, 4), oldest // 2))
     X, target, rows, which = correction_samples(Y, leading, result.backtests, alias, window)
     report = {"window": window, "used": False}
     if len(result.backtests) < 2:
