@@ -129,3 +129,44 @@ def test_clear_errors_for_no_store_and_empty_catalog(store):
         pass
     with pytest.raises(NoImagesError, match="trendgan ingest"):
         embed(store, encoder=TINY, device="cpu")
+
+
+KILLABLE_RUN = """
+import sys, time
+from trendgan.embed.clip import ClipEncoder
+from trendgan.embed import embed
+original = ClipEncoder.embed_pixels
+def slow(self, pixels):
+    time.sleep(0.4)   # slow enough that the parent kills it mid-run
+    return original(self, pixels)
+ClipEncoder.embed_pixels = slow
+embed(sys.argv[1], encoder=sys.argv[2], device="cpu", batch_size=2, workers=1, part_size=2)
+"""
+
+
+@pytest.mark.slow
+def test_killed_process_resumes_with_nothing_lost_or_duplicated(tmp_path):
+    """SIGKILL (no cleanup at all) in the middle of a run; the rerun completes the folder exactly once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from trendgan.store import Store
+
+    store = Store(tmp_path / "store")
+    ids = add_to_catalog(store, write_images(tmp_path / "images", 24))
+    folder = store.embeddings_dir(TINY)
+    child = subprocess.Popen([sys.executable, "-c", KILLABLE_RUN, str(store.root), TINY], start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(part_files(folder)) < 2 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    kept = len(load_vectors(store, TINY)[0])
+    assert 4 <= kept < 24, kept                       # killed mid-run, with finished parts on disk
+    result = embed(store, encoder=TINY, device="cpu", workers=0)
+    assert (result.already_embedded, result.embedded) == (kept, 24 - kept)
+    got_ids, _ = load_vectors(store, TINY)
+    assert sorted(got_ids) == sorted(ids)              # nothing lost, nothing twice

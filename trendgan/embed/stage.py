@@ -48,7 +48,8 @@ class EmbedResult:
     rejected: int             # images moved to rejects (could not be decoded)
     missing: int              # images whose file is gone; kept in the catalog and retried next time
     total_vectors: int        # vectors in the folder after this run
-    seconds: float
+    seconds: float            # embedding time, from the first batch to the last part written
+    load_seconds: float       # building the model in this process; not counted in images_per_second
     engine: str
     device: str
     reason: str               # why this encoder was used ("asked for", or what auto found)
@@ -103,7 +104,7 @@ def embed(
             raise NoImagesError(f"the catalog in {store.root} has no images; run `trendgan ingest PATH` first")
         if limit is not None:
             todo = todo[:limit]
-        result = EmbedResult(key, 0, folder, 0, len(done), 0, 0, len(done), 0.0, engine, str(torch_device), reason)
+        result = EmbedResult(key, 0, folder, 0, len(done), 0, 0, len(done), 0.0, 0.0, engine, str(torch_device), reason)
         if not todo:
             result.dim = _known_dim(folder)
             say(f"all {catalogued:,} images already have {escape(key)} vectors; nothing to do")
@@ -114,11 +115,13 @@ def embed(
 def _run(store, key, device, todo, batch_size, workers, engine, part_size, result: EmbedResult) -> EmbedResult:
     from trendgan.embed.encoders import get_encoder
 
-    started = time.perf_counter()
+    loading = time.perf_counter()
     run_id = f"embed-{utcnow():%Y%m%d-%H%M%S-%f}"
     store.record_run(run_id, "embed", utcnow(), "running", result.folder, {"encoder": key, "todo": len(todo)})
     encoder = get_encoder(key, device if engine == "local" else "cpu")
     result.dim = encoder.dim
+    started = time.perf_counter()
+    result.load_seconds = started - loading
     write_encoder_info(result.folder, encoder.describe(), started_at=utcnow())
     say(f"embedding {len(todo):,} images on {device} ({engine}; batch {batch_size}, {workers} decode workers; "
         f"{result.already_embedded:,} already done)")
@@ -144,7 +147,8 @@ def _run(store, key, device, todo, batch_size, workers, engine, part_size, resul
         result.total_vectors = result.already_embedded + sink.written
         result.seconds = time.perf_counter() - started
         summary = {"encoder": key, "embedded": result.embedded, "rejected": result.rejected, "missing": result.missing,
-                   "seconds": round(result.seconds, 3), "engine": engine, "device": result.device}
+                   "seconds": round(result.seconds, 3),
+                   "load_seconds": round(result.load_seconds, 3), "engine": engine, "device": result.device}
         store.record_run(run_id, "embed", utcnow(), status, result.folder, summary)
         if status == "done":
             write_encoder_info(result.folder, {}, finished_at=utcnow(), vectors=result.total_vectors)
