@@ -118,6 +118,12 @@ def build_store(root, images_dir, with_styles=True, with_forecast=True, with_ren
             index.append(dict(style_id=s, name=STYLES[s], trend=trend, change=change, files=files, grid=files[0]))
         (folder / "index.json").write_text(json.dumps(index))
         (folder / "config.json").write_text("{}")
+        designs = store.root / "designs" / "20240101-000300"
+        designs.mkdir(parents=True)
+        Image.new("RGB", (64, 64), "navy").save(designs / "design-1.png")
+        (designs / "index.json").write_text(json.dumps({"kind": "restyle", "targets": [{"kind": "style", "label": BAIT}],
+                                                        "files": [{"file": "design-1.png", "rank": 1, "score": 0.8}]}))
+        (designs / "config.json").write_text("{}")
     return store
 
 

@@ -12,7 +12,7 @@ def test_full_report_writes_html_json_and_csv(full_store, tmp_path):
     out = write_report(full_store, tmp_path / "out" / "spring.html")
     assert out == tmp_path / "out" / "spring.html"
     page = out.read_text()
-    for section in ("overview", "trends", "leaderboards", "map", "quality", "data"):
+    for section in ("overview", "trends", "leaderboards", "map", "designs", "quality", "data"):
         assert f'<section id="{section}">' in page
     assert "Not run yet" not in page
     assert page.count("Plotly.newPlot") == 6  # trend chart, top movers, map, backtests, rejects, period volume
@@ -52,7 +52,7 @@ def test_leaderboards_show_real_thumbnails_and_renders(full_store, tmp_path):
 
 def test_report_after_ingest_only_says_what_to_run(ingest_only_store, tmp_path):
     page = write_report(ingest_only_store, tmp_path / "r.html").read_text()
-    assert page.count("Not run yet") == 4  # trends, leaderboards, map, forecast quality
+    assert page.count("Not run yet") == 5  # trends, leaderboards, map, designs, forecast quality
     assert "trendgan styles" in page and "trendgan forecast" in page
     numbers = json.loads((tmp_path / "r.json").read_text())
     assert numbers["styles"] == [] and numbers["forecast"] is None
@@ -82,3 +82,10 @@ def test_thumbnails_are_small_jpegs(tmp_path):
     assert thumbnail_data_uri(tmp_path / "missing.png") is None
     (tmp_path / "junk.png").write_bytes(b"not an image")
     assert thumbnail_data_uri(tmp_path / "junk.png") is None
+
+
+def test_designs_section_shows_the_latest_restyle(full_store, tmp_path):
+    page = write_report(full_store, tmp_path / "r.html").read_text()
+    designs = page.split('<section id="designs">', 1)[1].split("</section>", 1)[0]
+    assert "restyle" in designs and designs.count("data:image/jpeg;base64,") == 1
+    assert "toward: &lt;script&gt;" in designs

@@ -35,6 +35,7 @@ class ReportData:
     labels: pd.DataFrame | None = None
     renders_run: str | None = None
     renders: list[dict] = dataclasses.field(default_factory=list)
+    designs: list[dict] = dataclasses.field(default_factory=list)  # latest designs runs' index.json, newest first
 
     @property
     def names(self) -> dict:
@@ -62,6 +63,7 @@ def gather(store: Store) -> ReportData:
         folder, data.forecasts, data.backtests, data.labels = forecast
         data.forecast_run = folder.name
     data.renders_run, data.renders = latest_renders(store)
+    data.designs = latest_designs(store)
     return data
 
 
@@ -142,6 +144,21 @@ def latest_renders(store: Store) -> tuple[str | None, list[dict]]:
         if entry.get("grid"):
             entry["grid"] = str(_resolve(folder, entry["grid"]))
     return folder.name, entries
+
+
+def latest_designs(store: Store, limit: int = 3) -> list[dict]:
+    """The newest ``limit`` designs runs (restyles and personal designs): their index with absolute file paths."""
+    runs = []
+    for folder in reversed(store.runs("designs")[-limit:]):
+        index = _read_json(folder / "index.json")
+        if not isinstance(index, dict):
+            continue
+        index["run"] = folder.name
+        for entry in index.get("files") or []:
+            if isinstance(entry, dict) and entry.get("file"):
+                entry["file"] = str(_resolve(folder, entry["file"]))
+        runs.append(index)
+    return runs
 
 
 def _resolve(folder: Path, name: str) -> Path:

@@ -80,6 +80,7 @@ def render_page(data: ReportData, title: str = "Trend report") -> str:
         ("trends", "Trends", trends_section(data)),
         ("leaderboards", "Leaderboards", leaderboards_section(data)),
         ("map", "Style map", map_section(data)),
+        ("designs", "Designs", designs_section(data)),
         ("quality", "Forecast quality", quality_section(data)),
         ("data", "Data quality", data_quality_section(data)),
     ]
@@ -142,6 +143,21 @@ def map_section(data: ReportData) -> str:
     if data.style_map is None or data.style_map.empty:
         return NOT_RUN.format(hint="no style map; run <code>trendgan styles</code>")
     return _figure(plots.plot_style_map(data.style_map, data.names), "style-map")
+
+
+def designs_section(data: ReportData) -> str:
+    if not data.designs:
+        return NOT_RUN.format(hint="no designs; try <code>trendgan restyle</code> or <code>trendgan design</code>")
+    return "".join(_design_run(index) for index in data.designs)
+
+
+def _design_run(index: dict) -> str:
+    targets = ", ".join(str(t.get("label") or t.get("kind") or "") for t in index.get("targets") or [] if isinstance(t, dict))
+    files = [f for f in index.get("files") or [] if isinstance(f, dict) and f.get("file")]
+    images = "".join(_img(f["file"], f"{index.get('kind', 'design')} {f.get('rank', '')}".strip()) for f in files[:8])
+    heading = f"{html.escape(str(index.get('kind', 'design')))} <small>run {html.escape(str(index.get('run', '')))}</small>"
+    target = f"<p>toward: {html.escape(targets)}</p>" if targets else ""
+    return f'<div class="board"><h3>{heading}</h3>{target}<div class="renders">{images or "no images"}</div></div>'
 
 
 def quality_section(data: ReportData) -> str:
