@@ -3,7 +3,9 @@
 For each held-out (garment, target) pair of topwear photos, restyle the garment toward the target photo at
 strengths 0, 0.5 and 1 and measure:
 - content similarity: SSIM of the restyled image to the garment (both at --compare-size px, luminance);
-- target similarity: cosine of the restyled image's encoder embedding to the target photo's embedding.
+- target similarity: cosine of the restyled image's encoder embedding to the target photo's embedding;
+- colour match: histogram intersection (8 bins per RGB channel) of the restyled garment's colours with the target
+  garment's (backdrops masked out), independent of the encoder, which cares more about shape than colour.
 The GAN mode needs a trained generator: by default a small one (gan-32) is trained briefly on other catalogue
 photos (never the held-out ones); --checkpoint reuses one saved by --save-checkpoint or by `trendgan train`.
 
@@ -167,21 +169,38 @@ def measure(mode, pairs, renderer, encoder, args):
             if result.reconstruction_ssim is not None:
                 reconstruction.append(result.reconstruction_ssim)
             original = fit_square(open_image(garment), size)
+            target_image = fit_square(open_image(target), 64)
             for entry in result.files:
-                render = Image.open(result.folder / entry["file"]).convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
-                rows.append({"strength": entry["strength"], "ssim_content": structural_similarity(original, render),
-                             "cos_target": entry["cos_target"], "cos_garment": entry["cos_garment"]})
+                render = Image.open(result.folder / entry["file"]).convert("RGB")
+                small = render.resize((size, size), Image.Resampling.BICUBIC)
+                rows.append({"strength": entry["strength"], "ssim_content": structural_similarity(original, small),
+                             "cos_target": entry["cos_target"], "cos_garment": entry["cos_garment"],
+                             "colour_match": colour_match(render.resize((64, 64)), target_image)})
             log(f"{mode} {i + 1}/{len(pairs)}: {garment_colour} -> {target_colour} in {seconds[-1]:.1f} s")
     summary = {}
     for s in strengths:
         chosen = [r for r in rows if r["strength"] == s]
         summary[f"{s:.1f}"] = {k: round(float(np.mean([r[k] for r in chosen])), 4)
-                               for k in ("ssim_content", "cos_target", "cos_garment")}
+                               for k in ("ssim_content", "cos_target", "cos_garment", "colour_match")}
     summary["seconds_per_garment"] = round(float(np.mean(seconds)), 2)
     summary["compare_size"] = size
     if reconstruction:
         summary["reconstruction_ssim_at_gan_size"] = round(float(np.mean(reconstruction)), 4)
     return summary
+
+
+def colour_match(image, target, bins: int = 8) -> float:
+    """Histogram intersection (0..1) of the garment colours of two images, backdrops masked out."""
+    from trendgan.design.images import image_to_tensor
+    from trendgan.design.transfer import garment_region
+
+    def histogram(img):
+        mask = garment_region(image_to_tensor(img, img.size[0]))[0, 0].numpy() > 0.5
+        pixels = np.asarray(img, dtype=np.int64)[mask] * bins // 256
+        counts = np.bincount((pixels[:, 0] * bins + pixels[:, 1]) * bins + pixels[:, 2], minlength=bins**3)
+        return counts / max(1, counts.sum())
+
+    return float(np.minimum(histogram(image), histogram(target)).sum())
 
 
 def random_render_ssim(pairs, renderer, args) -> float:
