@@ -58,3 +58,10 @@ def test_run_errors_are_one_clean_line(tmp_path):
     pipeline.write_text("[ingest]\npaths = ['nowhere']\n")
     result = runner.invoke(app, ["run", str(pipeline), "--store", str(tmp_path / "s")])
     assert result.exit_code == 1 and "pipeline stage ingest:" in result.output and "does not exist" in result.output
+
+
+def test_demo_with_a_bad_setting_stops_before_any_work(tmp_path):
+    result = runner.invoke(app, ["demo", "--store", str(tmp_path / "demo"), "--set", "styels.k=8"])
+    assert result.exit_code == 1
+    assert "unknown pipeline table(s) [styels]" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "demo" / "corpus").exists()

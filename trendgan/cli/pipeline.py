@@ -42,13 +42,15 @@ def demo(
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder (or .html file) for the report (default <store>/reports/).",
                                                 show_default=False)] = None,
     quick: Annotated[bool, typer.Option("--quick", help="A smaller corpus and a shorter GAN run (about a third of the time).")] = False,
+    overrides: Annotated[Optional[List[str]], typer.Option("--set", help="Override a demo setting: --set train.steps=3000 "
+                                                           "(see pipelines/demo.toml).", show_default=False)] = None,
     seed: SeedOption = 0,
     quiet: QuietOption = False,
 ) -> None:
     setup(quiet)
     from trendgan.pipeline import run_demo
 
-    result = run_demo(store=store, out=out, quick=quick, seed=seed)
+    result = run_demo(store=store, out=out, quick=quick, seed=seed, overrides=overrides)
     _print_outcomes(result.pipeline)
     _print_recovery(result)
     typer.echo(str(result.report))

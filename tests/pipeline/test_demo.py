@@ -1,0 +1,45 @@
+"""A miniature `trendgan demo` through every real stage (tiny corpus, tiny GAN): slow, so not in the default run."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from trendgan.cli.app import app
+from trendgan.pipeline import run_demo
+
+MINIATURE = [
+    "simulate.periods=30", "simulate.per_period=6", "simulate.size=32",
+    "styles.k=6", "forecast.horizon=4", "forecast.backtest_windows=2",
+    "train.config='gan-tiny-16'", "train.steps=20", "render.per_style=2",
+]
+
+
+@pytest.mark.slow
+def test_miniature_demo_runs_every_stage_and_scores_the_forecast(tmp_path):
+    result = run_demo(store=tmp_path / "demo", out=tmp_path / "out", overrides=MINIATURE)
+    assert result.pipeline.ran == ["simulate", "ingest", "embed", "styles", "forecast", "train", "render", "report"]
+    assert result.report == (tmp_path / "out" / "trend-report.html").resolve()
+    numbers = json.loads(result.report.with_suffix(".json").read_text())
+    assert numbers["overview"]["encoder"] == "effnet-lite0" and numbers["runs"]["renders"]
+
+    truth = json.loads((tmp_path / "demo" / "corpus" / "truth.json").read_text())
+    recovery = result.recovery
+    assert sorted(recovery["label"]) == sorted(truth["labels"])
+    assert set(recovery["true_trend"]) <= {"emerging", "rising", "stable", "seasonal", "declining"}
+    found = recovery.dropna(subset=["style_id"])
+    assert len(found) >= 4  # most simulated styles are found as a style of their own or shared
+    assert found["forecast_trend"].notna().all()
+    assert (found["coverage"] > 0).all() and found["share_mae"].between(0, 1).all()
+
+    again = runner.invoke(app, ["demo", "--store", str(tmp_path / "demo"), "--out", str(tmp_path / "out"), *_cli(MINIATURE)])
+    assert again.exit_code == 0, again.output
+    assert "simulate unchanged" in again.output and "report unchanged" in again.output
+    assert "How well the forecast recovered the simulated truth" in again.output
+
+
+runner = CliRunner()
+
+
+def _cli(overrides):
+    return [arg for item in overrides for arg in ("--set", item)]
