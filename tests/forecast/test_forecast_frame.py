@@ -179,3 +179,16 @@ def test_a_series_without_any_value_is_a_clear_error():
     frame = long_frame({"a": np.linspace(0.1, 0.2, 10), "ghost": [np.nan] * 10}, weekly_dates(10))
     with pytest.raises(ForecastError, match="'ghost' hold no values"):
         forecast_frame(frame, horizon=2)
+
+
+@pytest.mark.parametrize("freq, period, season", [("MS", "M", 12), ("QS", "Q", 4), ("YS", "Y", 1), ("7D", "W", 52)])
+def test_period_and_season_length_follow_the_dates(freq, period, season):
+    dates = pd.date_range("2010-01-01", periods=30, freq=freq)
+    frame = long_frame({"a": np.linspace(0.2, 0.3, 30), "b": np.linspace(0.3, 0.2, 30)}, dates)
+    result = forecast_frame(frame, horizon=3, reconcile=False, n_jobs=1)
+    assert result.summary["period"] == period and result.summary["season_length"] == season
+    future = sorted(result.forecasts["ds"].unique())
+    expected = pd.date_range(dates[-1], periods=4, freq=freq)[1:]
+    assert list(pd.DatetimeIndex(future)) == list(expected)
+    labels = result.labels.set_index("unique_id")["trend"]
+    assert labels["a"] in {"stable", "rising"} and labels["b"] in {"stable", "declining"}
