@@ -29,8 +29,13 @@ def test_status_counts_periods_sources_and_stages(pics, store, tmp_path):
     parts.mkdir(parents=True)
     pd.DataFrame({"image_id": ["x", "y"], "vector": [[0.1, 0.2], [0.3, 0.4]]}).to_parquet(parts / "part-00000.parquet")
 
+    from trendgan.store import utcnow
+
+    with store.catalog() as db:  # a file the embed stage could not use later
+        db.execute("INSERT INTO rejects VALUES ('x.png', 'embed', 'corrupt', NULL, ?)", [utcnow()])
     status = store_status(store)
-    assert (status.images, status.undated, status.exact_duplicates, status.rejected) == (4, 1, 1, {"empty": 1})
+    assert (status.images, status.undated, status.exact_duplicates) == (4, 1, 1)
+    assert status.rejected == {"empty": 1, "embed: corrupt": 1}
     assert status.images_per_period == [(dt.date(2023, 1, 1), 2), (dt.date(2023, 3, 1), 1)]
     assert [(s["source"], s["images"], s["leading"]) for s in status.sources] == [("insta", 2, False), ("runway", 2, True)]
     assert status.date_origins == {"path": 3, "none": 1}

@@ -28,7 +28,7 @@ class StoreStatus:
     near_duplicates: int = 0  # images flagged as nearly repeating an earlier one
     exact_duplicates: int = 0  # files whose bytes were already catalogued under another path
     files_tracked: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)  # reason -> files
+    rejected: dict[str, int] = field(default_factory=dict)  # reason (or "stage: reason" after ingest) -> files
     first_date: dt.datetime | None = None
     last_date: dt.datetime | None = None
     images_per_period: list[tuple[dt.date, int]] = field(default_factory=list)
@@ -76,8 +76,9 @@ def _catalog_counts(db, status: StoreStatus) -> None:
     status.files_tracked, status.exact_duplicates = one(
         "SELECT count(*), count(*) FILTER (WHERE status = 'exact_duplicate') FROM files"
     )
-    status.rejected = dict(db.execute(
-        "SELECT reason, count(*) FROM rejects GROUP BY reason ORDER BY count(*) DESC, reason").fetchall())
+    # later stages (embed) reject files too; their reasons are prefixed with the stage
+    status.rejected = {(reason if stage == "ingest" else f"{stage}: {reason}"): n for stage, reason, n in db.execute(
+        "SELECT stage, reason, count(*) FROM rejects GROUP BY stage, reason ORDER BY count(*) DESC, stage, reason").fetchall()}
     status.images_per_period = [(p.date() if isinstance(p, dt.datetime) else p, n) for p, n in db.execute(
         f"SELECT date_trunc('{status.period}', posted_at) AS p, count(*) FROM images WHERE posted_at IS NOT NULL "
         "GROUP BY p ORDER BY p").fetchall()]
