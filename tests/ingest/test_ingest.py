@@ -389,3 +389,23 @@ def test_a_killed_ingest_is_completed_by_running_it_again(pics, store, catalog_r
     assert catalog_rows(store, "SELECT count(*) FROM files") == [(9,)]
     runs = [r[0] for r in catalog_rows(store, "SELECT status FROM runs WHERE stage = 'ingest' ORDER BY started_at")]
     assert runs == ["interrupted", "done"]
+
+
+@pytest.mark.skipif(__import__("multiprocessing").get_start_method() != "fork",
+                    reason="workers see the test's stand-in decoder only when forked")
+def test_a_file_that_kills_the_decoder_is_rejected_and_the_rest_kept(pics, store, catalog_rows, monkeypatch):
+    """A segfault in a C decoder takes down one worker process; ingest finds the file and goes on."""
+    for i in range(70):
+        pics.write(f"src/look{i:02d}.png", seed=i, size=16)
+    real = core.examine_file
+
+    def crash_on_one(path, **kw):
+        if path.endswith("look33.png"):
+            os._exit(139)  # what a segfault looks like from outside
+        return real(path, **kw)
+
+    monkeypatch.setattr(core, "examine_file", crash_on_one)  # forked workers inherit the patch
+    result = ingest([pics.root], store=store, workers=2)
+    assert (result.new, result.rejected) == (69, {"corrupt": 1})
+    assert catalog_rows(store, "SELECT path, detail FROM rejects") == [
+        (str(pics.root / "src/look33.png"), "the image decoder crashed on this file")]

@@ -226,14 +226,19 @@ def _examine_one(job: tuple[str, list[str], int]):
 
 
 class _Examiner:
-    """Reads files in a process pool (or in this process for small jobs, where starting workers costs more)."""
+    """Reads files in a process pool (or in this process for small jobs, where starting workers costs more).
+
+    Workers also protect the ingest: a file that crashes an image decoder outright (a segfault in a C library) takes
+    down one worker, not the run; that batch is then re-read one file at a time to find the culprit and reject it.
+    """
 
     def __init__(self, workers: int | None, jobs: int, max_pixels: int):
         self.workers = workers if workers is not None else min(4, os.cpu_count() or 1)
         self.max_pixels = max_pixels
-        self.pool = None
-        if self.workers > 1 and jobs >= 64:
-            self.pool = concurrent.futures.ProcessPoolExecutor(max_workers=self.workers)
+        self.pool = self._new_pool() if self.workers > 1 and jobs >= 64 else None
+
+    def _new_pool(self):
+        return concurrent.futures.ProcessPoolExecutor(max_workers=self.workers)
 
     def __enter__(self):
         return self
@@ -249,9 +254,31 @@ class _Examiner:
             done = [_examine_one(job) for job in image_jobs]
         else:
             chunk = max(1, len(image_jobs) // (self.workers * 4))
-            done = list(self.pool.map(_examine_one, image_jobs, chunksize=chunk))
+            try:
+                done = list(self.pool.map(_examine_one, image_jobs, chunksize=chunk))
+            except concurrent.futures.BrokenExecutor:
+                done = self._one_at_a_time(image_jobs)
         answers = iter(done)
         return [next(answers) if job is not None else None for job in jobs]
+
+    def _one_at_a_time(self, jobs: list) -> list:
+        """After a worker died: every file on its own, so only the file that kills a worker is rejected."""
+        done = []
+        self._restart()
+        for job in jobs:
+            try:
+                done.append(self.pool.submit(_examine_one, job).result())
+            except concurrent.futures.BrokenExecutor:
+                done.append(_CRASHED)
+                self._restart()
+        return done
+
+    def _restart(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
+
+
+_CRASHED = (("corrupt", "the image decoder crashed on this file"), None)
 
 
 # ---------------------------------------------------------------------------------------------- deciding
