@@ -168,7 +168,7 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "images": len(paths),
         "batch_size": batch_size,
-        "workers": args.workers if args.workers is not None else default_workers(),
+        "workers": args.workers if args.workers is not None else default_workers(device),
         "rounds": args.rounds,
         "naive_images": min(args.naive_images, len(paths)) if naive else 0,
         "naive_images_per_s": round(naive, 2) if naive else None,

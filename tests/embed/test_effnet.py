@@ -27,8 +27,12 @@ def _products(shared_data, per_type=6):
     return [(kind, path) for kind in TYPES for path in chosen[kind]]
 
 
-def test_effnet_vectors_are_unit_1280d_and_labels_are_imagenet():
-    encoder = get_encoder(OFFLINE_ENCODER)
+@pytest.fixture(scope="module")
+def encoder():
+    return get_encoder(OFFLINE_ENCODER)
+
+
+def test_effnet_vectors_are_unit_1280d_and_labels_are_imagenet(encoder):
     vectors = encoder.embed_images([garment_image(i) for i in range(3)])
     assert vectors.shape == (3, 1280) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -38,10 +42,9 @@ def test_effnet_vectors_are_unit_1280d_and_labels_are_imagenet():
 
 
 @pytest.mark.needs_data
-def test_same_article_type_lies_closer_than_different_types(shared_data):
+def test_same_article_type_lies_closer_than_different_types(shared_data, encoder):
     products = _products(shared_data)
     kinds = np.array([kind for kind, _ in products])
-    encoder = get_encoder(OFFLINE_ENCODER)
     vectors = encoder.embed_images([Image.open(path) for _, path in products])
     similarity = vectors @ vectors.T
     same = kinds[:, None] == kinds[None, :]
@@ -59,9 +62,8 @@ def test_same_article_type_lies_closer_than_different_types(shared_data):
 
 
 @pytest.mark.needs_data
-def test_imagenet_head_names_apparel(shared_data):
+def test_imagenet_head_names_apparel(shared_data, encoder):
     products = [path for kind, path in _products(shared_data) if kind == "Sunglasses"]
-    encoder = get_encoder(OFFLINE_ENCODER)
     probabilities = encoder.classify([Image.open(path) for path in products])
     assert probabilities.shape == (len(products), 1000)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)

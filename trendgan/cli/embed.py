@@ -19,7 +19,7 @@ def embed_command(
                                          "(e.g. clip:ViT-B-32/laion2b_s34b_b79k) or clip:<arch>@<checkpoint file>.")] = "auto",
     device: DeviceOption = "auto",
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Images per forward pass (default 256 on GPU, 32 on CPU).", min=1)] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Processes decoding images while the model runs (default: up to 4; 0 = none).", min=0)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Processes decoding images while the model runs (default: up to 4 on CPU, 16 on GPU; 0 = none; Ray sizes its own).", min=0)] = None,
     engine: Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data; needs the [ray] extra; RAY_ADDRESS picks a cluster).")] = "local",
     limit: Annotated[Optional[int], typer.Option("--limit", help="Embed at most this many images now; the rest on the next run.", min=1)] = None,
     store: StoreOption = None,

@@ -59,8 +59,11 @@ class EmbedResult:
         return self.embedded / self.seconds if self.seconds > 0 else 0.0
 
 
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+def default_workers(device=None) -> int:
+    """Up to 4 decode workers beside a CPU model (more would only take cores from it); on a GPU decoding is the
+    bottleneck, so up to 16."""
+    cap = 16 if getattr(device, "type", None) == "cuda" else 4
+    return max(1, min(cap, os.cpu_count() or 1))
 
 
 def default_batch_size(device) -> int:
@@ -94,7 +97,7 @@ def embed(
     say(f"encoder [bold]{escape(key)}[/] ({escape(reason)})")
     torch_device = pick_device(device)
     batch_size = batch_size or default_batch_size(torch_device)
-    workers = default_workers() if workers is None else workers
+    workers = default_workers(torch_device) if workers is None else workers
 
     with store.writer("embed"):
         folder = store.embeddings_dir(key)
@@ -116,15 +119,16 @@ def _run(store, key, device, todo, batch_size, workers, engine, part_size, resul
     from trendgan.embed.encoders import get_encoder
 
     loading = time.perf_counter()
-    run_id = f"embed-{utcnow():%Y%m%d-%H%M%S-%f}"
-    store.record_run(run_id, "embed", utcnow(), "running", result.folder, {"encoder": key, "todo": len(todo)})
+    # The driver builds the encoder even for Ray: missing weights fail here, before a cluster is started.
     encoder = get_encoder(key, device if engine == "local" else "cpu")
     result.dim = encoder.dim
     started = time.perf_counter()
     result.load_seconds = started - loading
-    write_encoder_info(result.folder, encoder.describe(), started_at=utcnow())
-    say(f"embedding {len(todo):,} images on {device} ({engine}; batch {batch_size}, {workers} decode workers; "
-        f"{result.already_embedded:,} already done)")
+    run_id, run_started = f"embed-{utcnow():%Y%m%d-%H%M%S-%f}", utcnow()
+    store.record_run(run_id, "embed", run_started, "running", result.folder, {"encoder": key, "todo": len(todo)})
+    write_encoder_info(result.folder, encoder.describe(), started_at=run_started)
+    how = f"{workers} decode workers" if engine == "local" else "Ray Data"
+    say(f"embedding {len(todo):,} images on {device} (batch {batch_size}, {how}; {result.already_embedded:,} already done)")
     sink = PartWriter(store, result.folder, part_size)
     status = "failed"
     try:
@@ -149,7 +153,7 @@ def _run(store, key, device, todo, batch_size, workers, engine, part_size, resul
         summary = {"encoder": key, "embedded": result.embedded, "rejected": result.rejected, "missing": result.missing,
                    "seconds": round(result.seconds, 3),
                    "load_seconds": round(result.load_seconds, 3), "engine": engine, "device": result.device}
-        store.record_run(run_id, "embed", utcnow(), status, result.folder, summary)
+        store.record_run(run_id, "embed", run_started, status, result.folder, summary)
         if status == "done":
             write_encoder_info(result.folder, {}, finished_at=utcnow(), vectors=result.total_vectors)
     if result.missing:
