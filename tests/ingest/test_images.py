@@ -91,21 +91,44 @@ def test_near_duplicate_search_picks_the_earliest_earlier_image():
     assert list(earliest_near_duplicates(earlier, new[:0], 6)) == []
 
 
-def test_near_duplicate_search_matches_brute_force_in_blocks(monkeypatch):
+def _reference_search(hashes, layouts, n_earlier, max_distance, tolerance):
+    """The definition, one pair at a time."""
+    out = []
+    for i in range(n_earlier, len(hashes)):
+        match = -1
+        for j in range(i):
+            close = bin(int(hashes[i]) ^ int(hashes[j])).count("1") <= max_distance
+            if close and np.abs(layouts[i] - layouts[j]).max() <= tolerance:
+                match = j
+                break
+        out.append(match)
+    return out
+
+
+@pytest.mark.parametrize("path", ["block index", "full scan"])
+def test_near_duplicate_search_matches_the_definition(monkeypatch, path):
     import trendgan.ingest.duplicates as duplicates
 
-    monkeypatch.setattr(duplicates, "_BLOCK_CELLS", 50)  # many small blocks
+    monkeypatch.setattr(duplicates, "_CHUNK", 7)  # many chunks: matches across chunks and within them
+    monkeypatch.setattr(duplicates, "_PAIRS_PER_SLICE", 5)
+    if path == "full scan":
+        monkeypatch.setattr(duplicates, "_MAX_INDEXED_DISTANCE", -1)
+        monkeypatch.setattr(duplicates, "_BLOCK_CELLS", 50)
     rng = np.random.default_rng(0)
-    base = rng.integers(0, 2**63, size=40, dtype=np.uint64)
-    flips = np.uint64(1) << rng.integers(0, 64, size=40).astype(np.uint64)
-    everything = np.concatenate([base, base[:20] ^ flips[:20]])
-    found = duplicates.earliest_near_duplicates(everything[:30], everything[30:], 3)
-    expected = []
-    for i, h in enumerate(everything[30:], start=30):
-        close = [j for j in range(i) if bin(int(everything[j]) ^ int(h)).count("1") <= 3]
-        expected.append(close[0] if close else -1)
-    assert list(found) == expected
-    assert sum(e >= 0 for e in expected) >= 10
+    base = rng.integers(0, 2**63, size=30, dtype=np.uint64)
+    # clusters: copies of a few hashes with 0-5 bits flipped, in shuffled order
+    copies = [base[i % 6] ^ np.uint64(sum(1 << int(b) for b in rng.choice(64, rng.integers(0, 6), replace=False)))
+              for i in range(50)]
+    hashes = np.concatenate([base, np.array(copies, dtype=np.uint64)])
+    rng.shuffle(hashes)
+    layouts = rng.integers(100, 110, size=(len(hashes), 192)).astype(np.int16)
+    layouts[::5] += 60  # every fifth image in another colour
+    for n_earlier in (0, 33):
+        found = duplicates.earliest_near_duplicates(hashes[:n_earlier], hashes[n_earlier:], 4,
+                                                    layouts[:n_earlier], layouts[n_earlier:], 32)
+        expected = _reference_search(hashes, layouts, n_earlier, 4, 32)
+        assert list(found) == expected
+        assert sum(e >= 0 for e in expected) >= 20
 
 
 def test_colour_check_keeps_other_colours_apart_and_trusts_the_hash_when_colours_are_unknown():
@@ -127,3 +150,9 @@ def test_common_web_formats_are_read(pics):
         path = pics.write(name, seed=1, size=32, **({"format": fmt} if fmt else {}))
         facts = examine_file(str(path))
         assert (facts.width, facts.height) == (32, 32), name
+
+
+def test_many_identical_hashes_fall_back_to_the_full_scan_and_still_find_the_first():
+    blank = np.full(3000, 0x8000000000000000, dtype=np.uint64)  # e.g. plain single-colour images
+    found = earliest_near_duplicates(blank[:2000], blank[2000:], 6)
+    assert (found == 0).all()

@@ -3,8 +3,11 @@
 Two images are near duplicates when their 64-bit perceptual hashes differ in at most ``max_distance`` bits
 (ImageHash's phash survives resizing and JPEG re-compression) and their 8x8 colour thumbnails agree (the phash
 is grey-level: alone it calls the same garment in another colour a repost).
-The search is a vectorised numpy scan in blocks: each block of new hashes against every earlier hash at once,
-with numpy's popcount, so 20,000 images take about a second and memory stays bounded.
+
+The search is exact and sub-quadratic: cut the 64 bits into ``max_distance + 1`` blocks; two hashes within
+``max_distance`` bits must agree exactly on at least one block (pigeonhole), so each new hash is only compared with
+the earlier hashes that share one of its blocks, found by binary search in sorted block keys. Where that would not
+save work (many near-identical hashes, or a large distance), a vectorised full scan with numpy's popcount is used.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ DEFAULT_NEAR_DUPLICATE_DISTANCE = 6
 DEFAULT_COLOUR_TOLERANCE = 32
 LAYOUT_SIDE = 8
 LAYOUT_BYTES = LAYOUT_SIDE * LAYOUT_SIDE * 3
-_BLOCK_CELLS = 4_000_000  # hashes compared per block: 4M cells = 4 MB of distances
+_CHUNK = 1024  # new hashes looked up together
+_BLOCK_CELLS = 4_000_000  # full scan: hashes compared per step (4 MB of distances)
+_MAX_INDEXED_DISTANCE = 12  # beyond this the blocks are too short to narrow anything down
+_PAIRS_PER_SLICE = 100_000  # colour checks at once: 100k pairs x 2 x 192 int16 = 77 MB at most
 
 
 def hashes_to_int(hex_hashes: list[str]) -> np.ndarray:
@@ -62,21 +68,83 @@ def earliest_near_duplicates(
         layouts = np.concatenate([np.asarray(earlier_layouts, np.int16).reshape(len(earlier), LAYOUT_BYTES),
                                   np.asarray(new_layouts, np.int16).reshape(len(new), LAYOUT_BYTES)])
     offset = len(earlier)
-    rows = max(1, _BLOCK_CELLS // max(1, len(everything)))
-    for start in range(0, len(new), rows):
-        stop = min(start + rows, len(new))
-        candidates = everything[: offset + stop]
-        distance = np.bitwise_count(new[start:stop, None] ^ candidates[None, :])
-        close = distance <= max_distance
-        # an image may only repeat one that came before it (and never itself)
-        own_index = offset + np.arange(start, stop)
-        close &= np.arange(len(candidates))[None, :] < own_index[:, None]
-        if layouts is not None:
-            row, col = np.nonzero(close)
-            close[row, col] = _same_colours(layouts[own_index[row]], layouts[col], colour_tolerance)
-        found = close.any(axis=1)
-        matches[start:stop][found] = close[found].argmax(axis=1)
+    for start in range(0, len(new), _CHUNK):
+        stop = min(start + _CHUNK, len(new))
+        rows = offset + np.arange(start, stop)  # positions in ``everything`` of this chunk's hashes
+        pieces = _pairs_sharing_a_block(everything, rows, max_distance)
+        if pieces is None:
+            pieces = _pairs_by_full_scan(everything, rows, max_distance)
+        earliest = np.full(len(rows), np.iinfo(np.int64).max)
+        for row, col in pieces:
+            _keep_earliest(earliest, row - rows[0], col, layouts, row, colour_tolerance)
+        found = earliest < np.iinfo(np.int64).max
+        matches[start:stop][found] = earliest[found]
     return matches
+
+
+def _keep_earliest(earliest: np.ndarray, slot: np.ndarray, col: np.ndarray, layouts, row: np.ndarray, tolerance: int) -> None:
+    """Fold candidate pairs that pass the colour check into the earliest match per row, a slice at a time."""
+    for first in range(0, len(col), _PAIRS_PER_SLICE):
+        part = slice(first, first + _PAIRS_PER_SLICE)
+        keep = np.ones(len(col[part]), dtype=bool)
+        if layouts is not None:
+            keep = _same_colours(layouts[row[part]], layouts[col[part]], tolerance)
+        np.minimum.at(earliest, slot[part][keep], col[part][keep])
+
+
+def _pairs_sharing_a_block(everything: np.ndarray, rows: np.ndarray, max_distance: int):
+    """(row, col) pairs, col earlier than row, within ``max_distance`` bits: found through exact block matches.
+
+    None when the index would not beat a full scan (distance too large, or too many hashes share blocks).
+    """
+    if max_distance > _MAX_INDEXED_DISTANCE:
+        return None
+    before = int(rows[0])
+    pieces = [_pairs_within_chunk(everything, rows, max_distance)]
+    # more candidates than a quarter of a full scan (or than fit in memory comfortably): scan instead
+    budget = min(len(rows) * before // 4, _BLOCK_CELLS)
+    if before == 0:
+        return pieces
+    edges = np.linspace(0, 64, max_distance + 2).round().astype(int)
+    for low, high in zip(edges[:-1], edges[1:]):
+        mask = np.uint64((1 << int(high - low)) - 1)
+        keys = (everything[:before] >> np.uint64(low)) & mask
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        wanted = (everything[rows] >> np.uint64(low)) & mask
+        first = np.searchsorted(sorted_keys, wanted, "left")
+        counts = np.searchsorted(sorted_keys, wanted, "right") - first
+        total = int(counts.sum())
+        budget -= total
+        if budget < 0:
+            return None
+        row = np.repeat(rows, counts)
+        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        col = order[np.repeat(first, counts) + within]
+        close = np.bitwise_count(everything[row] ^ everything[col]) <= max_distance
+        pieces.append((row[close], col[close]))
+    return pieces
+
+
+def _pairs_within_chunk(everything: np.ndarray, rows: np.ndarray, max_distance: int):
+    """Pairs inside one chunk of new hashes (at most 1024 x 1024): a direct comparison."""
+    chunk = everything[rows]
+    close = np.bitwise_count(chunk[:, None] ^ chunk[None, :]) <= max_distance
+    close &= np.tri(len(rows), k=-1, dtype=bool)  # only earlier ones
+    row, col = np.nonzero(close)
+    return rows[row], rows[col]
+
+
+def _pairs_by_full_scan(everything: np.ndarray, rows: np.ndarray, max_distance: int):
+    """Every earlier hash against the chunk, in steps that keep memory bounded (a generator of pair arrays)."""
+    step = max(1, _BLOCK_CELLS // max(1, int(rows[-1]) + 1))
+    for first in range(0, len(rows), step):
+        part = rows[first : first + step]
+        candidates = everything[: int(part[-1]) + 1]
+        close = np.bitwise_count(everything[part][:, None] ^ candidates[None, :]) <= max_distance
+        close &= np.arange(len(candidates))[None, :] < part[:, None]
+        row, col = np.nonzero(close)
+        yield part[row], col
 
 
 def _same_colours(a: np.ndarray, b: np.ndarray, tolerance: int) -> np.ndarray:
