@@ -97,6 +97,9 @@ def test_undecodable_images_move_to_rejects_and_missing_files_stay(catalogued, t
     gone.write_bytes(paths[1].read_bytes()[:-10] + b"0123456789")
     bad_ids = add_to_catalog(store, [truncated, garbage, gone])
     gone.unlink()
+    with store.catalog() as db:   # a repost of the truncated image, and the truncated image's fingerprint
+        db.execute("UPDATE images SET duplicate_of = ? WHERE image_id = ?", [bad_ids[0], ids[5]])
+        db.execute("INSERT INTO fingerprints VALUES (?, ?)", [bad_ids[0], b"\x00" * 192])
 
     result = embed(store, encoder=TINY, device="cpu", batch_size=4, workers=2)
     assert (result.embedded, result.rejected, result.missing) == (12, 2, 1)
@@ -108,6 +111,9 @@ def test_undecodable_images_move_to_rejects_and_missing_files_stay(catalogued, t
     assert [(p.split("/")[-1], s) for p, s, _ in rejects] == [("garbage.jpg", "embed"), ("truncated.jpg", "embed")]
     assert {r for *_, r in rejects} <= {"corrupt", "truncated"}
     assert files[str(truncated)] == "rejected" and files[str(gone)] == "image"
+    with store.catalog(read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM fingerprints").fetchone() == (0,)
+        assert db.execute("SELECT duplicate_of FROM images WHERE image_id = ?", [ids[5]]).fetchone() == (None,)
     got_ids, _ = load_vectors(store, TINY)
     assert sorted(got_ids) == sorted(ids)
 

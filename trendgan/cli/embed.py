@@ -20,7 +20,7 @@ def embed_command(
     device: DeviceOption = "auto",
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Images per forward pass (default 256 on GPU, 32 on CPU).", min=1)] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Processes decoding images while the model runs (default: up to 4 on CPU, 16 on GPU; 0 = none; Ray sizes its own).", min=0)] = None,
-    engine: Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data; needs the [ray] extra; RAY_ADDRESS picks a cluster).")] = "local",
+    engine: Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data, from pip install 'trendgan\\[ray]'; RAY_ADDRESS picks a cluster).")] = "local",
     limit: Annotated[Optional[int], typer.Option("--limit", help="Embed at most this many images now; the rest on the next run.", min=1)] = None,
     store: StoreOption = None,
     quiet: QuietOption = False,

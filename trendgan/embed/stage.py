@@ -291,7 +291,8 @@ def move_to_rejects(store: Store, failures: list[Failure]) -> None:
     """Take undecodable images out of the catalog, in one transaction, keeping why in ``rejects``.
 
     Their ``files`` rows are marked rejected so an unchanged file is not ingested again; a repaired file has new
-    bytes (a new mtime) and is picked up by the next ingest.
+    bytes (a new mtime) and is picked up by the next ingest. Images that were flagged as near-duplicates of a
+    rejected image lose that flag.
     """
     now = utcnow()
     with store.catalog() as db:
@@ -301,6 +302,9 @@ def move_to_rejects(store: Store, failures: list[Failure]) -> None:
                 db.execute("INSERT INTO rejects (path, stage, reason, detail, rejected_at) VALUES (?, 'embed', ?, ?, ?)",
                            [failure.path, failure.reason, failure.detail, now])
                 db.execute("UPDATE files SET status = 'rejected', image_id = NULL WHERE image_id = ?", [failure.image_id])
+                # Near-duplicates of a rejected image become originals: what they repeated is gone.
+                db.execute("UPDATE images SET duplicate_of = NULL WHERE duplicate_of = ?", [failure.image_id])
+                db.execute("DELETE FROM fingerprints WHERE image_id = ?", [failure.image_id])
                 db.execute("DELETE FROM images WHERE image_id = ?", [failure.image_id])
             db.execute("COMMIT")
         except Exception:
