@@ -149,6 +149,22 @@ def train_judge(images, labels, epochs: int, seed: int):
     return judge.eval()
 
 
+def load_or_train_judge(images, labels, args):
+    """The judge from --out/judge-<epochs>ep-seed<seed>.pt when an earlier run saved it, else trained and saved."""
+    import torch
+
+    cached = args.out / f"judge-{args.judge_epochs}ep-seed{args.seed}.pt"
+    if cached.exists():
+        judge = build_judge()
+        judge.load_state_dict(torch.load(cached, weights_only=True))
+        log(f"judge loaded from {cached}")
+        return judge.eval()
+    judge = train_judge(images, labels, args.judge_epochs, args.seed)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(judge.state_dict(), cached)
+    return judge
+
+
 def judge_features_and_predictions(judge, grey28: np.ndarray):
     import torch
 
@@ -254,7 +270,7 @@ def run_fashion_mnist(args, device) -> dict:
 
     train_x, train_y, test_x, test_y = load_fashion_mnist(args.data_dir / "fashion-mnist")
     started = time.perf_counter()
-    judge = train_judge(train_x, train_y, args.judge_epochs, args.seed)
+    judge = load_or_train_judge(train_x, train_y, args)
     test_features, test_pred = judge_features_and_predictions(judge, test_x)
     judge_accuracy = float((test_pred == test_y).mean())
     log(f"judge accuracy on the test split: {judge_accuracy:.4f} ({time.perf_counter() - started:.0f}s)")

@@ -2,6 +2,8 @@
 
 import io
 
+import numpy as np
+import pytest
 import torch
 
 from trendgan.gan.trainer import GanTrainer, train_loop
@@ -76,3 +78,15 @@ def test_ema_statistics_make_rendering_independent_of_the_batch():
         together = trainer.ema(z, conditions[[0, 1, 20, 21]])
         alone = trainer.ema(z[:1], conditions[:1])
     assert torch.allclose(together[:1], alone, atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_mixed_precision_training_on_cuda():
+    images, conditions = _two_colour_set()
+    trainer = GanTrainer("gan-tiny-16", cond_dim=4, device="cuda", seed=0)
+    history = [trainer.train_step(images, conditions) for _ in range(4)]
+    assert all(np.isfinite([h["loss_d"], h["loss_g"]]).all() for h in history)
+    trainer.refresh_ema_statistics(conditions, batches=1)
+    with torch.no_grad():
+        out = trainer.ema(torch.randn(2, trainer.config.z_dim, device="cuda"), conditions[:2].cuda())
+    assert out.dtype == torch.float32 and out.is_cuda
