@@ -47,6 +47,7 @@ def parse_args(argv=None):
     p.add_argument("--judge-epochs", type=int, default=2, help="epochs of the judge classifier")
     p.add_argument("--n-eval", type=int, default=5000, help="generated images per model for the Frechet distance")
     p.add_argument("--per-class", type=int, default=100, help="renders per class centroid for conditional accuracy")
+    p.add_argument("--max-photos", type=int, default=0, help="products: use only the first N photos (0: all)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--skip-baseline", action="store_true", help="train only trendgan's GAN")
@@ -73,10 +74,10 @@ def load_fashion_mnist(folder: Path):
             read_idx(folder / "t10k-images-idx3-ubyte.gz"), read_idx(folder / "t10k-labels-idx1-ubyte.gz"))
 
 
-def load_products(folder: Path, size: int) -> np.ndarray:
+def load_products(folder: Path, size: int, limit: int = 0) -> np.ndarray:
     from PIL import Image, ImageOps
 
-    paths = sorted((folder / "images").glob("*.jpg"))
+    paths = sorted((folder / "images").glob("*.jpg"))[: limit or None]
     if not paths:
         sys.exit(f"needs {folder}/images/*.jpg (fashion-product-9k)")
     images = [np.asarray(ImageOps.fit(Image.open(p).convert("RGB"), (size, size)), np.uint8) for p in paths]
@@ -325,12 +326,13 @@ def run_products(args, device) -> dict:
     from trendgan.gan.metrics import frechet_distance
 
     size = load_config(args.config).image_size
-    photos = load_products(args.data_dir / "fashion-product-9k", size)
+    photos = load_products(args.data_dir / "fashion-product-9k", size, args.max_photos)
     encode = stand_in_encoder(photos[:, ::4, ::4], args.pca_dims, args.seed)
     vectors = encode(photos[:, ::4, ::4])
     images = torch.from_numpy(photos).permute(0, 3, 1, 2).contiguous()
     log(f"training trendgan {args.config} on {len(photos)} photos for {args.minutes} min on {device}")
-    renderer, info = train_trendgan(images, torch.from_numpy(vectors), args.config, args.minutes, args.seed, device)
+    renderer, info = train_trendgan(images, torch.from_numpy(vectors), args.config, args.minutes, args.seed, device,
+                                    steps=args.steps)
     rng = np.random.default_rng(args.seed)
     picks = rng.choice(len(vectors), size=min(args.n_eval, len(vectors)), replace=False)
     fakes = renderer.render(vectors[picks], seed=args.seed + 1)

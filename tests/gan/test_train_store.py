@@ -86,3 +86,33 @@ def test_unreadable_images_are_skipped_not_fatal(store, gan_data):
         image.unlink()
     with pytest.raises(NoImagesError, match="could be read"):
         train_gan(store, config="gan-tiny-16", steps=2, device="cpu")
+
+
+@pytest.mark.slow
+def test_resume_after_a_real_kill(store, gan_data):
+    """SIGKILL mid-run (no chance to save): the last periodic checkpoint is whole and the run continues from it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    gan_data.build_store(store)
+    command = [sys.executable, "-m", "trendgan.cli.app", "train", "--config", "gan-tiny-16", "--steps", "100000",
+               "--store", str(store.root), "--device", "cpu", "-q"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list((store.root / "gan").glob("*/checkpoint.pt")):
+            time.sleep(0.2)
+        time.sleep(1.0)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    folder = next((store.root / "gan").iterdir())
+    assert (folder / ".incomplete").exists() and not (folder / "config.json").exists()
+    reached = torch.load(folder / "checkpoint.pt", weights_only=True)["step"]
+    assert reached >= 10 and reached % 10 == 0  # a periodic checkpoint, loadable
+    result = train_gan(store, steps=reached + 5, resume=True, device="cpu")
+    assert (result.folder, result.start_step, result.step) == (folder, reached, reached + 5)
+    assert not list(folder.glob(".checkpoint.pt.*.tmp")) and (folder / "config.json").exists()

@@ -69,6 +69,8 @@ def train_gan(
         state = None
         if resume:
             folder = latest_gan_folder(store)
+            for stale in folder.glob(".checkpoint.pt.*.tmp"):  # a save cut short by a kill; the checkpoint itself is whole
+                stale.unlink()
             state = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True)
             config, encoder = state["config"], state["encoder_key"]
             seed = int(state["seed"])
