@@ -17,7 +17,9 @@ def normalise(vectors) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim != 2:
         raise NoImagesError(f"expected a 2-D array of image vectors, got shape {vectors.shape}")
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))[:, None]  # no squared copy of the whole array
+    if np.allclose(norms, 1.0, atol=1e-4):
+        return vectors  # already unit rows (what embed writes): no copy of a possibly multi-GiB array
     norms[norms == 0] = 1.0
     return vectors / norms
 
@@ -109,11 +111,12 @@ class KMeansStyles(StyleClusterer):
             rows = sample_rows(n, self.fit_sample, self.seed)
             model = MiniBatchKMeans(n_clusters=k, random_state=self.seed, batch_size=4096, n_init=3,
                                     max_no_improvement=20, reassignment_ratio=0.001)
-            # Each mini-batch step is too small to gain from OpenMP threads; on a busy machine their spin-waits
-            # cost several times the CPU (measured 7x on 2 shared cores). BLAS stays threaded for the assignment.
+            # Each mini-batch step is too small to gain from threads: on a busy machine the OpenMP and OpenBLAS
+            # spin-waits cost 5x the CPU time (measured on 2 shared cores). The assignment's big matrix products
+            # below stay threaded.
             from threadpoolctl import threadpool_limits
 
-            with threadpool_limits(limits=1, user_api="openmp"):
+            with threadpool_limits(limits=1):
                 model.fit(vectors[rows])
             self.centroids_ = normalise(model.cluster_centers_)
             self.labels_, _ = nearest_style(vectors, self.centroids_, self.chunk_size)
