@@ -40,6 +40,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", type=Path, default=None, help="use this trained checkpoint.pt instead of training")
     parser.add_argument("--save-checkpoint", type=Path, default=None, help="save the briefly trained GAN here")
     parser.add_argument("--inversion-steps", type=int, default=100, help="GAN inversion steps per garment (default 100)")
+    parser.add_argument("--feature-weight", type=float, default=0.5, help="inversion feature-loss weight (0: pixels only)")
     parser.add_argument("--transfer-steps", type=int, default=60, help="style transfer steps per garment (default 60)")
     parser.add_argument("--transfer-size", type=int, default=128, help="style transfer resolution (default 128)")
     parser.add_argument("--compare-size", type=int, default=None, help="SSIM resolution (default: the GAN's image size)")
@@ -163,7 +164,7 @@ def measure(mode, pairs, renderer, encoder, args):
             started = time.perf_counter()
             result = restyle(store, garment, to=str(target), strength=strengths, n=1, mode=mode, seed=args.seed,
                              device=args.device, renderer=renderer, encoder=encoder,
-                             inversion=InversionSettings(steps=args.inversion_steps),
+                             inversion=InversionSettings(steps=args.inversion_steps, feature_weight=args.feature_weight),
                              transfer=TransferSettings(steps=args.transfer_steps, size=args.transfer_size))
             seconds.append(time.perf_counter() - started)
             if result.reconstruction_ssim is not None:
@@ -237,6 +238,7 @@ def main(argv=None) -> None:
     target_cos = float(np.mean([
         float(np.dot(*encoder.embed_images([_open(g), _open(t)]))) for g, t, *_ in pairs]))
     report = {"benchmark": "restyle", "data": str(args.data), "pairs": len(pairs), "encoder": encoder.key,
+              "inversion_steps": args.inversion_steps, "feature_weight": args.feature_weight,
               "threads": args.threads, "device": args.device, "garment_to_target_cos": round(target_cos, 4),
               "note": "shared, noisy CPU: compare ratios, not absolute seconds"}
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

@@ -28,7 +28,7 @@ class InversionSettings:
     feature_weight: float = 0.5
     condition_offset: bool = True
     offset_penalty: float = 1.0  # keeps the learned offset small so the condition stays the garment's own look
-    feature_size: int = 128  # the backbone sees the render upsampled to this size
+    feature_size: int | None = None  # the backbone sees renders at this size; None: the render's own, at least 64
 
 
 @dataclass
@@ -48,7 +48,7 @@ def invert_garment(generator, garment, own_condition: np.ndarray, z_dim: int, se
     import torch
 
     settings = settings or InversionSettings()
-    features = _feature_fn(settings, device)
+    features = _feature_fn(settings, device, garment.shape[-1])
     with torch.no_grad():
         garment_features = features(garment) if features else []
 
@@ -107,7 +107,7 @@ def _keep_best(z, per_start, offset, optimiser, settings):
     return z, torch.optim.Adam(params, lr=settings.learning_rate)
 
 
-def _feature_fn(settings: InversionSettings, device):
+def _feature_fn(settings: InversionSettings, device, render_size: int):
     """Backbone features at ``feature_size``, or None when the feature loss is switched off."""
     if settings.feature_weight <= 0:
         return None
@@ -116,10 +116,12 @@ def _feature_fn(settings: InversionSettings, device):
     from trendgan.design.features import GarmentFeatures
 
     backbone = GarmentFeatures(device, blocks=FEATURE_BLOCKS)
+    # Below 64 px the /8 block is a 8x8 grid and says little; above the render's size upsampling adds only cost.
+    size = settings.feature_size or max(64, int(render_size))
 
     def features(images):
-        if images.shape[-1] != settings.feature_size:
-            images = torch.nn.functional.interpolate(images, size=settings.feature_size, mode="bilinear", align_corners=False)
+        if images.shape[-1] != size:
+            images = torch.nn.functional.interpolate(images, size=size, mode="bilinear", align_corners=False)
         return backbone(images)
 
     return features
