@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -140,7 +141,8 @@ def ingest(
     )
     started = time.perf_counter()
     with store.writer("ingest"):
-        result = IngestResult(run_id=f"ingest-{settings.now:%Y%m%d-%H%M%S}-{os.getpid()}", store=store.root)
+        # two ingests can start in the same second (a quick re-run): the suffix keeps their runs rows apart
+        result = IngestResult(run_id=f"ingest-{settings.now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}", store=store.root)
         try:
             _ingest_locked(store, paths, settings, result, workers, batch_size, progress, started)
         except BaseException as exc:
