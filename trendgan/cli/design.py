@@ -37,7 +37,7 @@ def restyle_command(
     result = restyle(Store(store), garment, to, strength=strength or [0.7], n=n, mode=mode, seed=seed, steps=steps,
                      gan_run=gan_run, device=device)
     console.print(f"[bold]restyled[/] {escape(garment.name)} toward {escape(result.target['label'])} "
-                  f"({result.target['kind']}, {result.mode} mode) -> {escape(result.folder)}")
+                  f"({result.target['kind']}, {result.mode} mode) -> {escape(result.folder)}", soft_wrap=True)
     if result.reconstruction_ssim is not None:
         console.print(f"  garment redrawn by the generator: SSIM {result.reconstruction_ssim:.3f}")
     for s in result.strengths:
@@ -66,7 +66,8 @@ def design_command(
 
     result = design_for(Store(store), liked=like or [], prompt=prompt, trend_weight=trend_weight, n=n, seed=seed,
                         gan_run=gan_run, forecast_run=forecast_run, device=device)
-    console.print(f"[bold]{len(result.files)} designs[/] (best of {result.candidates}) -> {escape(result.folder)}")
+    console.print(f"[bold]{len(result.files)} designs[/] (best of {result.candidates}) -> {escape(result.folder)}",
+                  soft_wrap=True)
     if result.trend_styles:
         console.print("  pulled toward: " + ", ".join(escape(s["name"]) for s in result.trend_styles))
     for entry in result.files[:3]:
