@@ -394,19 +394,19 @@ def record_state(store: Store, stage: str, entry: dict) -> None:
 DEMO_PIPELINE: dict[str, Any] = {
     "store": {"path": "trendgan-demo"},
     "pipeline": {"seed": 0, "device": "cpu"},
-    "simulate": {"out": "{store}/corpus", "overwrite": True},
+    "simulate": {"out": "{store}/corpus", "per_period": 20, "overwrite": True},
     "ingest": {"paths": ["{store}/corpus"], "manifest": "{store}/corpus/manifest.csv", "leading_sources": ["influencers"],
                "near_duplicate_distance": -1},
     "embed": {"encoder": "effnet-lite0"},
-    "styles": {"k": "auto", "period": "W"},
+    "styles": {"k": 8, "period": "W"},
     "forecast": {"horizon": 13},
-    "train": {"config": "gan-32", "steps": 1500},
+    "train": {"config": "gan-32", "steps": 300},
     "render": {"top": 8, "per_style": 8, "trends": ["emerging", "rising", "declining"]},
     "report": {"out": "{store}/reports/trend-report.html", "title": "Trend report: simulated garments demo"},
 }
 
 # --quick: a smaller corpus and a shorter GAN run, for a first look and for tests.
-QUICK_OVERRIDES = ["simulate.per_period=12", "train.steps=200"]
+QUICK_OVERRIDES = ["simulate.per_period=8", "train.steps=100"]
 
 
 @dataclasses.dataclass
@@ -445,10 +445,11 @@ def forecast_recovery(store: Store | str | os.PathLike, corpus: str | os.PathLik
     """How well the store's styles and forecast recovered a simulated corpus's truth, one row per true label.
 
     Each true label is matched to the style holding most of its images (``coverage``: that share of the label's
-    images; ``purity``: the share of the style's images that carry the label). Columns: label, true_trend, style_id,
-    style_name, forecast_trend, match, change, confidence, coverage, purity, share_mae (the style's observed share vs
-    the true share per period) and forecast_mae (the forecast mean vs the true future share, over the held-out
-    periods the forecast reaches).
+    images; ``purity``: the share of the style's images that carry the label). Columns: label, true_trend (the
+    simulator's label), style_id, style_name, forecast_trend, match, rule_trend (the forecast stage's labelling rule
+    applied to the true future shares) and rule_match, change, confidence, coverage, purity, share_mae (the style's
+    observed share vs the true share per period) and forecast_mae (the forecast mean vs the true future share, over
+    the held-out periods the forecast reaches).
     """
     import pandas as pd
 
@@ -478,10 +479,34 @@ def forecast_recovery(store: Store | str | os.PathLike, corpus: str | os.PathLik
         row["change"] = float(labels.at[style_id, "change"]) if known else None
         row["confidence"] = float(labels.at[style_id, "confidence"]) if known and "confidence" in labels.columns else None
         row["match"] = row["forecast_trend"] == entry["trend"]
+        row["rule_trend"] = _label_of_true_future(entry, forecast.config)
+        row["rule_match"] = row["forecast_trend"] == row["rule_trend"]
         row["share_mae"] = _mae(styles.series, style_id, entry.get("shares", {}), "y")
         row["forecast_mae"] = _mae(_best(forecast.forecasts), style_id, entry.get("holdout_shares", {}), "mean")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _label_of_true_future(entry: dict, forecast_config: dict) -> str | None:
+    """The label the forecast stage's own rule gives when its forecast is the true future share.
+
+    The simulator labels each style by the shape of its popularity curve, the forecast stage by the share it
+    expects against the same weeks a year before; where the two disagree on the truth itself (a flat curve whose
+    share shrinks as others grow, a fad past its peak), this column says what a perfect forecast would be labelled.
+    """
+    import numpy as np
+
+    from trendgan.forecast import trend_labels
+
+    history = np.array(list(entry.get("shares", {}).values()), dtype=float)
+    future = np.array(list(entry.get("holdout_shares", {}).values()), dtype=float)
+    horizon = min(len(future), int(forecast_config.get("horizon") or len(future)))
+    if not len(history) or horizon < 1:
+        return None
+    mean = future[None, :horizon]
+    perfect = {"mean": mean, "lo-80": mean, "hi-80": mean, "lo-95": mean, "hi-95": mean}
+    season = int(forecast_config.get("season_length") or 1)
+    return str(trend_labels(history[None, :], perfect, season, horizon)["trend"][0])
 
 
 def _labelled_members(store: Store, corpus: Path, assignments):
