@@ -77,15 +77,17 @@ def _print_recovery(result) -> None:
     if is_quiet():
         return
     table = Table(title="How well the forecast recovered the simulated truth", title_justify="left")
-    for column in ("simulated style", "true trend", "found as", "forecast trend", "", "share MAE", "forecast MAE"):
+    for column in ("simulated style", "true trend", "forecast trend", "", "found as style", "share MAE", "forecast MAE"):
         table.add_column(column, justify="right" if "MAE" in column else "left")
     for row in result.recovery.itertuples(index=False):
         found = "not found" if row.style_id is None else f"#{row.style_id} {row.style_name or ''} ({row.coverage:.0%} of its images)"
-        table.add_row(escape(row.label), row.true_trend, escape(found), escape(row.forecast_trend or "–"),
-                      "[green]✓[/]" if row.match else "[red]✗[/]", _pct(row.share_mae), _pct(row.forecast_mae))
+        table.add_row(escape(row.label), row.true_trend, escape(row.forecast_trend or "–"),
+                      "[green]✓[/]" if row.match else "[red]✗[/]", escape(found), _pct(row.share_mae), _pct(row.forecast_mae))
     console.print(table)
-    console.print(f"trend labels recovered: [bold]{result.labels_recovered:.0%}[/] of {len(result.recovery)} simulated styles; "
-                  f"demo took {result.seconds / 60:.1f} min")
+    recovery = result.recovery
+    console.print(f"trend labels recovered: [bold]{int(recovery['match'].sum())} of {len(recovery)}[/] simulated styles "
+                  f"({int(recovery['rule_match'].sum())} of {len(recovery)} against the forecast's own labelling rule applied "
+                  f"to the true future); demo took {result.seconds / 60:.1f} min")
     console.print(f"report: [bold]{escape(result.report)}[/]")
 
 
