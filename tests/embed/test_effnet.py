@@ -69,3 +69,21 @@ def test_imagenet_head_names_apparel(shared_data, encoder):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
     top = Counter(imagenet_labels()[i] for i in probabilities.argmax(axis=1))
     assert top.most_common(1)[0][0] in {"sunglass", "sunglasses"}, top
+
+
+def test_streamlined_network_computes_the_same_features():
+    import torch
+    from efficientnet_lite_pytorch import EfficientNet
+
+    from trendgan.embed.effnet import streamline_for_inference, weights_path
+
+    def build():
+        model = EfficientNet.from_name("efficientnet-lite0")
+        model.load_state_dict(torch.load(weights_path(), map_location="cpu", weights_only=True))
+        return model.eval()
+
+    inputs = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        plain = build().extract_features(inputs)
+        fast = streamline_for_inference(build()).extract_features(inputs)
+    torch.testing.assert_close(fast, plain, atol=1e-4, rtol=1e-4)

@@ -46,6 +46,35 @@ def imagenet_labels() -> tuple[str, ...]:
     return tuple(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
 
 
+def streamline_for_inference(model):
+    """The same function with less memory traffic, which is what bounds this small network on a CPU (profiled:
+    batch norm, ReLU6 and the padding copies took over half the time, the convolutions under 40 %):
+
+    - each batch norm is folded into the convolution before it (inference statistics are constants);
+    - TensorFlow "same" padding that happens to be symmetric becomes the convolution's own padding, instead of a
+      padded copy of the activations;
+    - ReLU6 works in place (its input is always a fresh convolution output).
+    """
+    import torch
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    pairs = [(model, "_conv_stem", "_bn0"), (model, "_conv_head", "_bn1")]
+    for block in model._blocks:
+        pairs += [(block, "_expand_conv", "_bn0"), (block, "_depthwise_conv", "_bn1"), (block, "_project_conv", "_bn2")]
+    for owner, conv_name, bn_name in pairs:
+        if hasattr(owner, conv_name):
+            setattr(owner, conv_name, fuse_conv_bn_eval(getattr(owner, conv_name), getattr(owner, bn_name)))
+            setattr(owner, bn_name, torch.nn.Identity())
+    for module in model.modules():
+        pad = getattr(module, "static_padding", None)
+        if isinstance(pad, torch.nn.ZeroPad2d) and len(set(pad.padding)) == 1:
+            module.padding = (pad.padding[0], pad.padding[0])
+            module.static_padding = torch.nn.Identity()
+        if isinstance(module, torch.nn.ReLU6):
+            module.inplace = True
+    return model
+
+
 class EffnetLite0Encoder(Encoder):
     """EfficientNet-Lite0 (ImageNet, 4.7 M parameters): fast on a laptop CPU, no network needed."""
 
@@ -62,7 +91,7 @@ class EffnetLite0Encoder(Encoder):
         model = EfficientNet.from_name("efficientnet-lite0")
         state = torch.load(weights_path(), map_location="cpu", weights_only=True)
         model.load_state_dict(state)
-        self.model = model.eval().to(self.device)
+        self.model = streamline_for_inference(model.eval()).to(self.device)
         # Depthwise convolutions run faster in channels-last layout with oneDNN on CPU and with cuDNN on GPU.
         self.channels_last = True
         self.model = self.model.to(memory_format=torch.channels_last)
