@@ -41,6 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--save-checkpoint", type=Path, default=None, help="save the briefly trained GAN here")
     parser.add_argument("--inversion-steps", type=int, default=100, help="GAN inversion steps per garment (default 100)")
     parser.add_argument("--feature-weight", type=float, default=0.5, help="inversion feature-loss weight (0: pixels only)")
+    parser.add_argument("--condition-offset", action=argparse.BooleanOptionalAction, default=False,
+                        help="let the inversion learn a small offset to the garment's condition (default off)")
     parser.add_argument("--transfer-steps", type=int, default=60, help="style transfer steps per garment (default 60)")
     parser.add_argument("--transfer-size", type=int, default=128, help="style transfer resolution (default 128)")
     parser.add_argument("--compare-size", type=int, default=None, help="SSIM resolution (default: the GAN's image size)")
@@ -164,7 +166,8 @@ def measure(mode, pairs, renderer, encoder, args):
             started = time.perf_counter()
             result = restyle(store, garment, to=str(target), strength=strengths, n=1, mode=mode, seed=args.seed,
                              device=args.device, renderer=renderer, encoder=encoder,
-                             inversion=InversionSettings(steps=args.inversion_steps, feature_weight=args.feature_weight),
+                             inversion=InversionSettings(steps=args.inversion_steps, feature_weight=args.feature_weight,
+                                                         condition_offset=args.condition_offset),
                              transfer=TransferSettings(steps=args.transfer_steps, size=args.transfer_size))
             seconds.append(time.perf_counter() - started)
             if result.reconstruction_ssim is not None:
@@ -239,6 +242,7 @@ def main(argv=None) -> None:
         float(np.dot(*encoder.embed_images([_open(g), _open(t)]))) for g, t, *_ in pairs]))
     report = {"benchmark": "restyle", "data": str(args.data), "pairs": len(pairs), "encoder": encoder.key,
               "inversion_steps": args.inversion_steps, "feature_weight": args.feature_weight,
+              "condition_offset": args.condition_offset,
               "threads": args.threads, "device": args.device, "garment_to_target_cos": round(target_cos, 4),
               "note": "shared, noisy CPU: compare ratios, not absolute seconds"}
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
