@@ -133,13 +133,17 @@ def silhouette_by_k(vectors, k_min, k_max, sample_size, seed) -> dict[int, float
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
+    from threadpoolctl import threadpool_limits
+
     sample = vectors[sample_rows(len(vectors), sample_size, seed)]
     scores = {}
-    for k in candidate_ks(k_min, min(k_max, len(sample) - 1)):
-        labels = KMeans(n_clusters=k, random_state=seed, n_init=2).fit_predict(sample)
-        if len(np.unique(labels)) < 2:
-            continue
-        scores[k] = float(silhouette_score(sample, labels, metric="cosine"))
+    # A few thousand points are too few to gain from threads; on a busy machine their spin-waits cost more.
+    with threadpool_limits(limits=1):
+        for k in candidate_ks(k_min, min(k_max, len(sample) - 1)):
+            labels = KMeans(n_clusters=k, random_state=seed, n_init=2).fit_predict(sample)
+            if len(np.unique(labels)) < 2:
+                continue
+            scores[k] = float(silhouette_score(sample, labels, metric="cosine"))
     return scores
 
 
