@@ -4,8 +4,8 @@ We optimise the latent z with Adam, with the garment's own embedding as the cond
 learned offset for what the embedding misses: off by default, because on held-out catalogue photos it cut the
 reconstruction SSIM from 0.67 to 0.45 with a gan-32 generator; see benchmarks/restyle.py). The loss is a pixel
 L1 at the generator's resolution plus a feature loss on EfficientNet-Lite0 activations, which cares about shapes
-and edges where pixels alone settle for a blur. Several random starts run together for the first quarter of the steps and the
-best one goes on: inversion of small GANs is sensitive to where it starts.
+and edges where pixels alone settle for a blur. Several random starts run together for the first quarter of the
+steps and the best one goes on: inversion of small GANs is sensitive to where it starts.
 """
 
 from __future__ import annotations

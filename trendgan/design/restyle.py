@@ -115,8 +115,6 @@ def _with_steps(settings, steps):
 
 def _restyle_with_gan(store, image, to, strengths, n, seed, settings, gan_run, styles_run, variation, device, renderer,
                       encoder):
-    import torch
-
     renderer = renderer if renderer is not None else models.load_renderer(store, gan_run, device)
     encoder = encoder if encoder is not None else models.load_encoder(renderer.encoder_key, device)
     target = resolve_target(store, to, encoder, encoder_key=renderer.encoder_key, styles_run=styles_run)
@@ -129,17 +127,7 @@ def _restyle_with_gan(store, image, to, strengths, n, seed, settings, gan_run, s
         inversion = invert_garment(renderer.generator, garment, own, renderer.z_dim, settings, seed=seed,
                                    device=run_on, on_step=lambda step, loss: bar.advance())
 
-    rng = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
-    nudges = torch.randn(n, renderer.z_dim, generator=rng).to(run_on) * float(variation)
-    nudges[0] = 0.0  # the first variant keeps the inverted z exactly
-    z = inversion.z.expand(n, -1) + nudges
-    renders = {}
-    with torch.no_grad():
-        for s in strengths:
-            condition = blend_looks(inversion.condition, target.vector, s)
-            conditions = torch.as_tensor(condition, device=run_on).view(1, -1).expand(n, -1)
-            renders[s] = tensor_to_images(renderer.generator(z, conditions))
-        redrawn = tensor_to_images(renderer.generator(inversion.z, torch.as_tensor(inversion.condition, device=run_on).view(1, -1)))[0]
+    renders, redrawn = _render_sweep(renderer, inversion, target, strengths, n, variation, seed, run_on)
     garment_small = tensor_to_images(garment)[0]
     reconstruction = {
         "file": "reconstruction.png",
@@ -150,6 +138,24 @@ def _restyle_with_gan(store, image, to, strengths, n, seed, settings, gan_run, s
     return _Restyled(target, renders, garment_small, own, encoder,
                      index={"reconstruction": reconstruction, "gan_encoder": renderer.encoder_key},
                      pictures={"reconstruction.png": redrawn}, settings={"inversion": asdict(settings)})
+
+
+def _render_sweep(renderer, inversion, target, strengths, n, variation, seed, device):
+    """Renders at each strength from the inverted z (plus small z nudges for variants 2..n), and the plain redraw."""
+    import torch
+
+    rng = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
+    nudges = torch.randn(n, renderer.z_dim, generator=rng).to(device) * float(variation)
+    nudges[0] = 0.0  # the first variant keeps the inverted z exactly
+    z = inversion.z.expand(n, -1) + nudges
+    renders = {}
+    with torch.no_grad():
+        for s in strengths:
+            condition = torch.as_tensor(blend_looks(inversion.condition, target.vector, s), device=device)
+            renders[s] = tensor_to_images(renderer.generator(z, condition.view(1, -1).expand(n, -1)))
+        own = torch.as_tensor(inversion.condition, device=device).view(1, -1)
+        redrawn = tensor_to_images(renderer.generator(inversion.z, own))[0]
+    return renders, redrawn
 
 
 def _restyle_with_transfer(store, image, to, strengths, n, seed, settings, styles_run, device, encoder):
