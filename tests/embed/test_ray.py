@@ -14,6 +14,7 @@ pytest.importorskip("ray.data", reason="the [ray] extra is not installed")
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray Data's own settings, not ours
 def test_ray_engine_writes_the_same_vectors_and_rejects(tmp_path):
     from trendgan.store import Store
 
