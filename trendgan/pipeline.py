@@ -59,9 +59,13 @@ def _lazy(*candidates: tuple[str, str]) -> Callable[[], Callable]:
         missing = []
         for module_name, attribute in candidates:
             try:
-                return getattr(importlib.import_module(module_name), attribute)
+                function = getattr(importlib.import_module(module_name), attribute)
             except (ImportError, AttributeError):
                 missing.append(f"{module_name}.{attribute}")
+                continue
+            if callable(function) and not inspect.ismodule(function):
+                return function
+            missing.append(f"{module_name}.{attribute}")
         raise ConfigError(f"this trendgan has no {' or '.join(missing)}; update trendgan or drop that stage from the pipeline")
 
     return load
@@ -160,7 +164,8 @@ STAGES: dict[str, StageSpec] = {
         writes=lambda store, s: store.latest_run("gan"),
     ),
     "render": StageSpec(
-        "render", _lazy(("trendgan.gan", "render"), ("trendgan.design", "render_trends")),
+        # The function from its own module: the package attribute `render` becomes the submodule once imported.
+        "render", _lazy(("trendgan.gan.render", "render"), ("trendgan.gan", "render")),
         reads=lambda store, s: {"forecast": latest_run_name(store, "forecasts"), "gan": latest_run_name(store, "gan")},
         writes=lambda store, s: store.latest_run("renders"),
     ),
