@@ -133,12 +133,12 @@ def main() -> None:
     parser.add_argument("--skip-naive", action="store_true", help="skip the naive loop (slow at large sizes)")
     args = parser.parse_args()
 
+    import torch
+
     from trendgan.console import set_quiet
     from trendgan.devices import pick_device
     from trendgan.embed import get_encoder
     from trendgan.embed.stage import default_batch_size, default_workers
-
-    import torch
 
     set_quiet(True)
     device = pick_device(args.device)

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from trendgan.embed import DEFAULT_CLIP, OFFLINE_ENCODER, get_encoder, resolve_encoder_key
+from trendgan.embed import (
+    DEFAULT_CLIP,
+    OFFLINE_ENCODER,
+    get_encoder,
+    resolve_encoder_key,
+)
 from trendgan.errors import EncoderError, WeightsUnavailableError
 
 from .conftest import TINY, garment_image
@@ -147,7 +152,7 @@ def test_auto_picks_offline_encoder_when_clip_weights_are_out_of_reach(monkeypat
 
 
 def test_auto_picks_clip_when_its_weights_are_cached(monkeypatch):
-    import trendgan.embed.clip as clip
+    from trendgan.embed import clip
 
     monkeypatch.setattr(clip, "clip_weights_status", lambda key: "cached" if key == DEFAULT_CLIP else "offline")
     assert resolve_encoder_key("auto") == (DEFAULT_CLIP, "auto: CLIP weights are cached")

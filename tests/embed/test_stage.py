@@ -123,9 +123,8 @@ def test_undecodable_images_move_to_rejects_and_missing_files_stay(catalogued, t
 
 def test_a_second_writer_is_refused(catalogued):
     store, _, _ = catalogued
-    with store.writer("ingest"):
-        with pytest.raises(StoreLockedError):
-            embed(store, encoder=TINY, device="cpu", workers=0)
+    with store.writer("ingest"), pytest.raises(StoreLockedError):
+        embed(store, encoder=TINY, device="cpu", workers=0)
 
 
 def test_clear_errors_for_no_store_and_empty_catalog(store):

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from trendgan.cli._util import DeviceOption, QuietOption, StoreOption, TrendganTyper, setup
+from trendgan.cli._util import (
+    DeviceOption,
+    QuietOption,
+    StoreOption,
+    TrendganTyper,
+    setup,
+)
 from trendgan.console import console, escape, is_quiet
 
 
@@ -18,10 +24,10 @@ def embed_command(
     encoder: Annotated[str, typer.Option("--encoder", help="auto, effnet-lite0 (offline), clip:<arch>/<pretrained> "
                                          "(e.g. clip:ViT-B-32/laion2b_s34b_b79k) or clip:<arch>@<checkpoint file>.")] = "auto",
     device: DeviceOption = "auto",
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Images per forward pass (default 256 on GPU, 32 on CPU).", min=1)] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Processes decoding images while the model runs (default: up to 4 on CPU, 16 on GPU; 0 = none; Ray sizes its own).", min=0)] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Images per forward pass (default 256 on GPU, 32 on CPU).", min=1)] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes decoding images while the model runs (default: up to 4 on CPU, 16 on GPU; 0 = none; Ray sizes its own).", min=0)] = None,
     engine: Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data, from pip install 'trendgan\\[ray]'; RAY_ADDRESS picks a cluster).")] = "local",
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Embed at most this many images now; the rest on the next run.", min=1)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Embed at most this many images now; the rest on the next run.", min=1)] = None,
     store: StoreOption = None,
     quiet: QuietOption = False,
 ) -> None:

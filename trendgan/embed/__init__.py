@@ -36,6 +36,17 @@ def imagenet_labels() -> tuple[str, ...]:
 
 
 __all__ = [
-    "DEFAULT_CLIP", "OFFLINE_ENCODER", "Encoder", "EmbedResult", "ImageRecipe", "embed", "encoder_slug", "get_encoder",
-    "imagenet_labels", "latest_encoder_key", "load_vectors", "register_encoder", "resolve_encoder_key",
+    "DEFAULT_CLIP",
+    "OFFLINE_ENCODER",
+    "EmbedResult",
+    "Encoder",
+    "ImageRecipe",
+    "embed",
+    "encoder_slug",
+    "get_encoder",
+    "imagenet_labels",
+    "latest_encoder_key",
+    "load_vectors",
+    "register_encoder",
+    "resolve_encoder_key",
 ]

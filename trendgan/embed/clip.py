@@ -33,7 +33,7 @@ def _open_clip():
 
 def parse_clip_key(key: str) -> tuple[str, str | None, str | None]:
     """``clip:ARCH/TAG`` -> (arch, tag, None); ``clip:ARCH@PATH`` -> (arch, None, path)."""
-    body = key[len("clip:"):] if key.startswith("clip:") else key
+    body = key.removeprefix("clip:")
     if "@" in body:
         arch, path = body.split("@", 1)
         if not arch or not path:

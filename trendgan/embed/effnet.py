@@ -7,8 +7,8 @@ store embedded without a text tower can still name its styles ("jersey", "minisk
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -9,7 +9,7 @@ between processes and onto the GPU.
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -49,8 +49,8 @@ class ImageRecipe:
             new_size = (self.resize_to, new_long) if width <= height else (new_long, self.resize_to)
             if new_size != image.size:
                 image = image.resize(new_size, resample)
-            left = int(round((new_size[0] - self.size) / 2.0))
-            top = int(round((new_size[1] - self.size) / 2.0))
+            left = round((new_size[0] - self.size) / 2.0)
+            top = round((new_size[1] - self.size) / 2.0)
             image = image.crop((left, top, left + self.size, top + self.size))
         return np.ascontiguousarray(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1))
 
@@ -83,7 +83,7 @@ class ImageRecipe:
 
         return self.normalise(torch.from_numpy(self.pixels(image))[None])[0]
 
-    def stack(self, images: Sequence) -> "np.ndarray":
+    def stack(self, images: Sequence) -> np.ndarray:
         return np.stack([self.pixels(image) for image in images]) if images else np.zeros((0, 3, self.size, self.size), np.uint8)
 
 

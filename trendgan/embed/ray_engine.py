@@ -11,7 +11,7 @@ down afterwards. Ray is an optional extra: ``pip install 'trendgan[ray]'``.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from trendgan.errors import MissingExtraError
 def _ray():
     try:
         import ray
-        import ray.data  # noqa: F401  (the extra is ray[data], not bare ray)
+        import ray.data
     except ImportError:
         raise MissingExtraError("--engine ray needs Ray Data: pip install 'trendgan[ray]' (or pip install 'ray[data]')") from None
     return ray

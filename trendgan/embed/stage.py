@@ -10,14 +10,20 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from trendgan.console import escape, progress, say
 from trendgan.embed.encoders import resolve_encoder_key
-from trendgan.embed.vectors import embedded_ids, new_part_prefix, part_files, write_encoder_info, write_part
+from trendgan.embed.vectors import (
+    embedded_ids,
+    new_part_prefix,
+    write_encoder_info,
+    write_part,
+)
 from trendgan.errors import NoImagesError, TrendganError
 from trendgan.store import Store, utcnow
 
