@@ -43,3 +43,11 @@ def test_hostile_encoder_key_is_printed_escaped(style_store):
     result = runner.invoke(app, ["styles", "--store", str(style_store.root), "--encoder", "[bold red]x[/]"])
     assert result.exit_code == 1
     assert "[bold red]x[/]" in result.output  # shown literally, not interpreted as markup
+
+
+def test_assign_only_after_a_run_says_ids_are_unchanged(style_store):
+    args = ["styles", "--store", str(style_store.root), "--k", "4", "--map", "pca"]
+    assert runner.invoke(app, args).exit_code == 0
+    result = runner.invoke(app, [*args, "--assign-only"])
+    assert result.exit_code == 0, result.output
+    assert "ids and names unchanged" in " ".join(result.output.split())

@@ -40,10 +40,14 @@ def styles_command(
     from rich.table import Table
 
     silhouette = f"{result.silhouette:.3f}" if result.silhouette is not None else "-"
+    if result.method == "assign-only":
+        ids = "images put into the previous run's styles, ids and names unchanged"
+    else:
+        ids = f"{result.matched} kept their id from the previous run, {result.new_styles} new"
     console.print(
         f"[bold green]{result.n_styles} styles[/] from {result.n_images:,} images ({escape(result.method)}, "
-        f"silhouette {silhouette}, noise {result.noise_share:.1%}); {result.matched} kept their id, "
-        f"{result.new_styles} new; {result.undated:,} undated images left out of the series"
+        f"silhouette {silhouette}, noise {result.noise_share:.1%}); {ids}; "
+        f"{result.undated:,} undated images left out of the series"
     )
     table = Table("style", "name", "images", "share", title=f"largest styles (names from {escape(result.naming)})")
     for row in result.styles.sort_values("size", ascending=False).head(top).itertuples():

@@ -112,8 +112,10 @@ def apparel_from_classes(probabilities, top: int = 2, min_mass: float = 0.02) ->
     for index, name in apparel_classes().items():
         if index < len(mean):
             mass[name] = mass.get(name, 0.0) + float(mean[index])
-    ranked = sorted(mass.items(), key=lambda item: (-item[1], item[0]))
-    return [name for name, value in ranked[:top] if value >= min_mass]
+    ranked = [(name, value) for name, value in sorted(mass.items(), key=lambda item: (-item[1], item[0]))
+              if value >= min_mass]
+    # a runner-up garment is named only when the CNN sees it about as often as the first
+    return [name for i, (name, value) in enumerate(ranked[:top]) if i == 0 or value >= 0.5 * ranked[0][1]]
 
 
 def _srgb_to_lab(rgb) -> np.ndarray:
@@ -172,12 +174,16 @@ def dominant_colours(images: Sequence, n: int = 2, seed: int = 0, min_share: flo
     model = KMeans(n_clusters=k, random_state=seed, n_init=2).fit(pixels)
     shares = np.bincount(model.labels_, minlength=k) / len(pixels)
     names: list[str] = []
+    kept: list[np.ndarray] = []
     for cluster in np.argsort(-shares):
-        distance = np.linalg.norm(_PALETTE_LAB - model.cluster_centers_[cluster], axis=1)
-        name = _PALETTE_NAMES[int(distance.argmin())]
-        if name in names or (names and shares[cluster] < min_share):
+        centre = model.cluster_centers_[cluster]
+        name = _PALETTE_NAMES[int(np.linalg.norm(_PALETTE_LAB - centre, axis=1).argmin())]
+        # a second colour must cover enough pixels and look clearly different ("grey and light grey" says nothing)
+        if names and (name in names or shares[cluster] < min_share
+                      or min(np.linalg.norm(centre - other) for other in kept) < 30):
             continue
         names.append(name)
+        kept.append(centre)
         if len(names) == n:
             break
     return names
