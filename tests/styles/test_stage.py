@@ -180,3 +180,12 @@ def test_another_encoders_run_never_reuses_ids_and_does_not_break_matching(style
     again = find_styles(style_store, k=4, encoder="test-encoder", **FAST)
     assert sorted(again.styles["style_id"]) == [0, 1, 2, 3] and again.matched == 4
     assert load_styles(style_store, again.run).config["next_style_id"] == 6
+
+
+def test_same_store_and_seed_give_the_same_styles(style_store):
+    first = load_styles(style_store, find_styles(style_store, k=4, seed=7, **FAST).run)
+    second = load_styles(style_store, find_styles(style_store, k=4, seed=7, **FAST).run)
+    assert first.assignments[["image_id", "style_id"]].equals(second.assignments[["image_id", "style_id"]])
+    assert first.styles["name"].tolist() == second.styles["name"].tolist()
+    np.testing.assert_array_equal(first.map[["x", "y"]].to_numpy(), second.map[["x", "y"]].to_numpy())
+    assert first.series.equals(second.series)
