@@ -399,19 +399,19 @@ def record_state(store: Store, stage: str, entry: dict) -> None:
 DEMO_PIPELINE: dict[str, Any] = {
     "store": {"path": "trendgan-demo"},
     "pipeline": {"seed": 0, "device": "cpu"},
-    "simulate": {"out": "{store}/corpus", "per_period": 20, "overwrite": True},
+    "simulate": {"out": "{store}/corpus", "per_period": 12, "overwrite": True},
     "ingest": {"paths": ["{store}/corpus"], "manifest": "{store}/corpus/manifest.csv", "leading_sources": ["influencers"],
                "near_duplicate_distance": -1},
     "embed": {"encoder": "effnet-lite0"},
     "styles": {"k": 8, "period": "W"},
     "forecast": {"horizon": 13},
-    "train": {"config": "gan-32", "steps": 300},
+    "train": {"config": "gan-32", "steps": 200},
     "render": {"top": 8, "per_style": 8, "trends": ["emerging", "rising", "declining"]},
     "report": {"out": "{store}/reports/trend-report.html", "title": "Trend report: simulated garments demo"},
 }
 
 # --quick: a smaller corpus and a shorter GAN run, for a first look and for tests.
-QUICK_OVERRIDES = ["simulate.per_period=8", "train.steps=100"]
+QUICK_OVERRIDES = ["simulate.per_period=6", "train.steps=60"]
 
 
 @dataclasses.dataclass
