@@ -77,13 +77,15 @@ def _print_recovery(result) -> None:
     if is_quiet():
         return
     table = Table(title="How well the forecast recovered the simulated truth", title_justify="left")
-    for column in ("simulated style", "true trend", "forecast trend", "", "found as style", "share MAE", "forecast MAE"):
-        table.add_column(column, justify="right" if "MAE" in column else "left")
+    for column in ("simulated style", "true trend", "forecast", "", "found as", "share MAE", "forecast MAE"):
+        table.add_column(column, justify="right" if "MAE" in column else "left", no_wrap=column != "simulated style")
     for row in result.recovery.itertuples(index=False):
-        found = "not found" if row.style_id is None else f"#{row.style_id} {row.style_name or ''} ({row.coverage:.0%} of its images)"
+        found = "not found" if row.style_id is None else f"#{row.style_id} ({row.coverage:.0%})"
         table.add_row(escape(row.label), row.true_trend, escape(row.forecast_trend or "–"),
                       "[green]✓[/]" if row.match else "[red]✗[/]", escape(found), _pct(row.share_mae), _pct(row.forecast_mae))
     console.print(table)
+    console.print("[dim]found as: the style holding most of the simulated style's images (that share in brackets); "
+                  "MAE in share points: observed share vs true share, forecast vs the true held-out future[/]")
     recovery = result.recovery
     console.print(f"trend labels recovered: [bold]{int(recovery['match'].sum())} of {len(recovery)}[/] simulated styles "
                   f"({int(recovery['rule_match'].sum())} of {len(recovery)} against the forecast's own labelling rule applied "
@@ -92,4 +94,4 @@ def _print_recovery(result) -> None:
 
 
 def _pct(value) -> str:
-    return "–" if value is None or value != value else f"{value * 100:.1f} pts"
+    return "–" if value is None or value != value else f"{value * 100:.1f}"
