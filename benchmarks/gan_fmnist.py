@@ -9,7 +9,7 @@ Judge: a small CNN trained on the Fashion-MNIST training split (its test accurac
 Conditions: the "encoder" here is PCA of the pixels (fitted on the training split, L2-normalised, --pca-dims),
 a cheap stand-in for the store's image encoder so the CPU budget goes to the GANs.
 
-    python benchmarks/gan_fmnist.py                       # modest: 2 minutes per model
+    python benchmarks/gan_fmnist.py                       # modest: 2 minutes per model (gan-32-lite)
     python benchmarks/gan_fmnist.py --minutes 10          # the full comparison
     python benchmarks/gan_fmnist.py --data products --config gan-64 --device cuda --minutes 10   # GPU, photos
 """
@@ -42,7 +42,7 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", type=Path, default=DATA, help="folder holding fashion-mnist/ and fashion-product-9k/")
     p.add_argument("--minutes", type=float, default=2.0, help="wall-clock training budget per model")
     p.add_argument("--steps", type=int, default=None, help="train trendgan for this many steps instead of --minutes (tuning)")
-    p.add_argument("--config", default="gan-32", help="trendgan GAN config (gan-32 for Fashion-MNIST, gan-64 for photos)")
+    p.add_argument("--config", default="gan-32-lite", help="trendgan GAN config (gan-32-lite for Fashion-MNIST on CPU, gan-64 for photos)")
     p.add_argument("--pca-dims", type=int, default=32, help="width of the stand-in encoder's vectors")
     p.add_argument("--judge-epochs", type=int, default=2, help="epochs of the judge classifier")
     p.add_argument("--n-eval", type=int, default=5000, help="generated images per model for the Frechet distance")
@@ -251,6 +251,16 @@ def train_trendgan(images, conditions, config: str, minutes: float, seed: int, d
                       "images_per_s": round(summary["images_per_s"], 1)}
 
 
+def judge_scores(judge, fakes: np.ndarray, test_features: np.ndarray) -> dict:
+    """Frechet distance, and precision (fidelity) / recall (coverage), in the judge's feature space."""
+    from trendgan.gan.metrics import frechet_distance, precision_recall
+
+    features = judge_features_and_predictions(judge, fakes)[0]
+    pr = precision_recall(test_features, features)
+    return {"frechet_distance": round(frechet_distance(features, test_features), 3),
+            "precision": round(pr["precision"], 4), "recall": round(pr["recall"], 4)}
+
+
 def save_grid(images: np.ndarray, path: Path, columns: int = 10) -> str:
     from PIL import Image
 
@@ -292,7 +302,7 @@ def run_fashion_mnist(args, device) -> dict:
                                     args.minutes, args.seed, device, steps=args.steps)
     picks = rng.choice(len(train_vectors), size=args.n_eval, replace=False)
     fakes = from_gan_images(renderer.render(train_vectors[picks], seed=args.seed + 1))
-    info["frechet_distance"] = round(frechet_distance(judge_features_and_predictions(judge, fakes)[0], test_features), 3)
+    info.update(judge_scores(judge, fakes, test_features))
     centroids = np.stack([train_vectors[train_y == c].mean(axis=0) for c in range(10)])
     renders = from_gan_images(renderer.render(centroids, seed=args.seed + 2, per_condition=args.per_class))
     predicted = judge_features_and_predictions(judge, renders)[1]
@@ -308,7 +318,7 @@ def run_fashion_mnist(args, device) -> dict:
         log(f"training the fully connected baseline for {args.minutes} min")
         sample, base = train_baseline(train_x, args.minutes, args.seed, device)
         fakes = sample(args.n_eval, args.seed + 1)
-        base["frechet_distance"] = round(frechet_distance(judge_features_and_predictions(judge, fakes)[0], test_features), 3)
+        base.update(judge_scores(judge, fakes, test_features))
         base["grid"] = save_grid(fakes[:100], args.out / "baseline.png")
         result["baseline_fc_gan"] = base
         log(f"baseline: FD {base['frechet_distance']}")

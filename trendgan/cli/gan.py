@@ -13,7 +13,7 @@ from trendgan.console import console, escape, say
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_command(
-        config: Annotated[str, typer.Option("--config", help="GAN config: gan-32 (CPU demo), gan-64, gan-128, gan-tiny-16, or a JSON path.")] = "gan-32",
+        config: Annotated[str, typer.Option("--config", help="GAN config: gan-32-lite (CPU default), gan-32, gan-64, gan-128 (GPU), gan-tiny-16 (tests), or a JSON path.")] = "gan-32-lite",
         steps: Annotated[Optional[int], typer.Option("--steps", help="Train until this step (default: the config's).", show_default=False)] = None,
         minutes: Annotated[Optional[float], typer.Option("--minutes", help="Train for this many minutes of wall clock instead.", show_default=False)] = None,
         resume: Annotated[bool, typer.Option("--resume", help="Continue the latest GAN run (finished or interrupted) from its checkpoint.")] = False,

@@ -42,7 +42,7 @@ class TrainResult:
 
 def train_gan(
     store: Store | str,
-    config: str = "gan-32",
+    config: str = "gan-32-lite",
     steps: int | None = None,
     minutes: float | None = None,
     resume: bool = False,
