@@ -405,7 +405,7 @@ DEMO_PIPELINE: dict[str, Any] = {
     "embed": {"encoder": "effnet-lite0"},
     "styles": {"k": 8, "period": "W"},
     "forecast": {"horizon": 13},
-    "train": {"config": "gan-32", "steps": 200},
+    "train": {"config": "gan-32-lite", "steps": 500},
     "render": {"top": 8, "per_style": 8, "trends": ["emerging", "rising", "declining"]},
     "report": {"out": "{store}/reports/trend-report.html", "title": "Trend report: simulated garments demo"},
 }
@@ -451,10 +451,10 @@ def forecast_recovery(store: Store | str | os.PathLike, corpus: str | os.PathLik
 
     Each true label is matched to the style holding most of its images (``coverage``: that share of the label's
     images; ``purity``: the share of the style's images that carry the label). Columns: label, true_trend (the
-    simulator's label), style_id, style_name, forecast_trend, match, rule_trend (the forecast stage's labelling rule
-    applied to the true future shares) and rule_match, change, confidence, coverage, purity, share_mae (the style's
-    observed share vs the true share per period) and forecast_mae (the forecast mean vs the true future share, over
-    the held-out periods the forecast reaches).
+    simulator's label: the forecast stage's rule on the true shares), style_id, style_name, forecast_trend, match,
+    rule_trend (the same rule on the true shares over the forecast's own horizon) and rule_match, change,
+    confidence, coverage, purity, share_mae (the style's observed share vs the true share per period) and
+    forecast_mae (the forecast mean vs the true future share, over the held-out periods the forecast reaches).
     """
     import pandas as pd
 
@@ -493,25 +493,22 @@ def forecast_recovery(store: Store | str | os.PathLike, corpus: str | os.PathLik
 
 
 def _label_of_true_future(entry: dict, forecast_config: dict) -> str | None:
-    """The label the forecast stage's own rule gives when its forecast is the true future share.
+    """The label the forecast stage's rule gives the true shares over the forecast's own horizon.
 
-    The simulator labels each style by the shape of its popularity curve, the forecast stage by the share it
-    expects against the same weeks a year before; where the two disagree on the truth itself (a flat curve whose
-    share shrinks as others grow, a fad past its peak), this column says what a perfect forecast would be labelled.
+    The simulator's ``trend`` uses the same rule (``trendgan.forecast.labels.true_trends``) over all its holdout
+    periods; this column differs from it only when the forecast's horizon is shorter than the holdout.
     """
     import numpy as np
 
-    from trendgan.forecast import trend_labels
+    from trendgan.forecast import true_trends
 
     history = np.array(list(entry.get("shares", {}).values()), dtype=float)
     future = np.array(list(entry.get("holdout_shares", {}).values()), dtype=float)
     horizon = min(len(future), int(forecast_config.get("horizon") or len(future)))
     if not len(history) or horizon < 1:
         return None
-    mean = future[None, :horizon]
-    perfect = {"mean": mean, "lo-80": mean, "hi-80": mean, "lo-95": mean, "hi-95": mean}
     season = int(forecast_config.get("season_length") or 1)
-    return str(trend_labels(history[None, :], perfect, season, horizon)["trend"][0])
+    return str(true_trends(history[None, :], future[None, :horizon], season)[0])
 
 
 def _labelled_members(store: Store, corpus: Path, assignments):
