@@ -13,7 +13,7 @@ from .conftest import TINY, add_to_catalog, write_images
 pytest.importorskip("ray.data", reason="the [ray] extra is not installed")
 
 
-@pytest.mark.slow
+# Not marked slow: CI installs the [ray] extra so the Ray engine is checked on every run (about 20-40 s).
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray Data's own settings, not ours
 def test_ray_engine_writes_the_same_vectors_and_rejects(tmp_path):
     from trendgan.store import Store
