@@ -192,3 +192,21 @@ def test_period_and_season_length_follow_the_dates(freq, period, season):
     assert list(pd.DatetimeIndex(future)) == list(expected)
     labels = result.labels.set_index("unique_id")["trend"]
     assert labels["a"] in {"stable", "rising"} and labels["b"] in {"stable", "declining"}
+
+
+def test_a_fad_past_its_peak_is_forecast_declining_and_a_new_growing_style_emerging():
+    rng = np.random.default_rng(1)
+    n = 130
+    t = np.arange(n)
+    shapes = {
+        "fad": 0.01 + 0.25 * np.exp(-0.5 * ((t - (n - 10)) / 5) ** 2) + rng.normal(0, 0.002, n),
+        "emerging": np.where(t < n - 40, 0.001, 0.001 + 0.005 * (t - (n - 40))) + rng.normal(0, 0.001, n),
+        "stable": 0.3 + rng.normal(0, 0.004, n),
+    }
+    shapes = {k: np.clip(v, 0, None) for k, v in shapes.items()}
+    result = forecast_frame(long_frame(shapes, weekly_dates(n)), horizon=13, reconcile=False, n_jobs=1)
+    labels = result.labels.set_index("unique_id")
+    assert labels.loc["fad", "yoy"] == "up"  # far above a year ago...
+    assert labels.loc["fad", "trend"] == "declining"  # ...and falling from where it is now
+    assert labels.loc["emerging", "trend"] == "emerging"
+    assert labels.loc["stable", "trend"] == "stable"

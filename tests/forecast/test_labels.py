@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from trendgan.forecast.labels import LabelRules, reference_level, seasonal_pattern, trend_labels
+from trendgan.errors import ForecastError
+from trendgan.forecast.labels import (
+    LabelRules,
+    reference_level,
+    seasonal_pattern,
+    trend_labels,
+    true_trends,
+)
 
 
 def forecast_of(mean: np.ndarray, half_width: float) -> dict:
@@ -53,3 +61,76 @@ def test_a_style_that_doubles_from_near_zero_is_emerging_and_a_big_one_rising():
     labels = trend_labels(history, forecast_of(np.array([[0.03] * 4, [0.65] * 4]), 0.001), 1, 4)
     assert list(labels["trend"]) == ["emerging", "rising"]
     assert list(labels["yoy"]) == ["up", "up"]
+
+
+def perfect(future: np.ndarray) -> dict:
+    return forecast_of(future, 0.0)
+
+
+def test_a_fad_past_its_peak_is_declining_though_it_was_near_zero_a_year_ago():
+    t = np.arange(117)
+    fad = 0.01 + 0.2 * np.exp(-0.5 * ((t - 94) / 5) ** 2)  # peaked ten weeks before the end of 104 observed weeks
+    labels = trend_labels(fad[None, :104], perfect(fad[None, 104:]), 52, 13)
+    assert labels["yoy"][0] == "up"  # what the year-ago comparison alone sees: more than a year ago...
+    assert labels["trend"][0] == "declining"  # ...but it is falling from where it is now
+    assert labels["recent"][0] > labels["reference"][0]
+
+
+def test_a_style_new_this_year_and_still_growing_is_emerging_but_not_when_its_forecast_falls_back():
+    t = np.arange(117)
+    new = np.where(t < 70, 0.0, 0.004 * (t - 70))  # absent a year ago, climbing since week 70
+    past, future = new[None, :104], new[None, 104:]
+    assert true_trends(past, future, 52)[0] == "emerging"
+    falling = np.full((1, 13), new[-26:-13].mean() * 0.6)  # forecast well below the recent level
+    assert trend_labels(past, perfect(falling), 52, 13)["trend"][0] == "declining"
+
+
+def test_rising_and_declining_against_the_recent_and_the_year_ago_level():
+    flat = np.full(104, 0.2)
+    assert true_trends(flat[None], np.full((1, 13), 0.26), 52)[0] == "rising"
+    assert true_trends(flat[None], np.full((1, 13), 0.2), 52)[0] == "stable"
+    assert true_trends(flat[None], np.full((1, 13), 0.15), 52)[0] == "declining"
+    # lost a third of its share over the year and expected to stay there: declining, though flat from now
+    fallen = np.concatenate([np.full(80, 0.3), np.full(24, 0.2)])
+    assert true_trends(fallen[None], np.full((1, 13), 0.2), 52)[0] == "declining"
+    # and the mirror image: won its share over the year and holds it
+    risen = np.concatenate([np.full(80, 0.2), np.full(24, 0.3)])
+    assert true_trends(risen[None], np.full((1, 13), 0.3), 52)[0] == "rising"
+
+
+def test_a_move_within_the_noise_of_a_few_images_a_week_is_no_trend():
+    rng = np.random.default_rng(0)
+    images = 14  # per week, as in the demo
+    counted = rng.binomial(images, 0.12, size=(200, 104)) / images  # a stable style, counted from a dozen images
+    smooth = np.full((200, 104), counted.mean())
+    # a forecast 12 % below the recent level: beyond the 10 % threshold, but inside the sampling noise
+    lower = counted[:, -13:].mean(axis=1, keepdims=True) * 0.88 * np.ones((1, 13))
+    noisy = trend_labels(counted, perfect(lower), 52, 13)["trend"]
+    assert (noisy == "declining").mean() < 0.1
+    clean = trend_labels(smooth, perfect(smooth[:, -13:] * 0.88), 52, 13)["trend"]
+    assert (clean == "declining").all()  # the same move on a smooth series is a decline
+
+
+def test_a_seasonal_style_heading_into_its_peak_is_seasonal_not_rising():
+    t = np.arange(117)
+    cycle = 0.15 + 0.08 * np.cos(2 * np.pi * (t - 110) / 52)  # peaks in the middle of the horizon
+    labels = trend_labels(cycle[None, :104], perfect(cycle[None, 104:]), 52, 13)
+    assert labels["trend"][0] == "seasonal"
+    assert labels["recent"][0] > cycle[91:104].mean()  # the recent level, moved to the horizon's part of the year
+
+
+def test_a_one_off_spike_a_year_ago_is_not_a_season():
+    t = np.arange(104)
+    spike = 0.05 + 0.3 * np.exp(-0.5 * ((t - 40) / 4) ** 2)
+    cycle = 0.15 + 0.08 * np.sin(2 * np.pi * t / 52)
+    strength, _ = seasonal_pattern(np.vstack([spike, cycle]), 52)
+    assert strength[0] < LabelRules().seasonal_strength <= strength[1]
+
+
+def test_bad_label_rules_are_clear_errors():
+    with pytest.raises(ForecastError, match="recent_periods"):
+        LabelRules(recent_periods=0)
+    with pytest.raises(ForecastError, match="negative"):
+        LabelRules(noise_z=-1)
+    with pytest.raises(ForecastError, match="future period"):
+        true_trends(np.ones((1, 10)), np.ones((1, 0)), 1)

@@ -6,7 +6,7 @@
 """
 
 from trendgan.forecast.core import DEFAULT_MODELS, ForecastResult, forecast_frame, season_length_for
-from trendgan.forecast.labels import TRENDS, LabelRules, trend_labels
+from trendgan.forecast.labels import TRENDS, LabelRules, trend_labels, true_trends
 from trendgan.forecast.models import MODEL_ALIASES, make_model
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "TRENDS",
     "LabelRules",
     "trend_labels",
+    "true_trends",
     "MODEL_ALIASES",
     "make_model",
     "forecast",

@@ -229,6 +229,7 @@ def forecast_frame(
         "yoy": labels["yoy"],
         "model": best_name,
         "reference": labels["reference"],
+        "recent": labels["recent"],
     })
     failures = pd.DataFrame(
         [(ids[row], alias, msg) for row, alias, msg in result.failures], columns=["unique_id", "model", "message"]

@@ -1,26 +1,45 @@
-"""Trend labels per style at the forecast horizon.
+"""Trend labels per style at the forecast horizon: where is the style heading from where it is now?
 
-The reference is the same periods one season earlier: the last observed season, laid over the horizon (for a
-26-week horizon, the 26 weeks one year before it; for a horizon of a full season or more, the whole last season),
-so a style at the top of its yearly cycle is not called rising. Without a season (or with less than one season of
-history) it is the mean of the last ``horizon`` periods. With ``change`` = forecast mean over the horizon /
-reference mean - 1:
+Three levels are compared, each a mean share:
 
-- **emerging**: a small style that at least doubles: reference share below ``emerging_share`` and
-  ``change >= emerging_growth`` (default +100 %).
-- **rising** / **declining**: the forecast mean moves beyond +/- ``threshold`` (default 10 %) of the larger of the
-  reference and the style's mean share over the last season (so a seasonal style a little above last year's trough
-  is not "rising").
+- ``F``, the **forecast** over the horizon;
+- ``A``, the **year-ago** reference: the same periods one season earlier (the last observed season laid over the
+  horizon; for a horizon of a full season or more, the whole last season), so a style at the top of its yearly cycle
+  is not called rising. Without a season (or with less than one season of history) it is the mean of the last
+  ``horizon`` periods;
+- ``R``, the **recent** level: the mean of the last ``recent_periods`` (default about a quarter of a season: 13
+  weeks, 3 months; the horizon without a season). For a seasonal style (see *seasonal* below) it is deseasonalised
+  and moved to the horizon's part of the year: R - profile(recent periods) + profile(horizon periods).
+
+Moves are measured relative to ``level`` = the largest of A, R and the style's mean share over the last season (so a
+seasonal style a little above last year's trough is not "rising"). A move is *clear* when it exceeds both
+``threshold`` (default 10 %) and ``noise_z`` (default 2) standard errors of the recent level (the period-to-period
+standard deviation from first differences / sqrt(2), over the last season, / sqrt(recent periods)); comparisons
+with the year-ago level use sqrt(2) times that, since they set two noisy means against each other. Without this, a
+style counted from a dozen images a period moves 20 % between two quarters by chance.
+
+- **emerging**: near zero a season ago (A below ``emerging_share``), at least doubling against it
+  (``change >= emerging_growth``, default +100 %), and F not clearly below R (a fad that spiked this year and is
+  fading now is not emerging, however small it was a year ago).
+- **declining**: F clearly below R; or F clearly below A while R has also fallen clearly below A (a style that lost
+  its share over the year and is not expected to win it back).
+- **rising**: not emerging, F not clearly below R and clearly above A, and either clearly above R or R already
+  clearly above A (the mirror image of the declining rule).
 - **seasonal**: no such change, but a strong seasonal pattern: the seasonal profile's peak-to-trough swing is at
   least ``seasonal_amplitude`` (50 %) of the mean share, and its strength (Hyndman's 1 - var(remainder) /
-  var(season + remainder)) at least ``seasonal_strength`` (0.3), so noise does not pass for a season.
+  var(season + remainder), capped by how well the last season repeats the one before) at least
+  ``seasonal_strength`` (0.3), so noise or a one-off spike does not pass for a season.
 - **stable**: everything else.
 
-``confidence`` (0..1) says how much of the forecast band (the horizon's mean of the 80 % and of the 95 %
-intervals, averaged) lies on the side of the call: above the reference for rising/emerging, below it for declining,
-within +/- ``threshold`` of it for stable/seasonal.
+The same rule labels the simulator's truth (``true_trends``: the true past shares and the true future as a perfect
+forecast), so the demo compares like with like.
 
-``yoy`` is HERMES' 3-class year-on-year label: forecast mean vs reference mean, up/down beyond 5 %, else flat.
+``change`` is F / A - 1 (the year-on-year change). ``confidence`` (0..1) says how much of the forecast band (the
+horizon's mean of the 80 % and of the 95 % intervals, averaged) lies on the side of the call: above A for
+rising/emerging, below R (or below A for a call made against the year-ago level) for declining, within +/-
+``threshold`` of R for stable/seasonal.
+
+``yoy`` is HERMES' 3-class year-on-year label: F vs A, up/down beyond 5 %, else flat.
 """
 
 from __future__ import annotations
@@ -29,6 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trendgan.errors import ForecastError
 from trendgan.forecast.metrics import yoy_class
 from trendgan.forecast.models import centred_moving_average, seasonal_profile
 
@@ -38,12 +58,20 @@ SHARE_FLOOR = 1e-4  # a reference share below 0.01 % counts as this, so "change"
 
 @dataclass
 class LabelRules:
-    threshold: float = 0.10
-    emerging_growth: float = 1.0
-    emerging_share: float = 0.05
+    threshold: float = 0.10           # a move smaller than this, relative to the style's level, is no trend
+    emerging_growth: float = 1.0      # emerging: at least doubles against the year-ago share...
+    emerging_share: float = 0.05      # ...which was below this
     seasonal_strength: float = 0.3
     seasonal_amplitude: float = 0.5
     yoy_threshold: float = 0.05
+    recent_periods: int | None = None  # the recent level's window; None: about a quarter of a season
+    noise_z: float = 2.0              # a clear move also exceeds this many standard errors of the recent level
+
+    def __post_init__(self):
+        if self.recent_periods is not None and int(self.recent_periods) < 1:
+            raise ForecastError(f"recent_periods must be at least 1, got {self.recent_periods}")
+        if self.threshold < 0 or self.noise_z < 0:
+            raise ForecastError("label threshold and noise_z cannot be negative")
 
 
 def seasonal_pattern(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,8 +79,10 @@ def seasonal_pattern(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
 
     Strength is Hyndman's 1 - var(remainder) / var(season + remainder) from a classical decomposition whose
     seasonal profile is smoothed over neighbouring periods (+/- m/17: 3 weeks, 1 month), so that week-to-week
-    noise, which dominates small image counts, does not pass for a season. Zeros without a season (m <= 1) or
-    with less than two seasons of history.
+    noise, which dominates small image counts, does not pass for a season. A season must also repeat: the strength
+    is capped by the correlation of the last season with the one before (both smoothed alike), because with two
+    seasons of history the moving-average trend leaves one season of remainder, and a one-off spike there would
+    pass for a perfect season. Zeros without a season (m <= 1) or with less than two seasons of history.
     """
     n, T = Y.shape
     if m <= 1 or T < 2 * m:
@@ -64,10 +94,25 @@ def seasonal_pattern(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     var_detrended = np.var(detrended[:, ok], axis=1)
     var_remainder = np.var(remainder[:, ok], axis=1)
     strength = np.clip(1 - np.divide(var_remainder, var_detrended, out=np.ones(n), where=var_detrended > 0), 0, 1)
+    strength = np.minimum(strength, np.clip(season_repeat(Y, m), 0, 1))
     mean = Y[:, -m:].mean(axis=1)
     span = profile.max(axis=1) - profile.min(axis=1)
     amplitude = np.divide(span, mean, out=np.zeros(n), where=mean > 0)
     return strength, amplitude
+
+
+def season_repeat(Y: np.ndarray, m: int) -> np.ndarray:
+    """Correlation of each series' last season with the season before it, both smoothed over +/- m/17 periods."""
+    n, T = Y.shape
+    if m <= 1 or T < 2 * m:
+        return np.zeros(n)
+    width = 2 * round(m / 17) + 1
+    kernel = np.ones(width) / width
+    last, before = Y[:, -m:], Y[:, -2 * m:-m]
+    a, b = (np.apply_along_axis(lambda row: np.convolve(row, kernel, mode="same"), 1, X) for X in (last, before))
+    a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+    norm = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    return np.divide((a * b).sum(axis=1), norm, out=np.zeros(n), where=norm > 0)
 
 
 def reference_level(history: np.ndarray, season_length: int, horizon: int) -> np.ndarray:
@@ -88,40 +133,89 @@ def band_share(lo: np.ndarray, hi: np.ndarray, low_edge: np.ndarray, high_edge: 
     return np.where(width > 0, inside / np.where(width > 0, width, 1), point)
 
 
+def recent_window(season_length: int, horizon: int, rules: LabelRules) -> int:
+    """Periods in the recent level: ``rules.recent_periods``, else a quarter of a season (or the horizon)."""
+    if rules.recent_periods is not None:
+        return int(rules.recent_periods)
+    return max(1, round(season_length / 4)) if season_length > 1 else max(1, int(horizon))
+
+
+def recent_level(history: np.ndarray, season_length: int, horizon: int, window: int, seasonal: np.ndarray) -> np.ndarray:
+    """Mean of the last ``window`` periods; for rows flagged ``seasonal``, deseasonalised and moved to the horizon's
+    part of the year (recent mean - profile over the recent periods + profile over the horizon)."""
+    T = history.shape[1]
+    window = min(window, T)
+    level = history[:, -window:].mean(axis=1)
+    if season_length > 1 and T >= 2 * season_length and seasonal.any():
+        profile = seasonal_profile(history, season_length, smooth=round(season_length / 17))
+        recent_pos = np.arange(T - window, T) % season_length
+        future_pos = np.arange(T, T + horizon) % season_length
+        shift = profile[:, future_pos].mean(axis=1) - profile[:, recent_pos].mean(axis=1)
+        level = np.where(seasonal, np.maximum(level + shift, 0.0), level)
+    return level
+
+
+def recent_noise(history: np.ndarray, season_length: int, window: int) -> np.ndarray:
+    """Standard error of the recent level: the period-to-period standard deviation (from first differences over the
+    last season, / sqrt 2, so a trend barely counts) divided by sqrt(window). Sampling noise in small counts is
+    independent from period to period, which first differences see and a smooth true share does not have."""
+    n, T = history.shape
+    span = min(T, max(season_length, window, 2))
+    if span < 2:
+        return np.zeros(n)
+    diffs = np.diff(history[:, -span:], axis=1)
+    return diffs.std(axis=1) / np.sqrt(2) / np.sqrt(min(window, T))
+
+
 def trend_labels(history: np.ndarray, forecast: dict, season_length: int, horizon: int, rules: LabelRules | None = None) -> dict:
     """Label each series (row of ``history``) from its forecast dict (mean, lo-80, hi-80, lo-95, hi-95 as (n, h)).
 
-    Returns arrays: trend, change, confidence, yoy, reference, strength.
+    Returns arrays: trend, change, confidence, yoy, reference (A), recent (R), strength, amplitude.
     """
     rules = rules or LabelRules()
-    history = np.atleast_2d(history)
+    history = np.atleast_2d(np.asarray(history, dtype=float))
     n, T = history.shape
     reference = reference_level(history, season_length, horizon)
     expected = forecast["mean"].mean(axis=1)
     change = expected / np.maximum(reference, SHARE_FLOOR) - 1
     change = np.where((reference <= 0) & (expected <= SHARE_FLOOR * 1e-3), 0.0, change)
     strength, amplitude = seasonal_pattern(history, season_length)
+    has_season = (strength >= rules.seasonal_strength) & (amplitude >= rules.seasonal_amplitude)
+    window = recent_window(season_length, horizon, rules)
+    recent = recent_level(history, season_length, horizon, window, has_season)
 
-    # Rising/declining are called on the change measured against the larger of the same-weeks share and the
-    # style's mean share over the last season: a seasonal style coming out of its trough by a hair more than last
-    # year moves a lot relative to the trough but not relative to its year, and that is not a trend.
+    # Every move is measured against the style's level (the largest of the year-ago, recent and last-season mean
+    # shares): a seasonal style coming out of its trough by a hair more than last year moves a lot relative to the
+    # trough but not relative to its year, and that is not a trend.
     season_mean = history[:, -min(T, max(season_length, 1)):].mean(axis=1)
-    level = np.maximum(np.maximum(reference, season_mean), SHARE_FLOOR)
-    trend_change = np.where(change == 0, 0.0, (expected - reference) / level)
-    emerging = (reference < rules.emerging_share) & (change >= rules.emerging_growth)
-    rising = ~emerging & (trend_change > rules.threshold)
-    declining = trend_change < -rules.threshold
-    seasonal = ~(emerging | rising | declining) & (strength >= rules.seasonal_strength) & (amplitude >= rules.seasonal_amplitude)
+    level = np.maximum(np.maximum(np.maximum(reference, recent), season_mean), SHARE_FLOOR)
+    noise = rules.noise_z * recent_noise(history, season_length, window) / level
+    clear_recent = np.maximum(rules.threshold, noise)
+    clear_year = np.maximum(rules.threshold, np.sqrt(2) * noise)
+    vs_recent = (expected - recent) / level
+    vs_year = (expected - reference) / level
+    over_year = (recent - reference) / level  # how far the style has already moved since a season ago
+    quiet = (reference <= 0) & (expected <= SHARE_FLOOR * 1e-3) & (recent <= SHARE_FLOOR * 1e-3)
+    vs_recent, vs_year, over_year = (np.where(quiet, 0.0, v) for v in (vs_recent, vs_year, over_year))
+
+    down_recent, up_recent = vs_recent < -clear_recent, vs_recent > clear_recent
+    down_year, up_year = vs_year < -clear_year, vs_year > clear_year
+    fell, rose = over_year < -clear_year, over_year > clear_year
+    emerging = (reference < rules.emerging_share) & (change >= rules.emerging_growth) & ~down_recent
+    declining = ~emerging & (down_recent | (down_year & fell))
+    rising = ~emerging & ~declining & up_year & (up_recent | rose)
+    seasonal = ~(emerging | rising | declining) & has_season
     trend = np.select([emerging, rising, declining, seasonal], ["emerging", "rising", "declining", "seasonal"], "stable")
 
-    ref = np.maximum(reference, 0)
+    ref, now = np.maximum(reference, 0), np.maximum(recent, 0)
+    below_edge = np.where(down_recent, now, ref)  # a decline called against the recent level is judged there
     big = np.full(n, np.inf)
     confidence = np.zeros(n)
     for lv in (80, 95):
         lo, hi = forecast[f"lo-{lv}"].mean(axis=1), forecast[f"hi-{lv}"].mean(axis=1)
         above = band_share(lo, hi, ref, big)
-        below = band_share(lo, hi, -big, ref)
-        near = band_share(lo, hi, ref * (1 - rules.threshold), ref * (1 + rules.threshold))
+        below = band_share(lo, hi, -big, below_edge)
+        near = band_share(lo, hi, now - rules.threshold * level, now + rules.threshold * level)
         confidence += np.select([emerging | rising, declining], [above, below], near) / 2
     return {
         "trend": trend,
@@ -129,6 +223,20 @@ def trend_labels(history: np.ndarray, forecast: dict, season_length: int, horizo
         "confidence": np.clip(confidence, 0, 1),
         "yoy": yoy_class(reference, expected, rules.yoy_threshold),
         "reference": reference,
+        "recent": recent,
         "strength": strength,
         "amplitude": amplitude,
     }
+
+
+def true_trends(past: np.ndarray, future: np.ndarray, season_length: int, rules: LabelRules | None = None) -> np.ndarray:
+    """The trend label of known shares: ``past`` (n, T) and the true ``future`` (n, h) taken as a perfect forecast.
+
+    The simulator labels its truth with this, and the demo's recovery compares it with the forecast's label, so
+    both come from one definition.
+    """
+    future = np.atleast_2d(np.asarray(future, dtype=float))
+    if future.shape[1] < 1:
+        raise ForecastError("a true trend needs at least one future period")
+    perfect = {key: future for key in ("mean", "lo-80", "hi-80", "lo-95", "hi-95")}
+    return trend_labels(past, perfect, season_length, future.shape[1], rules)["trend"]
