@@ -34,8 +34,19 @@ def test_shipped_scenarios_load(name):
 def test_the_demo_has_every_kind_of_trend():
     from trendgan.simulate import plan_corpus
 
-    plan = plan_corpus(load_scenario(None, periods=30, per_period=5), seed=0)
+    plan = plan_corpus(load_scenario(None, per_period=5), seed=0)
     assert set(plan.trends) >= {"emerging", "rising", "stable", "seasonal", "declining"}
+    truth = dict(zip(plan.label_names, plan.trends))
+    # the fad peaked ten weeks before the end: near zero a year ago, but falling now
+    assert truth["pink dotted skirt"] == "declining" and truth["green solid sneaker"] == "emerging"
+
+
+def test_the_truth_sees_no_season_in_less_than_two_seasons_of_history():
+    from trendgan.simulate import plan_corpus
+
+    plan = plan_corpus(load_scenario(None, periods=30, per_period=5), seed=0)
+    assert "seasonal" not in plan.trends  # the truth uses the forecast's rule, which cannot see a season in 30 weeks
+    assert "declining" in plan.trends
 
 
 def test_photo_set_paths_are_read_from_the_scenario_folder():

@@ -154,16 +154,41 @@ def plan_corpus(scenario: Scenario, seed: int = 0) -> CorpusPlan:
     counts = np.stack(
         [sample_counts(seen[i, :observed], per_source[:, i], count_rng) for i in range(len(scenario.sources))], axis=1
     )
-    quarter = _season_quarter(scenario.period)
-    trends = [c.true_trend(observed - 1, observed - 1, months, max(holdout, quarter), quarter) for c in curves]
+    trends = _true_trends(scenario, curves, shares, source_weights, observed, holdout)
     plan = CorpusPlan(scenario, seed, starts[:visible], market, shares, leading_shares, counts, trends)
     plan.posts = list(_posts(plan, post_rng))
     return plan
 
 
 def _season_quarter(period: str) -> int:
-    """About three months in periods: the recent past a fad's label compares with (and its horizon without holdout)."""
+    """About three months in periods: the truth's horizon when the scenario holds no holdout periods."""
     return {"W": 13, "M": 3, "D": 90}[period]
+
+
+def _true_trends(scenario: Scenario, curves, shares: np.ndarray, source_weights: np.ndarray, observed: int,
+                 holdout: int) -> list[str]:
+    """Each label's true trend: the forecast stage's own rule (``trendgan.forecast.labels.true_trends``) on the true
+    past shares and the true future taken as a perfect forecast, so the demo compares like with like.
+
+    The future is the holdout periods; a scenario without them gets a quarter of noise-free future from the curves
+    (the noise draws are left alone so the corpus stays the same for a seed).
+    """
+    from trendgan.forecast.core import season_length_for
+    from trendgan.forecast.labels import true_trends
+
+    if holdout:
+        future = shares[observed:observed + holdout]
+    else:
+        ahead = _season_quarter(scenario.period)
+        max_lead = max(s.lead for s in scenario.sources)
+        starts = [shift_period(scenario.start, scenario.period, k) for k in range(observed + ahead + max_lead)]
+        months = np.array([month_of_year(d, period_length(d, scenario.period) / 2) for d in starts])
+        t = np.arange(len(starts))
+        market = shares_from_weights(np.stack([c.weights(t, months, observed - 1) for c in curves], axis=1))
+        seen = np.stack([market[s.lead + observed: s.lead + observed + ahead] for s in scenario.sources])
+        future = np.einsum("s,spl->pl", source_weights, seen)
+    season = season_length_for(scenario.period)
+    return [str(x) for x in true_trends(shares[:observed].T, future.T, season)]
 
 
 _CAPTIONS = {

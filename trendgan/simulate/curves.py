@@ -4,6 +4,10 @@ A curve gives a label a non-negative *weight* per period; a period's *shares* ar
 labels, so they sum to 1. Periods are counted from 0 (the first period) to ``last`` (the last observed period);
 holdout periods continue past ``last`` and sources that lead the market read the curve a few periods ahead.
 
+A label's true trend is not fixed by its shape: the simulator applies the forecast stage's label rule
+(``trendgan.forecast.labels.true_trends``) to the true shares, the past and the true future, so it is what the
+curve actually does there, among all the others. The trends named below are what each shape usually gets.
+
 Shapes (parameters in brackets, with defaults):
 
 - ``flat`` (level=1): the same weight throughout. True trend: stable.
@@ -18,8 +22,8 @@ Shapes (parameters in brackets, with defaults):
   ``start`` <= 0, stable when it was fully grown a quarter or more before the end).
 - ``fad`` (peak=0.75, width=0.05, height=2.5, base=0.05): a bell-shaped spike at ``peak`` with standard deviation
   ``width`` (positions) on top of ``base``. Its true trend is what it is doing at the end of the observed range:
-  before the spike ``emerging`` (or ``rising`` when ``base`` is not small), on the way down ``declining``, long after
-  it ``stable``; the truth also says ``"curve": "fad"``.
+  before the spike ``emerging`` (or ``rising`` when ``base`` is not small), on the way down ``declining`` (even
+  though it was near zero a year earlier), long after it ``stable``; the truth also says ``"curve": "fad"``.
 
 Positions (``start``, ``peak``) and widths here are fractions of the observed range; the scenario layer turns
 dates and period counts into these.
@@ -91,29 +95,6 @@ class Curve:
         else:  # fad
             w = p["base"] + p["height"] * np.exp(-0.5 * ((x - p["peak"]) / p["width"]) ** 2)
         return np.maximum(w, 0.0)
-
-    def true_trend(self, t_end: int, last: int, months: np.ndarray, horizon: int, recent_periods: int) -> str:
-        """The trend label in the shared vocabulary (emerging, rising, stable, seasonal, declining)."""
-        p = self.params
-        x_end, settled = t_end / max(last, 1), recent_periods / max(last, 1)
-        if self.shape == "emerging":
-            # Fully grown a while before the end: it is simply there now. Already present at the start: rising.
-            if x_end - p["start"] >= p["ramp"] + settled:
-                return "stable"
-            return "emerging" if p["start"] > 0 else "rising"
-        if self.shape == "declining":
-            floor_at = (p["high"] - 0.05 * p["high"]) / (p["high"] - p["low"])  # where it stops at 5 % of high
-            return "stable" if x_end - floor_at >= settled else "declining"
-        if self.shape != "fad":
-            return {"flat": "stable"}.get(self.shape, self.shape)
-        # A fad is labelled by what it does next: the coming ``horizon`` periods against the recent ones.
-        recent = self.weights(np.arange(t_end - recent_periods + 1, t_end + 1), months, last).mean()
-        coming = self.weights(np.arange(t_end + 1, t_end + horizon + 1), months, last).mean()
-        if coming > 1.2 * recent:
-            return "emerging" if self.params["base"] < 0.15 * self.params["height"] and recent < 0.25 * self.params["height"] else "rising"
-        if coming < recent / 1.2:
-            return "declining"
-        return "stable"
 
 
 def _check(shape: str, p: dict[str, float]) -> None:
