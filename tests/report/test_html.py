@@ -89,3 +89,19 @@ def test_designs_section_shows_the_latest_restyle(full_store, tmp_path):
     designs = page.split('<section id="designs">', 1)[1].split("</section>", 1)[0]
     assert "restyle" in designs and designs.count("data:image/jpeg;base64,") == 1
     assert "toward: &lt;script&gt;" in designs
+
+
+def test_a_fading_fad_reads_as_a_fall_from_now_beside_its_rise_over_a_year(full_store, tmp_path):
+    # A fad that spiked this year is declining from where it is now, yet far above last year: the leaderboard
+    # leads with the move the label is about and shows the year-on-year change beside it.
+    run = full_store.run_dir("forecasts")
+    labels = pd.read_parquet(run / "labels.parquet")
+    labels.loc[labels.unique_id == 3, ["change", "change_recent"]] = [4.0, -0.35]
+    labels.loc[labels.unique_id != 3, "change_recent"] = labels.loc[labels.unique_id != 3, "change"]
+    labels.to_parquet(run / "labels.parquet", index=False)
+
+    page = write_report(full_store, tmp_path / "r.html").read_text()
+    declining = page.split("Declining styles", 1)[1].split("</table>", 1)[0]
+    assert re.search(r'class="down">-35%</td><td class="up">\+400%', declining)
+    table = pd.read_csv(tmp_path / "r.csv")
+    assert table.loc[table.style_id == 3, "change_recent"].iloc[0] == pytest.approx(-0.35)

@@ -225,6 +225,7 @@ def forecast_frame(
         "unique_id": ids,
         "trend": labels["trend"],
         "change": labels["change"],
+        "change_recent": labels["change_recent"],
         "confidence": labels["confidence"],
         "yoy": labels["yoy"],
         "model": best_name,

@@ -34,7 +34,8 @@ style counted from a dozen images a period moves 20 % between two quarters by ch
 The same rule labels the simulator's truth (``true_trends``: the true past shares and the true future as a perfect
 forecast), so the demo compares like with like.
 
-``change`` is F / A - 1 (the year-on-year change). ``confidence`` (0..1) says how much of the forecast band (the
+``change`` is F / A - 1 (the year-on-year change); ``change_recent`` is F / R - 1 (the change from where the style
+is now, the move that rising and declining are about; a report shows both). ``confidence`` (0..1) says how much of the forecast band (the
 horizon's mean of the 80 % and of the 95 % intervals, averaged) lies on the side of the call: above A for
 rising/emerging, below R (or below A for a call made against the year-ago level) for declining, within +/-
 ``threshold`` of R for stable/seasonal.
@@ -50,7 +51,8 @@ import numpy as np
 
 from trendgan.errors import ForecastError
 from trendgan.forecast.metrics import yoy_class
-from trendgan.forecast.models import centred_moving_average, seasonal_profile
+# The season test lives with the models, which use it too (a season is only used where it repeats).
+from trendgan.forecast.models import season_repeat, seasonal_pattern, seasonal_profile  # noqa: F401
 
 TRENDS = ("emerging", "rising", "stable", "seasonal", "declining")
 SHARE_FLOOR = 1e-4  # a reference share below 0.01 % counts as this, so "change" stays finite for new styles
@@ -72,47 +74,6 @@ class LabelRules:
             raise ForecastError(f"recent_periods must be at least 1, got {self.recent_periods}")
         if self.threshold < 0 or self.noise_z < 0:
             raise ForecastError("label threshold and noise_z cannot be negative")
-
-
-def seasonal_pattern(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """(strength 0..1, peak-to-trough amplitude relative to the mean share) of each series' seasonal pattern.
-
-    Strength is Hyndman's 1 - var(remainder) / var(season + remainder) from a classical decomposition whose
-    seasonal profile is smoothed over neighbouring periods (+/- m/17: 3 weeks, 1 month), so that week-to-week
-    noise, which dominates small image counts, does not pass for a season. A season must also repeat: the strength
-    is capped by the correlation of the last season with the one before (both smoothed alike), because with two
-    seasons of history the moving-average trend leaves one season of remainder, and a one-off spike there would
-    pass for a perfect season. Zeros without a season (m <= 1) or with less than two seasons of history.
-    """
-    n, T = Y.shape
-    if m <= 1 or T < 2 * m:
-        return np.zeros(n), np.zeros(n)
-    profile = seasonal_profile(Y, m, smooth=int(round(m / 17)))
-    detrended = Y - centred_moving_average(Y, m)
-    remainder = detrended - profile[:, np.arange(T) % m]
-    ok = np.isfinite(detrended[0])
-    var_detrended = np.var(detrended[:, ok], axis=1)
-    var_remainder = np.var(remainder[:, ok], axis=1)
-    strength = np.clip(1 - np.divide(var_remainder, var_detrended, out=np.ones(n), where=var_detrended > 0), 0, 1)
-    strength = np.minimum(strength, np.clip(season_repeat(Y, m), 0, 1))
-    mean = Y[:, -m:].mean(axis=1)
-    span = profile.max(axis=1) - profile.min(axis=1)
-    amplitude = np.divide(span, mean, out=np.zeros(n), where=mean > 0)
-    return strength, amplitude
-
-
-def season_repeat(Y: np.ndarray, m: int) -> np.ndarray:
-    """Correlation of each series' last season with the season before it, both smoothed over +/- m/17 periods."""
-    n, T = Y.shape
-    if m <= 1 or T < 2 * m:
-        return np.zeros(n)
-    width = 2 * round(m / 17) + 1
-    kernel = np.ones(width) / width
-    last, before = Y[:, -m:], Y[:, -2 * m:-m]
-    a, b = (np.apply_along_axis(lambda row: np.convolve(row, kernel, mode="same"), 1, X) for X in (last, before))
-    a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
-    norm = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    return np.divide((a * b).sum(axis=1), norm, out=np.zeros(n), where=norm > 0)
 
 
 def reference_level(history: np.ndarray, season_length: int, horizon: int) -> np.ndarray:
@@ -220,6 +181,8 @@ def trend_labels(history: np.ndarray, forecast: dict, season_length: int, horizo
     return {
         "trend": trend,
         "change": change,
+        # The move the trend label is about: the forecast against where the style is now.
+        "change_recent": np.where(quiet, 0.0, expected / np.maximum(recent, SHARE_FLOOR) - 1),
         "confidence": np.clip(confidence, 0, 1),
         "yoy": yoy_class(reference, expected, rules.yoy_threshold),
         "reference": reference,

@@ -195,21 +195,29 @@ def data_quality_section(data: ReportData) -> str:
 
 def _leaderboard(data: ReportData, trend: str, heading: str, hint: str) -> str:
     labels = data.labels[data.labels["trend"] == trend]
-    labels = labels.sort_values("change", ascending=(trend == "declining")).head(LEADERBOARD_ROWS)
+    labels = labels.sort_values(_move_column(labels), ascending=(trend == "declining")).head(LEADERBOARD_ROWS)
     title = f'<div class="board"><h3>{html.escape(heading)} <small>({html.escape(hint)})</small></h3>'
     if labels.empty:
         return title + f"<p>No {html.escape(trend)} styles in this forecast.</p></div>"
     renders = {entry.get("style_id"): entry for entry in data.renders}
     rows = "".join(_leaderboard_row(data, row, renders) for row in labels.itertuples(index=False))
-    head = "<tr><th>style</th><th>expected change</th><th>confidence</th><th>real images</th><th>predicted look (GAN)</th></tr>"
+    head = ("<tr><th>style</th><th>expected change<br><small>from now</small></th><th>vs a year ago</th>"
+            "<th>confidence</th><th>real images</th><th>predicted look (GAN)</th></tr>")
     return f"{title}<table>{head}{rows}</table></div>"
+
+
+def _move_column(labels) -> str:
+    return "change_recent" if "change_recent" in labels.columns else "change"
 
 
 def _leaderboard_row(data: ReportData, row, renders: dict) -> str:
     style_id = row.unique_id
     name = data.names.get(style_id) or f"style {style_id}"
-    change = float(row.change)
+    # Labels say where a style heads from where it is now; a year-on-year change can point the other way (a fad
+    # that spiked this year and is fading is far above last year), so both are shown.
+    change = float(getattr(row, "change_recent", row.change))
     arrow = "up" if change >= 0 else "down"
+    yoy = float(row.change)
     confidence = getattr(row, "confidence", float("nan"))
     real = "".join(_img(p, name) for p in _representatives(data, style_id))
     render = renders.get(_py(style_id))
@@ -218,7 +226,8 @@ def _leaderboard_row(data: ReportData, row, renders: dict) -> str:
     else:
         look = '<span class="not-run">not rendered yet</span>'
     return (f"<tr><td><b>{html.escape(str(name))}</b> <small>#{html.escape(str(style_id))}</small></td>"
-            f'<td class="{arrow}">{change:+.0%}</td><td>{_fmt_share(confidence)}</td>'
+            f'<td class="{arrow}">{change:+.0%}</td><td class="{"up" if yoy >= 0 else "down"}">{yoy:+.0%}</td>'
+            f'<td>{_fmt_share(confidence)}</td>'
             f'<td class="thumbs">{real or "<span class=not-run>no images</span>"}</td><td>{look}</td></tr>')
 
 
@@ -288,14 +297,14 @@ def _py(value):
 
 def forecast_table(data: ReportData) -> pd.DataFrame:
     """The chosen forecast per style and period, with the style's name and trend label: the CSV a planner opens."""
-    columns = ["style_id", "name", "trend", "change", "confidence", "ds", "model", "mean", "lo-80", "hi-80", "lo-95", "hi-95"]
+    columns = ["style_id", "name", "trend", "change", "change_recent", "confidence", "ds", "model", "mean", "lo-80", "hi-80", "lo-95", "hi-95"]
     forecasts = plots.best_forecasts(data.forecasts)
     if forecasts.empty:
         return pd.DataFrame(columns=columns)
     table = forecasts.rename(columns={"unique_id": "style_id"}).copy()
     table["name"] = table["style_id"].map(data.names)
     if data.labels is not None and not data.labels.empty:
-        label_cols = [c for c in ("trend", "change", "confidence") if c in data.labels.columns]
+        label_cols = [c for c in ("trend", "change", "change_recent", "confidence") if c in data.labels.columns]
         labels = data.labels[["unique_id", *label_cols]].rename(columns={"unique_id": "style_id"})
         table = table.merge(labels, on="style_id", how="left")
     table["ds"] = pd.to_datetime(table["ds"]).dt.strftime("%Y-%m-%d")

@@ -118,7 +118,8 @@ def top_movers(labels: pd.DataFrame, n: int = 6) -> list:
     """Style ids with the largest expected change in share, either direction."""
     if labels is None or labels.empty or "change" not in labels.columns:
         return []
-    ranked = labels.assign(_size=labels["change"].abs()).sort_values("_size", ascending=False)
+    move = "change_recent" if "change_recent" in labels.columns else "change"  # the move from where it is now
+    ranked = labels.assign(_size=labels[move].abs()).sort_values("_size", ascending=False)
     return ranked["unique_id"].head(n).tolist()
 
 
@@ -131,7 +132,7 @@ def plot_top_movers(series: pd.DataFrame, forecasts: pd.DataFrame | None, labels
         return _empty_figure("No forecast labels yet")
     rows = -(-len(movers) // columns)
     trend_of = labels.set_index("unique_id")["trend"].to_dict() if "trend" in labels.columns else {}
-    change_of = labels.set_index("unique_id")["change"].to_dict()
+    change_of = labels.set_index("unique_id")["change_recent" if "change_recent" in labels.columns else "change"].to_dict()
     titles = [f"{style_label(s, names)}<br>{safe_label(trend_of.get(s, ''))} {change_of[s]:+.0%}" for s in movers]
     fig = make_subplots(rows=rows, cols=min(columns, len(movers)), subplot_titles=titles, vertical_spacing=0.16)
     order = sorted(series["unique_id"].unique().tolist())
