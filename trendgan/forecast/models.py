@@ -102,6 +102,54 @@ def centred_moving_average(Y: np.ndarray, m: int) -> np.ndarray:
     return out
 
 
+def seasonal_pattern(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(strength 0..1, peak-to-trough amplitude relative to the mean share) of each series' seasonal pattern.
+
+    Strength is Hyndman's 1 - var(remainder) / var(season + remainder) from a classical decomposition whose
+    seasonal profile is smoothed over neighbouring periods (+/- m/17: 3 weeks, 1 month), so that week-to-week
+    noise, which dominates small image counts, does not pass for a season. A season must also repeat: the strength
+    is capped by the correlation of the last season with the one before (both smoothed alike), because with two
+    seasons of history the moving-average trend leaves one season of remainder, and a one-off spike there would
+    pass for a perfect season. Zeros without a season (m <= 1) or with less than two seasons of history.
+    """
+    n, T = Y.shape
+    if m <= 1 or T < 2 * m:
+        return np.zeros(n), np.zeros(n)
+    profile = seasonal_profile(Y, m, smooth=int(round(m / 17)))
+    detrended = Y - centred_moving_average(Y, m)
+    remainder = detrended - profile[:, np.arange(T) % m]
+    ok = np.isfinite(detrended[0])
+    var_detrended = np.var(detrended[:, ok], axis=1)
+    var_remainder = np.var(remainder[:, ok], axis=1)
+    strength = np.clip(1 - np.divide(var_remainder, var_detrended, out=np.ones(n), where=var_detrended > 0), 0, 1)
+    strength = np.minimum(strength, np.clip(season_repeat(Y, m), 0, 1))
+    mean = Y[:, -m:].mean(axis=1)
+    span = profile.max(axis=1) - profile.min(axis=1)
+    amplitude = np.divide(span, mean, out=np.zeros(n), where=mean > 0)
+    return strength, amplitude
+
+
+def smooth_rows(X: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Each row convolved with a symmetric odd-width kernel, zero-padded (``np.convolve(row, kernel, "same")``)."""
+    half = len(kernel) // 2
+    padded = np.pad(X, ((0, 0), (half, half)))
+    return np.lib.stride_tricks.sliding_window_view(padded, len(kernel), axis=1) @ kernel
+
+
+def season_repeat(Y: np.ndarray, m: int) -> np.ndarray:
+    """Correlation of each series' last season with the season before it, both smoothed over +/- m/17 periods."""
+    n, T = Y.shape
+    if m <= 1 or T < 2 * m:
+        return np.zeros(n)
+    width = 2 * round(m / 17) + 1
+    kernel = np.ones(width) / width
+    last, before = Y[:, -m:], Y[:, -2 * m:-m]
+    a, b = (smooth_rows(X, kernel) for X in (last, before))
+    a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+    norm = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    return np.divide((a * b).sum(axis=1), norm, out=np.zeros(n), where=norm > 0)
+
+
 # --------------------------------------------------------------------------- base classes
 
 
