@@ -1,3 +1,4 @@
+import pytest
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -87,3 +88,14 @@ def test_empty_inputs_give_a_message_not_an_error():
     assert plots.plot_backtest_quality(None).layout.annotations[0].text == "No backtests yet"
     assert plots.plot_style_map(pd.DataFrame()).layout.annotations[0].text == "No style map yet"
     assert plots.plot_rejects({}).layout.annotations[0].text == "No rejected files"
+
+
+def test_long_noisy_histories_get_a_moving_average_over_a_faint_raw_line(synthetic):
+    series = synthetic.series(40)
+    fig = plots.plot_trends(series, None, synthetic.STYLES)
+    per_style = [t for t in fig.data if t.legendgroup == "style-0"]
+    raw, smooth = per_style
+    assert smooth.name == "0 · wide-leg denim (4-period mean)" and not smooth.showlegend
+    history = series[series.unique_id == 0].sort_values("ds")["y"]
+    assert smooth.y[-1] == pytest.approx(history.tail(4).mean())
+    assert raw.line.color.startswith("rgba(")  # the raw line fades behind the average

@@ -18,6 +18,8 @@ from plotly.subplots import make_subplots
 
 PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Set2
 BEST_MODEL = "best"
+SMOOTH_FROM = 26    # periods of history from which the trend chart adds a moving average
+SMOOTH_WINDOW = 4
 _SEASONAL_NAIVE = ("seasonal_naive", "seasonalnaive", "snaive", "seasonal-naive")
 
 
@@ -77,11 +79,21 @@ def _style_traces(style_id, history: pd.DataFrame, future: pd.DataFrame, label: 
         traces.append(_band(future["ds"], future["lo-95"], future["hi-95"], colour, 0.12, f"{label} 95 %", group))
     if not future.empty and {"lo-80", "hi-80"} <= set(future.columns):
         traces.append(_band(future["ds"], future["lo-80"], future["hi-80"], colour, 0.25, f"{label} 80 %", group))
+    smooth = len(history) >= SMOOTH_FROM
     traces.append(go.Scatter(
-        x=history["ds"], y=history["y"], mode="lines", line=dict(color=colour, width=1.5),
+        x=history["ds"], y=history["y"], mode="lines",
+        line=dict(color=_rgba(colour, 0.3) if smooth else colour, width=1 if smooth else 1.5),
         name=label, legendgroup=group, showlegend=show_legend,
         hovertemplate="%{x|%Y-%m-%d}: %{y:.1%}<extra>" + label + "</extra>",
     ))
+    if smooth:
+        # Weekly shares of a few dozen images jump around; a short moving average shows the trend a reader looks
+        # for, drawn over the faint raw line.
+        traces.append(go.Scatter(
+            x=history["ds"], y=history["y"].rolling(SMOOTH_WINDOW, min_periods=1).mean(), mode="lines",
+            line=dict(color=colour, width=2), name=f"{label} ({SMOOTH_WINDOW}-period mean)", legendgroup=group,
+            showlegend=False, hovertemplate="%{x|%Y-%m-%d}: %{y:.1%} (moving mean)<extra>" + label + "</extra>",
+        ))
     if not future.empty:
         # The forecast starts from the last observation so the two lines join.
         bridge_x = list(history["ds"].tail(1)) + list(future["ds"])
