@@ -95,7 +95,8 @@ def test_long_noisy_histories_get_a_moving_average_over_a_faint_raw_line(synthet
     fig = plots.plot_trends(series, None, synthetic.STYLES)
     per_style = [t for t in fig.data if t.legendgroup == "style-0"]
     raw, smooth = per_style
-    assert smooth.name == "0 · wide-leg denim (4-period mean)" and not smooth.showlegend
+    assert smooth.name == "0 · wide-leg denim (4-period mean)"
+    assert smooth.showlegend and not raw.showlegend  # the legend shows the bold line it toggles
     history = series[series.unique_id == 0].sort_values("ds")["y"]
     assert smooth.y[-1] == pytest.approx(history.tail(4).mean())
     assert raw.line.color.startswith("rgba(")  # the raw line fades behind the average

@@ -83,7 +83,7 @@ def _style_traces(style_id, history: pd.DataFrame, future: pd.DataFrame, label: 
     traces.append(go.Scatter(
         x=history["ds"], y=history["y"], mode="lines",
         line=dict(color=_rgba(colour, 0.3) if smooth else colour, width=1 if smooth else 1.5),
-        name=label, legendgroup=group, showlegend=show_legend,
+        name=label, legendgroup=group, showlegend=show_legend and not smooth,
         hovertemplate="%{x|%Y-%m-%d}: %{y:.1%}<extra>" + label + "</extra>",
     ))
     if smooth:
@@ -92,7 +92,7 @@ def _style_traces(style_id, history: pd.DataFrame, future: pd.DataFrame, label: 
         traces.append(go.Scatter(
             x=history["ds"], y=history["y"].rolling(SMOOTH_WINDOW, min_periods=1).mean(), mode="lines",
             line=dict(color=colour, width=2), name=f"{label} ({SMOOTH_WINDOW}-period mean)", legendgroup=group,
-            showlegend=False, hovertemplate="%{x|%Y-%m-%d}: %{y:.1%} (moving mean)<extra>" + label + "</extra>",
+            showlegend=show_legend, hovertemplate="%{x|%Y-%m-%d}: %{y:.1%} (moving mean)<extra>" + label + "</extra>",
         ))
     if not future.empty:
         # The forecast starts from the last observation so the two lines join.
