@@ -251,6 +251,21 @@ def train_trendgan(images, conditions, config: str, minutes: float, seed: int, d
                       "images_per_s": round(summary["images_per_s"], 1)}
 
 
+def centroid_neighbour_purity(vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray, k: int) -> dict:
+    """Share of the k training images nearest each class centroid (by the encoder's vectors) that are of that class.
+
+    A judge-free ceiling for conditional_accuracy: a generator that draws faithfully from the images whose
+    conditions lie near a centroid draws the other classes in this proportion. In a pixel PCA, the centroids of
+    Shirt, Pullover, Coat and Sandal sit among other classes' images.
+    """
+    units = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+    purity = {}
+    for c, centre in enumerate(units):
+        nearest = np.argsort(((vectors - centre) ** 2).sum(axis=1))[:k]
+        purity[CLASSES[c]] = round(float((labels[nearest] == c).mean()), 3)
+    return {"mean": round(float(np.mean(list(purity.values()))), 4), "per_class": purity}
+
+
 def judge_scores(judge, fakes: np.ndarray, test_features: np.ndarray) -> dict:
     """Frechet distance, and precision (fidelity) / recall (coverage), in the judge's feature space."""
     from trendgan.gan.metrics import frechet_distance, precision_recall
@@ -304,6 +319,7 @@ def run_fashion_mnist(args, device) -> dict:
     fakes = from_gan_images(renderer.render(train_vectors[picks], seed=args.seed + 1))
     info.update(judge_scores(judge, fakes, test_features))
     centroids = np.stack([train_vectors[train_y == c].mean(axis=0) for c in range(10)])
+    result["centroid_neighbour_purity"] = centroid_neighbour_purity(train_vectors, train_y, centroids, args.per_class)
     renders = from_gan_images(renderer.render(centroids, seed=args.seed + 2, per_condition=args.per_class))
     predicted = judge_features_and_predictions(judge, renders)[1]
     truth = np.repeat(np.arange(10), args.per_class)
