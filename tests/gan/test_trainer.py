@@ -90,3 +90,34 @@ def test_mixed_precision_training_on_cuda():
     with torch.no_grad():
         out = trainer.ema(torch.randn(2, trainer.config.z_dim, device="cuda"), conditions[:2].cuda())
     assert out.dtype == torch.float32 and out.is_cuda
+
+
+def test_condition_noise_has_the_configured_norm_and_keeps_the_direction():
+    from trendgan.gan.config import load_config, replace
+
+    trainer = GanTrainer(replace(load_config("gan-tiny-16"), cond_noise=0.3), cond_dim=256, seed=0)
+    cond = torch.randn(64, 256) * 5  # any length: the trainer works on unit vectors like the generator
+    noisy = trainer._smooth(cond)
+    unit = cond / cond.norm(dim=1, keepdim=True)
+    noise_norm = (noisy - unit).norm(dim=1)
+    assert abs(float(noise_norm.mean()) - 0.3) < 0.03
+    assert float(torch.nn.functional.cosine_similarity(noisy, unit).min()) > 0.85
+    plain = GanTrainer("gan-tiny-16", cond_dim=256, seed=0)
+    assert torch.allclose(plain._smooth(cond), unit)
+
+
+def test_diversity_term_trains_and_pairs_share_conditions(monkeypatch):
+    from trendgan.gan.config import load_config, replace
+
+    images, conditions = _two_colour_set()
+    trainer = GanTrainer(replace(load_config("gan-tiny-16"), cond_noise=0.2, diversity_weight=1.0), cond_dim=4, seed=0)
+    seen = []
+    forward = trainer.generator.forward
+    monkeypatch.setattr(trainer.generator, "forward", lambda z, cond: (seen.append(cond), forward(z, cond))[1])
+    before = [p.detach().clone() for p in trainer.generator.parameters()]
+    losses = [trainer.train_step(images, conditions) for _ in range(3)]
+    assert all(np.isfinite(list(h.values())).all() for h in losses)
+    half = trainer.config.batch // 2
+    assert torch.equal(seen[0][:half], seen[0][half : 2 * half])
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))
+

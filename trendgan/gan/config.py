@@ -33,6 +33,8 @@ class GanConfig:
     ema_decay: float = 0.999
     diffaug: str = "color,translation,cutout"
     mismatch_weight: float = 0.5    # weight of "real image, wrong condition" negatives in the discriminator loss
+    cond_noise: float = 0.0         # norm of Gaussian noise added to the unit-length training conditions (see trainer)
+    diversity_weight: float = 0.0   # mode-seeking term: pairs of fakes sharing a condition are pushed apart in z's ratio
     d_steps: int = 1                # discriminator updates per generator update
     steps: int = 5000               # default length of a run when neither --steps nor --minutes is given
     checkpoint_every: int = 500
@@ -50,6 +52,8 @@ class GanConfig:
             raise ConfigError(f"GAN config {self.name!r}: d_mults needs {blocks} entries like g_mults")
         if min(self.batch, self.d_steps, self.z_dim, self.cond_embed) < 1:
             raise ConfigError(f"GAN config {self.name!r}: batch, d_steps, z_dim and cond_embed must be positive")
+        if self.cond_noise < 0 or self.diversity_weight < 0:
+            raise ConfigError(f"GAN config {self.name!r}: cond_noise and diversity_weight must be >= 0")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"GAN config {self.name!r}: ema_decay must be in [0, 1)")
 

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from trendgan.devices import autocast
 from trendgan.gan.augment import diff_augment, parse_policy
 from trendgan.gan.config import GanConfig, create_gan, load_config
+from trendgan.gan.networks import normalise
 
 CHECKPOINT_FORMAT = 1
 
@@ -61,20 +62,44 @@ class GanTrainer:
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.z_dim, device=self.device)
 
+    def _smooth(self, cond: torch.Tensor) -> torch.Tensor:
+        """The unit-length condition plus Gaussian noise of norm about ``cond_noise``.
+
+        Every training image is conditioned on its own embedding, so without noise each condition has exactly one
+        real image: the best conditional generator is then a deterministic map from condition to image and z is
+        ignored (every render of one condition came out identical). With noise, images whose embeddings are close
+        share conditions, p(image | condition) has spread, and z has something to explain.
+        """
+        cond = normalise(cond)
+        if self.config.cond_noise <= 0:
+            return cond
+        return cond + torch.randn_like(cond) * (self.config.cond_noise / cond.shape[1] ** 0.5)
+
     def train_step(self, images: torch.Tensor, conditions: torch.Tensor) -> dict:
         c, G, D = self.config, self.generator, self.discriminator
         for i in range(c.d_steps):
             real, cond = self._batch(images, conditions)
+            cond = self._smooth(cond)
+            n = len(real)
             last = i == c.d_steps - 1
+            pair = last and c.diversity_weight > 0 and n >= 2
+            if pair:
+                # Mode seeking (Mao et al. 2019): the second half of the fakes repeats the first half's conditions
+                # with fresh z, so the G update can ask that different z give different images.
+                half = n // 2
+                fake_cond = torch.cat([cond[:half], cond[:half], cond[2 * half :]])
+            else:
+                fake_cond = cond
+            z = self._noise(n)
             # The last D round's fakes keep their graph and serve the G update too: one G forward per step.
             with torch.set_grad_enabled(last), autocast(self.device):
-                fake = G(self._noise(len(real)), cond)
+                fake = G(z, fake_cond)
             with autocast(self.device):
                 real_features = D.features(diff_augment(real, c.diffaug))
                 d_real = D.score(real_features, cond)
-                d_fake = D(diff_augment(fake.detach(), c.diffaug), cond)
+                d_fake = D(diff_augment(fake.detach(), c.diffaug), fake_cond)
                 loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
-                if c.mismatch_weight > 0 and len(real) > 1:
+                if c.mismatch_weight > 0 and n > 1:
                     # A real image with another image's condition is a negative: D (and so G) must respect conditions.
                     wrong = cond.roll(1, dims=0)
                     loss_d = loss_d + c.mismatch_weight * F.relu(1 + D.score(real_features, wrong)).mean()
@@ -84,9 +109,15 @@ class GanTrainer:
             self.scaler.update()
 
         with autocast(self.device):
-            loss_g = -D(diff_augment(fake, c.diffaug), cond).mean()
+            loss_g = -D(diff_augment(fake, c.diffaug), fake_cond).mean()
+            loss = loss_g
+            if pair:
+                dx = (fake[:half] - fake[half : 2 * half]).float().abs().mean(dim=(1, 2, 3))
+                dz = (z[:half] - z[half : 2 * half]).abs().mean(dim=1)
+                # MSGAN's ratio, inverted and bounded: small when fakes differ as much as their z do.
+                loss = loss + c.diversity_weight / (1e-5 + (dx / dz).mean())
         self.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(loss_g).backward()
+        self.scaler.scale(loss).backward()
         self.scaler.step(self.opt_g)
         self.scaler.update()
         self._update_ema()
