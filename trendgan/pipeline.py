@@ -399,7 +399,7 @@ def record_state(store: Store, stage: str, entry: dict) -> None:
 DEMO_PIPELINE: dict[str, Any] = {
     "store": {"path": "trendgan-demo"},
     "pipeline": {"seed": 0, "device": "cpu"},
-    "simulate": {"out": "{store}/corpus", "per_period": 12, "overwrite": True},
+    "simulate": {"out": "{store}/corpus", "per_period": 20, "overwrite": True},
     "ingest": {"paths": ["{store}/corpus"], "manifest": "{store}/corpus/manifest.csv", "leading_sources": ["influencers"],
                "near_duplicate_distance": -1},
     "embed": {"encoder": "effnet-lite0"},
