@@ -86,13 +86,9 @@ def _layout_to_condition(encoder, colours):
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # These tests run many tiny ops; on a shared 2-core machine two threads per op spend most of their time
-    # waiting for each other (measured: 10-30x slower under load). One thread, restored afterwards.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_torch_thread(one_torch_thread):
+    # Many tiny ops: see tests/conftest.py.
     yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

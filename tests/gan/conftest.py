@@ -15,14 +15,9 @@ STYLE_COLOURS = [(220, 40, 40), (40, 60, 220), (40, 200, 60)]
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    # The test machine is shared; one intra-op thread is faster than two fighting over busy cores.
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):
+    # Many tiny ops: see tests/conftest.py.
     yield
-    torch.set_num_threads(before)
 
 
 def _garment(colour, variant: int, rng) -> np.ndarray:
