@@ -17,7 +17,6 @@ nothing. Fingerprints live in ``<store>/pipeline-state.json``; each run's resolv
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import importlib
 import inspect

@@ -27,15 +27,13 @@ def test_train_render_evaluate_from_the_command_line(store, gan_data, monkeypatc
     assert result.exit_code == 0, result.output
     assert "blue block" in result.output and "rendered 2 images of 1 styles" in result.output
 
-    import trendgan.gan.metrics as metrics
-
     class Flat:  # any encoder into the 8-d test space will do for the CLI's plumbing
         def embed_images(self, images):
             import numpy as np
 
             return np.stack([np.asarray(i, dtype=float).reshape(-1, 3).mean(0).tolist() + [0] * 5 for i in images])
 
-    monkeypatch.setattr(metrics, "_store_encoder", lambda key: Flat())
+    monkeypatch.setattr("trendgan.embed.get_encoder", lambda key: Flat())
     result = runner.invoke(app, ["evaluate-gan", "-n", "16", "--store", str(store.root)])
     assert result.exit_code == 0, result.output
     assert "frechet_distance=" in result.output and "precision=" in result.output

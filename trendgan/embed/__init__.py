@@ -18,7 +18,7 @@ from trendgan.embed.encoders import (
 )
 from trendgan.embed.images import ImageRecipe
 from trendgan.embed.stage import EmbedResult, embed
-from trendgan.embed.vectors import latest_encoder_key
+from trendgan.embed.vectors import latest_encoder_key, load_vectors_with_key
 from trendgan.embed.vectors import load_vectors as _load_vectors
 from trendgan.store import Store, encoder_slug
 
@@ -47,6 +47,7 @@ __all__ = [
     "imagenet_labels",
     "latest_encoder_key",
     "load_vectors",
+    "load_vectors_with_key",
     "register_encoder",
     "resolve_encoder_key",
 ]

@@ -88,6 +88,13 @@ def load_vectors(store: Store, encoder: str | None = None) -> tuple[list[str], n
     return image_ids, vectors
 
 
+def load_vectors_with_key(store: Store, encoder: str | None = None) -> tuple[str, list[str], np.ndarray]:
+    """(encoder key, image_ids, vectors) for the stages that must record which encoder their vectors came from."""
+    key = encoder or latest_encoder_key(store)
+    image_ids, vectors = load_vectors(store, key)
+    return key, image_ids, vectors
+
+
 def new_part_prefix() -> str:
     """Part names sort by time and never collide between runs: ``part-20261122T101500123456-00003.parquet``."""
     return f"part-{utcnow():%Y%m%dT%H%M%S%f}"

@@ -6,7 +6,6 @@ such matrices and back. Series are independent, so chunks of rows run in paralle
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np

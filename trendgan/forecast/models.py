@@ -12,7 +12,6 @@ ensemble, whose intervals come from backtest errors (see ``trendgan.forecast.bac
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Sequence
 

@@ -124,8 +124,8 @@ def evaluate_gan(store, run: str | None = None, n: int = 1000, metrics=None, see
     """
     from PIL import Image
 
+    from trendgan.embed import get_encoder, load_vectors
     from trendgan.gan.sampling import load_generator
-    from trendgan.gan.train import _load_vectors
     from trendgan.store import Store, append_jsonl, utcnow
 
     store = store if isinstance(store, Store) else Store(store)
@@ -133,8 +133,8 @@ def evaluate_gan(store, run: str | None = None, n: int = 1000, metrics=None, see
     if n < 8:
         raise GanError("evaluate with at least 8 images (-n); a few hundred or more give stable numbers")
     renderer = load_generator(store, run, device=device)
-    encoder = encoder or _store_encoder(renderer.encoder_key)
-    _, _, vectors = _load_vectors(store, renderer.encoder_key)
+    encoder = encoder or get_encoder(renderer.encoder_key)
+    _, vectors = load_vectors(store, renderer.encoder_key)
     rng = np.random.default_rng(seed)
     real = vectors[rng.choice(len(vectors), size=min(n, len(vectors)), replace=False)]
     fake = _embed(encoder, renderer.render(real, seed=seed), Image)
@@ -151,14 +151,6 @@ def evaluate_gan(store, run: str | None = None, n: int = 1000, metrics=None, see
                                                       "n": len(real), "seed": seed, **values})
     return EvaluationResult(folder=renderer.run, step=renderer.step, encoder_key=renderer.encoder_key,
                             n_real=len(real), n_fake=len(fake), values=values)
-
-
-def _store_encoder(key: str):
-    try:
-        from trendgan.embed import get_encoder
-    except ImportError:
-        raise GanError("evaluate-gan needs the embed stage (trendgan.embed) to embed the renders") from None
-    return get_encoder(key)
 
 
 def _embed(encoder, images: np.ndarray, Image) -> np.ndarray:

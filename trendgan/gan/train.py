@@ -58,7 +58,7 @@ def train_gan(
     import torch
 
     from trendgan.devices import pick_device
-    from trendgan.gan.trainer import GanTrainer, LoopHooks, train_loop
+    from trendgan.gan.trainer import GanTrainer, train_loop
 
     store = store if isinstance(store, Store) else Store(store)
     store.require()
@@ -184,7 +184,9 @@ def load_training_set(store: Store, encoder: str | None, image_size: int):
     """
     import torch
 
-    encoder_key, image_ids, vectors = _load_vectors(store, encoder)
+    from trendgan.embed import load_vectors_with_key
+
+    encoder_key, image_ids, vectors = load_vectors_with_key(store, encoder)
     paths = _catalog_paths(store)
     rows = [(paths[i], v) for i, v in zip(image_ids, vectors) if i in paths]
     if not rows:
@@ -230,10 +232,3 @@ def _read_square(path: Path, size: int):
         return None
 
 
-def _load_vectors(store: Store, encoder: str | None):
-    """(encoder key, image ids, vectors); ``encoder=None`` means the latest embed run's encoder."""
-    from trendgan.embed import latest_encoder_key, load_vectors
-
-    key = encoder or latest_encoder_key(store)
-    image_ids, vectors = load_vectors(store, key)
-    return key, list(image_ids), np.asarray(vectors, dtype=np.float32)

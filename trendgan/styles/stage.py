@@ -188,7 +188,9 @@ def _read_images_and_vectors(store: Store, settings: StyleSettings):
     """Catalog rows (DuckDB) joined to their vectors; counts of what was left out, for the metrics."""
     import pandas as pd
 
-    encoder_key, image_ids, vectors = _load_vectors(store, settings.encoder)
+    from trendgan.embed import load_vectors_with_key
+
+    encoder_key, image_ids, vectors = load_vectors_with_key(store, settings.encoder)
     with store.catalog(read_only=True) as db:
         columns = {row[0] for row in db.execute("DESCRIBE images").fetchall()}
         engagement = "engagement" if "engagement" in columns else "NULL::BIGINT AS engagement"
@@ -213,38 +215,6 @@ def _read_images_and_vectors(store: Store, settings: StyleSettings):
     catalog["leading_source"] = catalog["leading_source"].fillna(False).astype(bool)
     counts["undated"] = int(catalog["posted_at"].isna().sum())
     return catalog, normalise(vectors[rows]), encoder_key, counts
-
-
-def _load_vectors(store: Store, encoder: str | None):
-    """(encoder key, image ids, vectors) through trendgan.embed when present, else straight from the Parquet parts."""
-    try:
-        from trendgan.embed import latest_encoder_key, load_vectors
-    except ImportError:
-        load_vectors = None
-    if load_vectors is not None:
-        key = encoder or latest_encoder_key(store)
-        image_ids, vectors = load_vectors(store, key)
-        return key, list(image_ids), np.asarray(vectors, dtype=np.float32)
-    return _read_vector_parts(store, encoder)
-
-
-def _read_vector_parts(store: Store, encoder: str | None):
-    import pyarrow.dataset as ds
-
-    root = store.root / "embeddings"
-    if encoder is not None:
-        folder = store.embeddings_dir(encoder)
-    else:
-        folders = [p for p in root.glob("*") if p.is_dir() and any(p.glob("part-*.parquet"))] if root.is_dir() else []
-        folder = max(folders, key=lambda p: max(f.stat().st_mtime_ns for f in p.glob("part-*.parquet"))) if folders else None
-    parts = sorted(folder.glob("part-*.parquet")) if folder is not None and folder.is_dir() else []
-    if not parts:
-        raise StageNotRunError(f"the store {store.root} has no image vectors{f' for {encoder!r}' if encoder else ''}; "
-                               "run `trendgan embed` first")
-    table = ds.dataset([str(p) for p in parts], format="parquet").to_table(columns=["image_id", "vector"])
-    vectors = np.asarray(table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False),
-                         dtype=np.float32).reshape(table.num_rows, -1)
-    return encoder or folder.name, table.column("image_id").to_pylist(), vectors
 
 
 # --------------------------------------------------------------------------- clustering and ids
