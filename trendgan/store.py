@@ -154,6 +154,14 @@ def append_jsonl(target: str | os.PathLike, record: dict) -> None:
         fh.write(json.dumps(record, default=_json_default) + "\n")
 
 
+def read_json(path: str | os.PathLike, default: Any = None) -> Any:
+    """A JSON file's content, or ``default`` ({} unless given) when it is missing or unreadable (an optional file)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {} if default is None else default
+
+
 def _json_default(value: Any):
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from trendgan.errors import DesignError
 from trendgan.store import Store
 
 
 def load_renderer(store: Store, gan_run: str | None = None, device: str = "auto"):
     """The trained conditional generator of a ``gan`` run (latest by default)."""
-    try:
-        from trendgan.gan import load_generator
-    except ImportError as exc:
-        raise DesignError(f"the GAN stage is not available in this install ({exc}); use --mode transfer") from None
+    from trendgan.gan import load_generator
+
     return load_generator(store, run=gan_run, device=str(resolve_device(device)))
 
 
 def load_encoder(key: str, device: str = "auto"):
-    try:
-        from trendgan.embed import get_encoder
-    except ImportError as exc:
-        raise DesignError(f"the embed stage is not available in this install ({exc})") from None
+    from trendgan.embed import get_encoder
+
     return get_encoder(key, device=str(resolve_device(device)))
 
 

@@ -6,7 +6,6 @@ anything else -> a text prompt, which needs an encoder with a text tower (CLIP).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,19 +49,10 @@ class StylesTable:
 
 def load_styles_table(store: Store, run: str | None = None) -> StylesTable:
     """The styles of a run (latest by default) with the key of the encoder their centroids live in."""
-    try:
-        from trendgan.styles import load_styles
-    except ImportError:
-        load_styles = None
-    if load_styles is not None:
-        styles_run = load_styles(store, run=run)
-        folder, frame, config = Path(styles_run.folder), styles_run.styles, dict(styles_run.config or {})
-    else:  # the styles stage is not installed in this build: read its documented files directly
-        import pandas as pd
+    from trendgan.styles import load_styles
 
-        folder = store.run_dir("styles", run)
-        frame = pd.read_parquet(folder / "styles.parquet")
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    styles_run = load_styles(store, run=run)
+    folder, frame, config = Path(styles_run.folder), styles_run.styles, dict(styles_run.config or {})
     return StylesTable(run=folder.name, folder=folder, frame=frame, encoder_key=encoder_key_of(config))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from trendgan.errors import ForecastError, StageNotRunError
 from trendgan.forecast.core import DEFAULT_MODELS, ForecastResult, forecast_frame, season_length_for
-from trendgan.store import Store, append_jsonl, utcnow, write_json_atomic, write_parquet_atomic
+from trendgan.store import Store, append_jsonl, read_json, utcnow, write_json_atomic, write_parquet_atomic
 
 STAGE_FOLDER = "forecasts"
 
@@ -33,10 +33,7 @@ def read_styles_series(store: Store, styles_run: str | None = None):
     series_path = folder / "series.parquet"
     if not series_path.exists():
         raise StageNotRunError(f"the styles run {folder.name} has no series.parquet: run `trendgan styles` again")
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        config = {}
+    config = read_json(folder / "config.json")
     series = pd.read_parquet(series_path)
     period = str(config.get("period") or config.get("settings", {}).get("period") or "").upper()[:1] or None
     return series, period, folder.name

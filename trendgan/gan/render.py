@@ -3,7 +3,6 @@ heading (the drift of its centroid, extrapolated to the forecast horizon)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 
 from trendgan.console import escape, say
 from trendgan.errors import GanError, StageNotRunError
-from trendgan.store import Store, append_jsonl, utcnow, write_json_atomic
+from trendgan.store import Store, append_jsonl, read_json, utcnow, write_json_atomic
 
 STAGE_FOLDER = "renders"
 GROWING = ("emerging", "rising")
@@ -161,7 +160,7 @@ def _read_forecast(store: Store, run: str | None):
     labels_path = folder / "labels.parquet"
     if not labels_path.exists():
         raise StageNotRunError(f"forecast run {folder.name} has no labels.parquet: run `trendgan forecast` again")
-    config = _read_json(folder / "config.json")
+    config = read_json(folder / "config.json")
     return folder, pd.read_parquet(labels_path), config
 
 
@@ -173,14 +172,7 @@ def _read_styles(store: Store, run: str | None):
     if not styles_path.exists():
         raise StageNotRunError(f"styles run {folder.name} has no styles.parquet: run `trendgan styles` again")
     drift = pd.read_parquet(drift_path) if drift_path.exists() else None
-    return folder, pd.read_parquet(styles_path), drift, _read_json(folder / "config.json")
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
+    return folder, pd.read_parquet(styles_path), drift, read_json(folder / "config.json")
 
 
 def _check_same_space(renderer, styles_config: dict, styles) -> None:

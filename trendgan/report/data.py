@@ -1,21 +1,20 @@
 """Everything the report shows, read from a store: each part is None when its stage has not run yet.
 
-Stages are read through their own loaders (``trendgan.styles.load_styles``, ``trendgan.forecast.load_forecast``)
-when those are importable, else straight from the files their contracts name (docs/stages.md), so the report works
-on any store whose files follow the contracts.
+Stages are read through their own loaders (``trendgan.styles.load_styles``, ``trendgan.forecast.load_forecast``,
+``trendgan.embed.latest_encoder_key``); renders and designs from the index files their contracts name
+(docs/stages.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from trendgan.errors import StageNotRunError, TrendganError
-from trendgan.store import Store
+from trendgan.store import Store, read_json
 
 
 @dataclasses.dataclass
@@ -86,11 +85,8 @@ def catalog_overview(store: Store) -> tuple[dict[str, Any], dict[str, int]]:
 
 
 def latest_encoder(store: Store) -> str | None:
-    try:
-        from trendgan.embed import latest_encoder_key
-    except ImportError:
-        folders = sorted((store.root / "embeddings").glob("*"), key=lambda p: p.stat().st_mtime_ns)
-        return folders[-1].name if folders else None
+    from trendgan.embed import latest_encoder_key
+
     try:
         return latest_encoder_key(store)
     except TrendganError:
@@ -104,15 +100,10 @@ def _load_styles(store: Store, run: str | None):
         if run is None:
             return None
         return _load_styles(store, None)  # the forecast's styles run was deleted: show the latest instead
-    try:
-        from trendgan.styles import load_styles
-    except ImportError:
-        load_styles = None
-    if load_styles is not None:
-        loaded = load_styles(store, folder.name)
-        return folder.name, loaded.styles, loaded.series, _maybe(lambda: loaded.map), dict(loaded.config or {})
-    read = lambda name: pd.read_parquet(folder / name) if (folder / name).exists() else None  # noqa: E731
-    return folder.name, read("styles.parquet"), read("series.parquet"), read("map.parquet"), _read_json(folder / "config.json")
+    from trendgan.styles import load_styles
+
+    loaded = load_styles(store, folder.name)
+    return folder.name, loaded.styles, loaded.series, _maybe(lambda: loaded.map), dict(loaded.config or {})
 
 
 def _latest_forecast(store: Store):
@@ -120,15 +111,10 @@ def _latest_forecast(store: Store):
         folder = store.run_dir("forecasts")
     except StageNotRunError:
         return None
-    try:
-        from trendgan.forecast import load_forecast
-    except ImportError:
-        load_forecast = None
-    if load_forecast is not None:
-        loaded = load_forecast(store, folder.name)
-        return folder, loaded.forecasts, loaded.backtests, loaded.labels
-    read = lambda name: pd.read_parquet(folder / name) if (folder / name).exists() else None  # noqa: E731
-    return folder, read("forecast.parquet"), read("backtests.parquet"), read("labels.parquet")
+    from trendgan.forecast import load_forecast
+
+    loaded = load_forecast(store, folder.name)
+    return folder, loaded.forecasts, loaded.backtests, loaded.labels
 
 
 def latest_renders(store: Store) -> tuple[str | None, list[dict]]:
@@ -136,7 +122,7 @@ def latest_renders(store: Store) -> tuple[str | None, list[dict]]:
     folder = store.latest_run("renders")
     if folder is None or not (folder / "index.json").exists():
         return None, []
-    entries = _read_json(folder / "index.json")
+    entries = read_json(folder / "index.json")
     if isinstance(entries, dict):  # tolerate {"styles": [...]} as well as a bare list
         entries = entries.get("styles", [])
     for entry in entries:
@@ -150,7 +136,7 @@ def latest_designs(store: Store, limit: int = 3) -> list[dict]:
     """The newest ``limit`` designs runs (restyles and personal designs): their index with absolute file paths."""
     runs = []
     for folder in reversed(store.runs("designs")[-limit:]):
-        index = _read_json(folder / "index.json")
+        index = read_json(folder / "index.json")
         if not isinstance(index, dict):
             continue
         index["run"] = folder.name
@@ -167,19 +153,12 @@ def _resolve(folder: Path, name: str) -> Path:
 
 
 def _config_value(folder: Path, keys: tuple[str, ...]) -> str | None:
-    config = _read_json(folder / "config.json")
+    config = read_json(folder / "config.json")
     for key in keys:
         value = config.get(key)
         if isinstance(value, str) and value:
             return Path(value).name
     return None
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def _maybe(getter):
