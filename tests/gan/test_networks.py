@@ -56,3 +56,12 @@ def test_diff_augment_keeps_shape_and_gradients():
     assert torch.equal(diff_augment(x, ""), x)
     with pytest.raises(GanError, match="DiffAugment"):
         diff_augment(x, "rotate")
+
+
+def test_diff_augment_probability_picks_which_images_change():
+    torch.manual_seed(0)
+    x = torch.rand(400, 3, 8, 8) * 2 - 1
+    assert torch.equal(diff_augment(x, "color", p=0.0), x)
+    changed = (diff_augment(x, "color", p=0.25) != x).flatten(1).any(dim=1).float().mean()
+    assert 0.15 < changed < 0.35
+    assert (diff_augment(x, "color", p=1.0) != x).flatten(1).any(dim=1).all()

@@ -121,3 +121,46 @@ def test_diversity_term_trains_and_pairs_share_conditions(monkeypatch):
     assert torch.equal(seen[0][:half], seen[0][half : 2 * half])
     assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))
 
+
+
+def test_adaptive_augmentation_rises_when_the_discriminator_is_sure_of_every_real_image():
+    from dataclasses import replace
+
+    from trendgan.gan.config import load_config
+
+    images, conditions = _two_colour_set()
+    config = replace(load_config("gan-tiny-16"), ada_target=0.6, ada_kimg=0.5)
+    trainer = GanTrainer(config, cond_dim=4, seed=0)
+    assert trainer.augment_p == 0.0
+    trainer._real_signs = [16.0, 16]  # every real image scored above 0: memorising
+    trainer._adapt_augmentation()
+    assert trainer.augment_p == pytest.approx(16 * 4 / 500)
+    trainer._real_signs = [-4.0, 16]  # unsure: augment less again
+    trainer._adapt_augmentation()
+    assert trainer.augment_p == 0.0
+    for _ in range(8):
+        record = trainer.train_step(images, conditions)
+    assert record["augment_p"] == trainer.augment_p and 0.0 <= trainer.augment_p <= 1.0
+    resumed = GanTrainer(config, cond_dim=4, seed=0).load_state_dict(trainer.state_dict())
+    assert resumed.augment_p == trainer.augment_p and resumed._real_signs == trainer._real_signs
+
+
+def test_without_a_target_every_image_is_augmented():
+    assert GanTrainer("gan-tiny-16", cond_dim=4, seed=0).augment_p == 1.0
+
+
+def test_real_images_are_mirrored_only_when_the_config_asks():
+    from dataclasses import replace
+
+    from trendgan.gan.config import load_config
+
+    images = torch.zeros(8, 3, 16, 16, dtype=torch.uint8)
+    images[:, :, :, :4] = 255  # every garment on the left: a shoe's toe
+    conditions = torch.eye(4)[torch.arange(8) % 4]
+    plain = GanTrainer("gan-tiny-16", cond_dim=4, seed=0)
+    real, _ = plain._batch(images, conditions)
+    assert (real[:, :, :, :4] == 1).all() and (real[:, :, :, 4:] == -1).all()
+    mirroring = GanTrainer(replace(load_config("gan-tiny-16"), mirror=True), cond_dim=4, seed=0)
+    real, _ = mirroring._batch(images, conditions)
+    flipped = (real[:, 0, 0, -1] == 1)
+    assert flipped.any() and not flipped.all()

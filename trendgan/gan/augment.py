@@ -1,6 +1,10 @@
 """Differentiable augmentation (Zhao et al. 2020, "DiffAugment"): the same random colour, translation and cutout
 applied to real and generated images before the discriminator, so a small dataset is not memorised by D and the
-generator still receives gradients through the augmentation."""
+generator still receives gradients through the augmentation.
+
+Each transform can be applied to each image with a probability ``p``, which the trainer adapts to how much the
+discriminator overfits (Karras et al. 2020, "ADA"): a large store needs little augmentation and learns faster
+without it, a few hundred images need it all the time."""
 
 from __future__ import annotations
 
@@ -20,9 +24,16 @@ def parse_policy(policy: str) -> list[str]:
     return names
 
 
-def diff_augment(x: torch.Tensor, policy: str) -> torch.Tensor:
+def diff_augment(x: torch.Tensor, policy: str, p: float = 1.0) -> torch.Tensor:
+    """``x`` with each transform of ``policy`` applied to each image with probability ``p``."""
+    if p <= 0:
+        return x
     for name in parse_policy(policy):
-        x = _AUGMENTS[name](x)
+        out = _AUGMENTS[name](x)
+        if p < 1:
+            chosen = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < p
+            out = torch.where(chosen, out, x)
+        x = out
     return x
 
 

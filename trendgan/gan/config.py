@@ -32,6 +32,9 @@ class GanConfig:
     batch: int = 64
     ema_decay: float = 0.999
     diffaug: str = "color,translation,cutout"
+    mirror: bool = False            # also train on mirrored images; off because catalogues shoot shoes and bags facing one way
+    ada_target: float = 0.0         # > 0: adapt how often diffaug applies so that E[sign D(real)] stays near this
+    ada_kimg: float = 100.0         # thousands of images over which the augmentation probability can go from 0 to 1
     mismatch_weight: float = 0.5    # weight of "real image, wrong condition" negatives in the discriminator loss
     cond_noise: float = 0.0         # norm of Gaussian noise added to the unit-length training conditions (see trainer)
     diversity_weight: float = 0.0   # mode-seeking term: pairs of fakes sharing a condition are pushed apart in z's ratio
@@ -54,6 +57,8 @@ class GanConfig:
             raise ConfigError(f"GAN config {self.name!r}: batch, d_steps, z_dim and cond_embed must be positive")
         if self.cond_noise < 0 or self.diversity_weight < 0:
             raise ConfigError(f"GAN config {self.name!r}: cond_noise and diversity_weight must be >= 0")
+        if not 0.0 <= self.ada_target < 1.0 or self.ada_kimg <= 0:
+            raise ConfigError(f"GAN config {self.name!r}: ada_target must be in [0, 1) and ada_kimg positive")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"GAN config {self.name!r}: ema_decay must be in [0, 1)")
 

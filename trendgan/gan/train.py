@@ -1,7 +1,7 @@
 """`trendgan train`: the conditional GAN trained on the store's images, each conditioned on its own embedding.
 
 A run lives in ``gan/<run>/``: ``checkpoint.pt`` (G, D, EMA, optimisers, step, RNG states; replaced atomically),
-``metrics.jsonl`` (step, loss_d, loss_g, images_per_s, seconds), ``samples/step-*.png`` and, written last,
+``metrics.jsonl`` (step, loss_d, loss_g, augment_p, images_per_s, seconds), ``samples/step-*.png`` and, written last,
 ``config.json``. While a run trains it carries a ``.incomplete`` marker so other stages ignore it.
 """
 

@@ -1,4 +1,4 @@
-"""The GAN recipe on tensors: hinge loss, DiffAugment, mismatched-condition negatives, EMA generator.
+"""The GAN recipe on tensors: hinge loss, DiffAugment (adaptive), mismatched-condition negatives, EMA generator.
 
 Nothing here knows about the store; ``trendgan.gan.train`` feeds it the store's images and the benchmark feeds it
 Fashion-MNIST.
@@ -20,6 +20,7 @@ from trendgan.gan.config import GanConfig, create_gan, load_config
 from trendgan.gan.networks import normalise
 
 CHECKPOINT_FORMAT = 1
+ADA_INTERVAL = 4  # steps between updates of the augmentation probability, as in StyleGAN2-ADA
 
 
 class GanTrainer:
@@ -50,13 +51,17 @@ class GanTrainer:
         self.step = 0
         self.images_seen = 0
         self.seconds = 0.0
+        # Adaptive augmentation: without a target every image is augmented, as plain DiffAugment does.
+        self.augment_p = 0.0 if self.config.ada_target > 0 else 1.0
+        self._real_signs = [0.0, 0]  # sum of sign(D(real)) and count since the last adjustment
 
     # ------------------------------------------------------------------ one step
     def _batch(self, images: torch.Tensor, conditions: torch.Tensor):
         index = torch.randint(len(images), (self.config.batch,))
         real = images[index].to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
-        flip = torch.rand(len(index), device=self.device) < 0.5  # garments read the same mirrored
-        real = torch.where(flip[:, None, None, None], real.flip(3), real)
+        if self.config.mirror:
+            flip = torch.rand(len(index), device=self.device) < 0.5
+            real = torch.where(flip[:, None, None, None], real.flip(3), real)
         return real, conditions[index].to(self.device, non_blocking=True).float()
 
     def _noise(self, n: int) -> torch.Tensor:
@@ -96,9 +101,9 @@ class GanTrainer:
             with torch.set_grad_enabled(last), autocast(self.device):
                 fake = G(z, fake_cond)
             with autocast(self.device):
-                real_features = D.features(diff_augment(real, c.diffaug))
+                real_features = D.features(diff_augment(real, c.diffaug, self.augment_p))
                 d_real = D.score(real_features, cond)
-                d_fake = D(diff_augment(fake.detach(), c.diffaug), fake_cond)
+                d_fake = D(diff_augment(fake.detach(), c.diffaug, self.augment_p), fake_cond)
                 loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
                 if c.mismatch_weight > 0 and n > 1:
                     # A real image with another image's condition is a negative: D (and so G) must respect conditions.
@@ -108,9 +113,11 @@ class GanTrainer:
             self.scaler.scale(loss_d).backward()
             self.scaler.step(self.opt_d)
             self.scaler.update()
+            self._real_signs[0] += float(d_real.detach().float().sign().sum())
+            self._real_signs[1] += len(d_real)
 
         with autocast(self.device):
-            loss_g = -D(diff_augment(fake, c.diffaug), fake_cond).mean()
+            loss_g = -D(diff_augment(fake, c.diffaug, self.augment_p), fake_cond).mean()
             loss = loss_g
             if pair:
                 dx = (fake[:half] - fake[half : 2 * half]).float().abs().mean(dim=(1, 2, 3))
@@ -124,12 +131,25 @@ class GanTrainer:
         self._update_ema()
         self.step += 1
         self.images_seen += c.batch * c.d_steps
+        if c.ada_target > 0 and self.step % ADA_INTERVAL == 0:
+            self._adapt_augmentation()
         return {
             "loss_d": float(loss_d.detach()),
             "loss_g": float(loss_g.detach()),
             "d_real": float(d_real.detach().float().mean()),
             "d_fake": float(d_fake.detach().float().mean()),
+            "augment_p": self.augment_p,
         }
+
+    def _adapt_augmentation(self) -> None:
+        """ADA's overfitting heuristic: E[sign D(real)] near 1 means D is sure of every real image, i.e. it has
+        started to memorise them; augment more. Below the target, augment less (it slows learning)."""
+        total, count = self._real_signs
+        overfit = total / max(count, 1)
+        images = self.config.batch * self.config.d_steps * ADA_INTERVAL
+        change = images / (self.config.ada_kimg * 1000.0)
+        self.augment_p = min(1.0, max(0.0, self.augment_p + (change if overfit > self.config.ada_target else -change)))
+        self._real_signs = [0.0, 0]
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -174,6 +194,7 @@ class GanTrainer:
             "step": self.step,
             "images_seen": self.images_seen,
             "seconds": self.seconds,
+            "augment": {"p": self.augment_p, "real_signs": list(self._real_signs)},
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
             "ema": self.ema.state_dict(),
@@ -194,6 +215,9 @@ class GanTrainer:
         self.step = int(state["step"])
         self.images_seen = int(state.get("images_seen", 0))
         self.seconds = float(state.get("seconds", 0.0))
+        if "augment" in state:
+            self.augment_p = float(state["augment"]["p"])
+            self._real_signs = [float(state["augment"]["real_signs"][0]), int(state["augment"]["real_signs"][1])]
         torch.set_rng_state(state["rng"]["torch"])
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
