@@ -35,7 +35,7 @@ def test_tiny_clip_embeds_images_and_texts_into_one_unit_space(looks):
     np.testing.assert_allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
     assert not np.allclose(images[0], images[1])
     # Random weights come from a fixed seed: a second process (a resumed run, a Ray actor) gets the same model.
-    np.testing.assert_array_equal(get_encoder(TINY).embed_images(looks), images)
+    np.testing.assert_array_equal(get_encoder(TINY).embed_images(looks, batch_size=4), images)
 
 
 def test_preprocess_matches_open_clip_transform(looks):
