@@ -49,3 +49,20 @@ def test_the_stand_in_encoder_puts_real_images_near_their_vectors(store, gan_dat
     embedded = ColourEncoder(gan_data.COLOURS).embed_images(images)
     assert (embedded[:, :3].argmax(axis=1) == np.repeat([0, 1, 2], 3)).all()
     assert (vectors[:, :3].argmax(axis=1) == np.repeat([0, 1, 2], 3)).all()
+
+
+def test_real_images_are_compared_at_the_render_size_and_unreadable_ones_are_left_out(store, gan_data):
+    from trendgan.embed import load_vectors
+    from trendgan.errors import GanError
+    from trendgan.gan.metrics import _real_at_render_size
+
+    gan_data.build_store(store, per_style=2)
+    image_ids, _ = load_vectors(store)
+    images = sorted((store.root.parent / "images").glob("*.png"))
+    images[0].write_bytes(b"not a png any more")
+    real = _real_at_render_size(store, image_ids, 16)
+    assert real.shape == (len(image_ids) - 1, 16, 16, 3) and real.dtype == np.uint8
+    for path in images:
+        path.unlink()
+    with pytest.raises(GanError, match="could be read"):
+        _real_at_render_size(store, image_ids, 16)
