@@ -322,14 +322,13 @@ def run_fashion_mnist(args, device) -> dict:
     centroids = np.stack([train_vectors[train_y == c].mean(axis=0) for c in range(10)])
     result["centroid_neighbour_purity"] = centroid_neighbour_purity(train_vectors, train_y, centroids, args.per_class)
     renders = from_gan_images(renderer.render(centroids, seed=args.seed + 2, per_condition=args.per_class))
-    predicted = judge_features_and_predictions(judge, renders)[1]
+    render_features, predicted = judge_features_and_predictions(judge, renders)
     truth = np.repeat(np.arange(10), args.per_class)
     info["conditional_accuracy"] = round(float((predicted == truth).mean()), 4)
     info["conditional_accuracy_per_class"] = {CLASSES[c]: round(float((predicted[truth == c] == c).mean()), 3) for c in range(10)}
     # The FD above conditions on 5,000 training images' own vectors, each close to one image; this one draws the
     # renders from only the 10 class centroids, so the spread within a class comes from z alone.
-    info["frechet_distance_centroid_renders"] = round(frechet_distance(judge_features_and_predictions(judge, renders)[0],
-                                                                       test_features), 3)
+    info["frechet_distance_centroid_renders"] = round(frechet_distance(render_features, test_features), 3)
     grid = renders.reshape(10, args.per_class, 28, 28)[:, :10].transpose(1, 0, 2, 3).reshape(-1, 28, 28)
     info["grid"] = save_grid(grid, args.out / "trendgan.png")  # one column per class, 10 renders each
     result["trendgan"] = info
