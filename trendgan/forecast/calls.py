@@ -331,9 +331,11 @@ def choose_calibration(origins: list[OriginCalls], observed: list[np.ndarray], h
     return calibration, report
 
 
-def heldout_calibration(origins, observed, i: int, use_leading: bool, weight: float) -> DirectionCalibration:
-    """A calibration for origin ``i`` fitted on the origins whose backtest windows do not overlap its own."""
-    keep = [j for j, o in enumerate(origins) if j != i and abs(o.origin - origins[i].origin) >= origins[i].horizon]
+def heldout_calibration(origins, observed, i: int, use_leading: bool, weight: float, allowed=None) -> DirectionCalibration:
+    """A calibration for origin ``i`` fitted on the origins (of ``allowed``, default all) whose backtest windows do not
+    overlap its own."""
+    allowed = range(len(origins)) if allowed is None else allowed
+    keep = [j for j in allowed if j != i and abs(origins[j].origin - origins[i].origin) >= origins[i].horizon]
     if not keep:
         return DirectionCalibration(use_leading=use_leading)
     return DirectionCalibration().fit([origins[j] for j in keep], [observed[j] for j in keep], use_leading, weight)
@@ -433,21 +435,25 @@ class TrendCalls:
         return np.array(YOY_CLASSES, dtype=object)[self.yoy_probabilities.argmax(axis=1)]
 
 
-def calibration_origins(T: int, horizon: int, season_length: int, max_origins: int) -> list[int]:
-    """Backtest origins for the calibration, newest first: every quarter of a horizon (at least one period) back
-    from ``T - horizon``, while the history before the origin lets the count model do what it does at the end: two
-    seasons when the whole history holds two (so the model could tell a season from a trend there too), else one
-    season (at least 8 periods). A calibration learnt where the model could not see the season would teach it to
-    distrust a change that only the season made."""
+def calibration_origins(T: int, horizon: int, season_length: int, max_origins: int) -> tuple[list[int], int]:
+    """(backtest origins newest first, the first origin the calibration may learn from).
+
+    Origins every quarter of a horizon (at least one period) back from ``T - horizon`` while a season of history (at
+    least 8 periods) lies before them: all are scored for the reliability table. The calibration learns only from
+    those where the count model can do what it does at the end: with two seasons of history when the whole history
+    holds two (so it could tell a season from a trend there too). A calibration learnt where the model could not see
+    the season would teach it to distrust a change that only the season made.
+    """
     step = max(1, horizon // 4)
     seasons = 2 if season_length > 1 and T >= 2 * season_length else 1
-    first = max(seasons * season_length if season_length > 1 else 0, 8)
+    first_fit = max(seasons * season_length if season_length > 1 else 0, 8)
+    first = max(season_length if season_length > 1 else 0, 8)
     out = []
     origin = T - horizon
     while origin >= first and len(out) < max_origins:
         out.append(origin)
         origin -= step
-    return out
+    return out, first_fit
 
 
 def _rows(X, rows):
@@ -474,16 +480,18 @@ def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, 
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(n, size=calibration_series, replace=False)) if n > calibration_series else np.arange(n)
     Ys, totals_s, leading_s = Y[sample], _rows(totals, sample), _rows(leading, sample)
-    origins = calibration_origins(T, h, season_length, max_origins) if calibrate else []
+    origins, first_fit = calibration_origins(T, h, season_length, max_origins) if calibrate else ([], 0)
     backtests, observed = [], []
     for k, origin in enumerate(origins):
         calls = origin_calls(Ys, totals_s, leading_s, origin, h, season_length, draws, seed + 1 + k, trend_options)
         backtests.append(calls)
         observed.append(observed_change(Ys, calls))
+    learn = [i for i, o in enumerate(origins) if o >= first_fit]
     # Rolling origins a quarter of a horizon apart see overlapping futures: each observation counts as the share of
     # its window that no other origin sees.
-    weight = 1.0 / min(len(origins), int(np.ceil(h / max(1, h // 4)))) if origins else 1.0
-    calibration, report = choose_calibration(backtests, observed, leading is not None, weight)
+    weight = 1.0 / min(len(learn), int(np.ceil(h / max(1, h // 4)))) if learn else 1.0
+    calibration, report = choose_calibration([backtests[i] for i in learn], [observed[i] for i in learn],
+                                             leading is not None, weight)
 
     # The final calls, a chunk of styles at a time.
     probabilities, yoy = np.zeros((n, len(TRENDS))), np.zeros((n, len(YOY_CLASSES)))
@@ -511,7 +519,7 @@ def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, 
     trend_pairs, yoy_pairs = ([], []), ([], [])
     threshold = np.log1p((rules or LabelRules()).yoy_threshold)
     for i, calls in enumerate(backtests):
-        cal = heldout_calibration(backtests, observed, i, calibration.use_leading, weight)
+        cal = heldout_calibration(backtests, observed, i, calibration.use_leading, weight, learn)
         probs = call_probabilities(calls, cal, season_length, rules, seed + 100 + i)
         truth = observed_labels(Ys, calls.origin, h, season_length, rules)
         onehot = np.stack([truth == t for t in TRENDS], axis=1)
@@ -528,6 +536,6 @@ def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, 
         tables.append(reliability_table(np.concatenate(yoy_pairs[0]), np.concatenate(yoy_pairs[1]), "yoy"))
     table = pd.concat(tables, ignore_index=True) if tables else reliability_table(np.empty(0), np.empty(0), "trend")
     report.update({"calibration": calibration.as_dict(), "draws": draws, "backtest_origins": [int(o) for o in origins],
-                   "calibration_series": int(len(sample))})
+                   "calibration_origins": [int(origins[i]) for i in learn], "calibration_series": int(len(sample))})
     return TrendCalls(probabilities, yoy, median, bounds, mean, growth, p_trend, p_season, calibration, table,
                       hits.astype(int), scored.astype(int), report)

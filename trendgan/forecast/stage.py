@@ -1,7 +1,9 @@
 """The forecast stage: latest styles run -> ``forecasts/<run>/`` in the store.
 
 Files: ``forecast.parquet`` (unique_id, ds, model, mean, lo-80, hi-80, lo-95, hi-95), ``backtests.parquet``,
-``labels.parquet``, ``failures.parquet``, ``metrics.jsonl`` and, last, ``config.json`` (styles run, horizon, models,
+``labels.parquet`` (``trendgan.forecast.core.LABEL_COLUMNS``: the call, its probabilities and evidence),
+``calibration.parquet`` (the calls' reliability on rolling-origin backtests: kind, bin_lo, bin_hi, calls, predicted,
+observed), ``failures.parquet``, ``metrics.jsonl`` and, last, ``config.json`` (styles run, horizon, models,
 period...): a run folder without it is unfinished and ignored.
 """
 
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trendgan.errors import ForecastError, StageNotRunError
-from trendgan.forecast.core import DEFAULT_MODELS, ForecastResult, forecast_frame, season_length_for
+from trendgan.forecast.core import CALIBRATION_COLUMNS, DEFAULT_MODELS, ForecastResult, forecast_frame, season_length_for
 from trendgan.store import Store, append_jsonl, read_json, utcnow, write_json_atomic, write_parquet_atomic
 
 STAGE_FOLDER = "forecasts"
@@ -77,6 +79,7 @@ def forecast(
         write_parquet_atomic(result.forecasts, folder / "forecast.parquet")
         write_parquet_atomic(result.backtests, folder / "backtests.parquet")
         write_parquet_atomic(result.labels, folder / "labels.parquet")
+        write_parquet_atomic(result.calibration, folder / "calibration.parquet")
         write_parquet_atomic(result.failures, folder / "failures.parquet")
         seconds = time.perf_counter() - started
         append_jsonl(folder / "metrics.jsonl", {"at": utcnow(), "seconds": round(seconds, 3), **result.summary})
@@ -123,6 +126,17 @@ class ForecastRun:
     @property
     def failures(self):
         return self._read("failures.parquet")
+
+    @property
+    def calibration(self):
+        """The calls' reliability on rolling-origin backtests (``kind`` trend or yoy, probability bin ``bin_lo`` ..
+        ``bin_hi``, ``calls`` in it, mean ``predicted`` probability, ``observed`` frequency); empty for runs made
+        before it existed. ``trendgan.forecast.plots.plot_reliability`` draws it."""
+        import pandas as pd
+
+        if not (self.folder / "calibration.parquet").exists():
+            return pd.DataFrame(columns=list(CALIBRATION_COLUMNS))
+        return self._read("calibration.parquet")
 
     @property
     def config(self) -> dict:
