@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from trendgan.embed.encoders import OFFLINE_ENCODER, Encoder
+from trendgan.embed.base import OFFLINE_ENCODER, Encoder
 from trendgan.embed.images import ImageRecipe
 from trendgan.errors import EncoderError, WeightsUnavailableError
 
