@@ -14,7 +14,8 @@ The model (one per series, fitted to the last ``window`` periods; all series in 
     season_t  = Fourier terms (``harmonics`` pairs) with coefficients ~ N(0, season_prior^2)
 
 It is fitted under several *configurations* that a buyer would tell apart: no trend at all (a flat level), a straight
-line, and local trends that may bend (three wiggle sizes), each with and without a season: twelve candidate models.
+line, and local trends that may bend (five wiggle sizes, from a gentle drift to a fad's spike), each with and without
+a season: fourteen candidate models.
 Each is fitted by penalised IRLS (Newton's method on the log posterior) and weighed by its Laplace-approximate
 marginal likelihood times a prior weight (Bayesian model averaging). So:
 
@@ -30,9 +31,9 @@ marginal likelihood times a prior weight (Bayesian model averaging). So:
 counts add), floored at 1 when the counts are real (nothing is less noisy than binomial sampling). Without counts
 (``totals`` None, e.g. shares measured elsewhere) every period weighs the same and ``phi`` is free.
 
-Defaults (``CountTrend`` arguments) were chosen on simulated counts (benchmarks/trend_calls.py, seeds and shapes of
-trendgan.simulate.curves) and on the HERMES dev series at the 157-week origin and earlier, never on the 2018-19 test year:
-see each argument's comment.
+Defaults (``CountTrend`` arguments, ``default_configs``) were set from what fashion shares do (each argument's comment
+says what it means) and checked on simulated counts (the demo scenario's seeds, benchmarks/trend_calls.py) and on the
+HERMES dev series at the 157-week origin and earlier, never on the 2018-19 test year.
 """
 
 from __future__ import annotations
@@ -57,11 +58,12 @@ class Config:
 
 
 def default_configs(p_flat: float = 0.5, p_season: float = 0.5, wiggles=(0.3, 1.0, 3.0, 10.0, 30.0)) -> list[Config]:
-    """The twelve candidates: {flat, line, local x 3 wiggles} x {season, none}.
+    """The fourteen candidates: {flat, line, local x 5 wiggles} x {season, none}.
 
-    ``p_flat``: prior weight of "no trend"; the line takes half the rest and the local trends share the other half.
-    Chosen on simulated counts so that flat and purely seasonal styles are called rising or declining at most about
-    5 % of the time at 20 images a period, while 30 %-a-year risers are still found (benchmarks/trend_calls.py).
+    ``p_flat``: prior weight of "no trend" (0.5: most styles in a feed hold their share); the line takes half the rest
+    and the local trends share the other half. Checked on simulated counts: flat and purely seasonal styles were
+    called rising or declining 3.3 % of the time at 20 images a week, while risers and decliners near the binomial
+    limit were still found (benchmarks/trend_calls.py). The largest wiggles follow a fad's spike (a month wide).
     """
     out = []
     trend_priors = [("flat", 0.0, p_flat), ("line", 0.0, (1 - p_flat) / 2)]
@@ -122,7 +124,7 @@ class CountTrend:
         season_length: int = 1,
         window: int | None = None,        # periods fitted (None: the last 3 seasons, at least 36 periods)
         knot_every: int | None = None,    # periods between knots (None: about a month: m / 13 rounded, at least 1)
-        harmonics: int | None = None,     # Fourier pairs (None: 3, fewer for short seasons)
+        harmonics: int | None = None,     # Fourier pairs (None: 3; 1 for seasons under 8 periods)
         slope_prior: float = 0.5,         # sd of a straight line's slope, log-odds per season (about +/- 65 % a year)
         local_slope_prior: float = 2.0,   # sd of a bending trend's overall slope (a factor of 7 a season): fast movers
         season_prior: float = 0.5,        # sd of each Fourier coefficient (log-odds)

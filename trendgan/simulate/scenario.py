@@ -98,7 +98,7 @@ DEMO_SCENARIO: dict[str, Any] = {
         "beige checked coat": {"curve": "seasonal", "peak_month": 1, "amplitude": 0.8},
         "green solid sneaker": {"curve": "emerging", "start": 0.5, "ramp": 70, "level": 1.2},
         "black solid bag": {"curve": "rising", "low": 0.4, "high": 1.5},
-        "pink dotted skirt": {"curve": "fad", "peak": 0.85, "width": 4, "height": 1.6, "base": 0.1},
+        "pink dotted skirt": {"curve": "fad", "peak": 0.85, "width": 5, "height": 2.2, "base": 0.1},
         "blue striped shorts": {"curve": "flat", "level": 0.8},
     },
 }
