@@ -255,7 +255,10 @@ def forecast_frame(
     scores = score_backtests(Y, result, m, level)
     weights = {}
     if ensemble is not None:
-        weights = ensemble.weights(scores, ensemble.member_aliases(result.forecasts))
+        members = ensemble.member_aliases(result.forecasts)
+        if not members:
+            raise ForecastError(f"the ensemble's members {ensemble.members} are not among the models; add them to models")
+        weights = ensemble.weights(scores, members)
         add_ensemble(Y, result, weights, m, level, alias=ensemble.alias)
         scores[ensemble.alias] = score_backtests(Y, _only(result, ensemble.alias), m, level)[ensemble.alias]
 

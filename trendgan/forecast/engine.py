@@ -98,9 +98,8 @@ def fit_predict(Y: np.ndarray, models, h: int, season_length: int, level=LEVELS,
 
 
 def _fallback_for(model, fallback, season_length) -> ForecastModel:
-    if fallback is not None:
-        return fallback.clone()
-    chosen = getattr(model, "fallback", None)
+    """The model's own fallback, else the frame's, else seasonal naive with the batch's season."""
+    chosen = getattr(model, "fallback", None) or fallback
     return chosen.clone() if chosen is not None else SeasonalNaive(season_length)
 
 
