@@ -162,3 +162,12 @@ def test_reliability_table_and_scores():
     limits = [binomial_limit(v, 0.125, 104, 52) for v in (5, 20, 100)]
     assert limits[0] > limits[1] > limits[2] > 0
     assert 0.3 < limits[1] < 0.45  # 20 images a week, a style holding 1/8: about +37 % a year
+
+
+def test_calls_made_in_parallel_chunks_equal_the_serial_ones():
+    Y, totals, _ = simulated_pool(range(3), volume=30)
+    serial = trend_calls(Y, 13, 52, totals=totals, chunk=10, draws=60, calibrate=False)
+    parallel = trend_calls(Y, 13, 52, totals=totals, chunk=10, draws=60, calibrate=False, n_jobs=2)
+    np.testing.assert_allclose(serial.probabilities, parallel.probabilities)
+    np.testing.assert_allclose(serial.future_median, parallel.future_median)
+    assert serial.probabilities.shape == (24, 5) and (serial.backtest_calls == 0).all()

@@ -314,20 +314,12 @@ def choose_calibration(origins: list[OriginCalls], observed: list[np.ndarray], h
                        weight: float = 1.0) -> tuple[DirectionCalibration, dict]:
     """The calibration fitted on every backtest origin, with the leading growth as a feature where there is a leading
     signal. Its coefficient starts at 0 (the prior), so it moves only as far as the backtests carry it: the signal is
-    used where it helps and stays out where it does not. The report gives the held-out log likelihood with and
-    without it (each origin scored by a fit on the origins whose windows do not overlap it)."""
+    used where it helps and stays out where it does not (benchmarks/trend_calls.py measures the calls with and
+    without it)."""
     report = {"origins": len(origins)}
-    use = bool(has_leading)
-    calibration = DirectionCalibration().fit(origins, observed, use_leading=use, weight=weight)
-    if has_leading and len(origins) >= 2:
-        scores = {}
-        for flag in (False, True):
-            scores[flag] = sum(heldout_loglik(origins, observed, i, flag, weight) for i in range(len(origins)))
-        report["leading"] = {"used": True, "coefficient": round(calibration.leading, 4),
-                             "heldout_loglik_without": round(float(scores[False]), 3),
-                             "heldout_loglik_with": round(float(scores[True]), 3)}
-    else:
-        report["leading"] = {"used": use, "reason": "no leading signal" if not has_leading else "one backtest origin"}
+    calibration = DirectionCalibration().fit(origins, observed, use_leading=bool(has_leading), weight=weight)
+    report["leading"] = ({"used": True, "coefficient": round(calibration.leading, 4)} if has_leading
+                         else {"used": False, "reason": "no leading signal"})
     return calibration, report
 
 
@@ -339,13 +331,6 @@ def heldout_calibration(origins, observed, i: int, use_leading: bool, weight: fl
     if not keep:
         return DirectionCalibration(use_leading=use_leading)
     return DirectionCalibration().fit([origins[j] for j in keep], [observed[j] for j in keep], use_leading, weight)
-
-
-def heldout_loglik(origins, observed, i: int, use_leading: bool, weight: float) -> float:
-    cal = heldout_calibration(origins, observed, i, use_leading, weight)
-    mean, sd = cal.predictive(origins[i])
-    ok = np.isfinite(observed[i])
-    return float(binned_loglik(observed[i][ok], mean[ok], sd[ok]).sum())
 
 
 # --------------------------------------------------------------------------- probabilities
@@ -474,10 +459,31 @@ def _rows(X, rows):
     return None if X is None else X[rows]
 
 
+def _final_chunk(Y, totals, leading, T, h, season_length, draws, seed, trend_options, calibration, rules, levels) -> dict:
+    """The calls of one chunk of styles at the last origin: probabilities and the summaries the forecast needs."""
+    final = origin_calls(Y, totals, leading, T, h, season_length, draws, seed, trend_options)
+    result = call_probabilities(final, calibration, season_length, rules, seed)
+    future = result["future"]
+    bounds = {lv: tuple(np.quantile(future, [0.5 - lv / 200, 0.5 + lv / 200], axis=1)) for lv in levels}
+    model = final.model
+    slope = model.slope_ * model.m_ / model.unit_ if model.m_ > 1 else model.slope_
+    return {"p": result["probabilities"], "yoy": result["yoy_probabilities"], "median": np.median(future, axis=1),
+            "mean": np.median(future.mean(axis=2), axis=1), "bounds": bounds,
+            "growth": np.expm1(np.clip(slope, -20, 20)), "p_trend": model.p_trend_, "p_season": model.p_season_}
+
+
+def _workers(n_jobs, chunks: int) -> int:
+    import os
+
+    cores = os.cpu_count() or 1
+    wanted = cores if n_jobs in (-1, 0, None) else max(1, int(n_jobs))
+    return max(1, min(wanted, cores, chunks))
+
+
 def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, rules: LabelRules | None = None,
-                draws: int = 300, max_origins: int = 8, seed: int = 0, trend_options: dict | None = None,
+                draws: int = 200, max_origins: int = 8, seed: int = 0, trend_options: dict | None = None,
                 calibrate: bool = True, calibration_series: int = 150, chunk: int = 400,
-                levels=(80, 95)) -> TrendCalls:
+                levels=(80, 95), table_origins: int = 4, table_draws: int = 100, n_jobs: int = 1) -> TrendCalls:
     """Calibrated trend calls for every row of ``Y`` (n, T) shares, ``horizon`` periods ahead.
 
     ``totals`` (n, T) images per period (None: unknown, e.g. shares measured elsewhere); ``leading`` (n, T) the
@@ -485,6 +491,9 @@ def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, 
     fill the reliability table, on at most ``calibration_series`` styles (a seeded sample: the calibration has a
     handful of parameters, and a few hundred styles pin them down); ``calibrate=False`` keeps the count model's own
     probabilities. The final calls are made ``chunk`` styles at a time, so memory stays flat for 10,000 styles.
+    ``draws`` per style (200: probabilities to the nearest half percent); the reliability table scores at most
+    ``table_origins`` of the origins (spread over them) with ``table_draws`` draws each. ``n_jobs`` processes share
+    the chunks (-1: all cores).
     """
     import pandas as pd
 
@@ -497,7 +506,7 @@ def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, 
     origins, first_fit = calibration_origins(T, h, season_length, max_origins) if calibrate else ([], 0)
     backtests, observed = [], []
     for k, origin in enumerate(origins):
-        calls = origin_calls(Ys, totals_s, leading_s, origin, h, season_length, draws, seed + 1 + k, trend_options)
+        calls = origin_calls(Ys, totals_s, leading_s, origin, h, season_length, table_draws, seed + 1 + k, trend_options)
         backtests.append(calls)
         observed.append(observed_change(Ys, calls))
     learn = [i for i, o in enumerate(origins) if o >= first_fit]
@@ -512,31 +521,34 @@ def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, 
     median, mean = np.zeros((n, h)), np.zeros(n)
     bounds = {lv: (np.zeros((n, h)), np.zeros((n, h))) for lv in levels}
     growth, p_trend, p_season = np.zeros(n), np.zeros(n), np.zeros(n)
-    for a in range(0, n, chunk):
-        rows = np.arange(a, min(n, a + chunk))
-        final = origin_calls(Y[rows], _rows(totals, rows), _rows(leading, rows), T, h, season_length, draws,
-                             seed + a, trend_options)
-        result = call_probabilities(final, calibration, season_length, rules, seed + a)
-        probabilities[rows], yoy[rows] = result["probabilities"], result["yoy_probabilities"]
-        future = result["future"]
-        median[rows] = np.median(future, axis=1)
-        mean[rows] = np.median(future.mean(axis=2), axis=1)
+    starts = list(range(0, n, chunk))
+    args = [(Y[a:a + chunk], _rows(totals, slice(a, a + chunk)), _rows(leading, slice(a, a + chunk)), T, h,
+             season_length, draws, seed + a, trend_options, calibration, rules, levels) for a in starts]
+    workers = _workers(n_jobs, len(starts))
+    if workers > 1:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=workers)(delayed(_final_chunk)(*arg) for arg in args)
+    else:
+        parts = [_final_chunk(*arg) for arg in args]
+    for a, part in zip(starts, parts):
+        rows = slice(a, a + chunk)
+        probabilities[rows], yoy[rows], median[rows], mean[rows] = part["p"], part["yoy"], part["median"], part["mean"]
         for lv in levels:
-            lo, hi = np.quantile(future, [0.5 - lv / 200, 0.5 + lv / 200], axis=1)
-            bounds[lv][0][rows], bounds[lv][1][rows] = lo, hi
-        model = final.model
-        growth[rows] = np.expm1(np.clip(model.slope_ * model.m_ / model.unit_ if model.m_ > 1 else model.slope_, -20, 20))
-        p_trend[rows], p_season[rows] = model.p_trend_, model.p_season_
+            bounds[lv][0][rows], bounds[lv][1][rows] = part["bounds"][lv]
+        growth[rows], p_trend[rows], p_season[rows] = part["growth"], part["p_trend"], part["p_season"]
 
     # Reliability on the backtests, each origin called with a calibration fitted on the origins it does not overlap.
     tables, hits, scored = [], np.zeros(n), np.zeros(n)
     trend_pairs, yoy_pairs = ([], []), ([], [])
     threshold = np.log1p((rules or LabelRules()).yoy_threshold)
-    for i, calls in enumerate(backtests):
+    scored_origins = sorted(set(np.linspace(0, len(backtests) - 1, min(table_origins, len(backtests))).round().astype(int)))
+    for i in scored_origins if backtests else []:
+        calls = backtests[i]
         cal = heldout_calibration(backtests, observed, i, calibration.use_leading, weight, learn)
         probs = call_probabilities(calls, cal, season_length, rules, seed + 100 + i)
-        truth = hindsight_labels(Ys, totals_s, calls.origin, h, season_length, rules, seed=seed + 200 + i,
-                                 trend_options=trend_options)
+        truth = hindsight_labels(Ys, totals_s, calls.origin, h, season_length, rules, draws=table_draws,
+                                 seed=seed + 200 + i, trend_options=trend_options)
         onehot = np.stack([truth == t for t in TRENDS], axis=1)
         trend_pairs[0].append(probs["probabilities"]), trend_pairs[1].append(onehot)
         called = np.array(TRENDS, dtype=object)[probs["probabilities"].argmax(axis=1)]
@@ -551,6 +563,7 @@ def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, 
         tables.append(reliability_table(np.concatenate(yoy_pairs[0]), np.concatenate(yoy_pairs[1]), "yoy"))
     table = pd.concat(tables, ignore_index=True) if tables else reliability_table(np.empty(0), np.empty(0), "trend")
     report.update({"calibration": calibration.as_dict(), "draws": draws, "backtest_origins": [int(o) for o in origins],
+                   "scored_origins": [int(origins[i]) for i in scored_origins] if backtests else [],
                    "calibration_origins": [int(origins[i]) for i in learn], "calibration_series": int(len(sample))})
     return TrendCalls(probabilities, yoy, median, bounds, mean, growth, p_trend, p_season, calibration, table,
                       hits.astype(int), scored.astype(int), report)

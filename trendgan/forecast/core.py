@@ -283,7 +283,7 @@ def forecast_frame(
     made = None
     if calls:
         made = trend_calls(Y, h, m, totals=totals, leading=leading if (leading is not None and use_leading) else None,
-                           rules=rules, seed=seed, levels=level)
+                           rules=rules, seed=seed, levels=level, n_jobs=n_jobs)
         best, carried = carry_trends(best, made, level)
         best_name = np.where(carried, np.array([f"{name}+trend" for name in best_name], dtype=object), best_name)
 

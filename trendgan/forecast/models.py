@@ -74,16 +74,18 @@ def seasonal_profile(Y: np.ndarray, m: int, decay: float = 1.0, smooth: int = 0)
         return np.zeros((n, max(m, 1)))
     trend = centred_moving_average(Y, m)
     detrended = Y - trend
-    positions = np.arange(T) % m
     # Seasons long ago count less (decay per season back): fashion calendars drift from year to year.
     age = (T - 1 - np.arange(T)) // m
-    weights = np.where(np.isnan(detrended), 0.0, decay ** age[None, :])
-    values = np.nan_to_num(detrended)
-    profile = np.zeros((n, m))
-    for k in range(m):
-        cols = positions == k
-        total = weights[:, cols].sum(axis=1)
-        profile[:, k] = np.where(total > 0, (weights[:, cols] * values[:, cols]).sum(axis=1) / np.maximum(total, 1e-12), 0)
+    missing = np.isnan(detrended)
+    weights = np.where(missing, 0.0, decay ** age[None, :])
+    values = np.where(missing, 0.0, detrended)
+    # Lay the periods out as (seasons, positions): column t sits at position t % m (the tail padded with zero weight).
+    seasons = -(-T // m)
+    pad = ((0, 0), (0, seasons * m - T))
+    weights = np.pad(weights, pad).reshape(n, seasons, m)
+    values = np.pad(values, pad).reshape(n, seasons, m)
+    total = weights.sum(axis=1)
+    profile = np.divide((weights * values).sum(axis=1), total, out=np.zeros((n, m)), where=total > 0)
     if smooth:
         # A short circular moving average across neighbouring periods tames week-to-week noise in the index.
         kernel = np.ones(2 * smooth + 1) / (2 * smooth + 1)

@@ -256,6 +256,7 @@ class CountTrend:
         """Penalised IRLS for every series at once; Laplace log marginal likelihood per series."""
         phi = self.phi_ if phi is None else phi
         X = self._design(config, self.times_)
+        gram = WeightedGram(X)
         P = self._precision(config)
         n, W = self.y_.shape
         k = X.shape[1]
@@ -269,17 +270,17 @@ class CountTrend:
             p = _expit(eta)
             grad = (a * (self.y_ - p)) @ X - (beta - prior_mean) @ P.T
             w = a * p * (1 - p)
-            H = _weighted_gram(X, w) + P[None]
+            H = gram(w) + P[None]
             step = np.linalg.solve(H, grad[..., None])[..., 0]
             # Keep Newton steps sane where a share sits at 0 for many periods (the logit runs off to -inf).
             step = np.clip(step, -5, 5)
             beta = beta + step
-            if np.max(np.abs(step)) < 1e-5:
+            if np.max(np.abs(step)) < 1e-4:  # log-odds: a hundredth of a percent of a share
                 break
         eta = beta @ X.T
         p = _expit(eta)
         w = a * p * (1 - p)
-        H = _weighted_gram(X, w) + P[None]
+        H = gram(w) + P[None]
         out = {"beta": beta, "H": H, "p": p, "X": X, "prior_mean": prior_mean, "config": config}
         if marginal:
             loglik = (a * (self.y_ * _log_expit(eta) + (1 - self.y_) * _log_expit(-eta))).sum(axis=1)
@@ -357,9 +358,10 @@ class CountTrend:
             if len(rows) == 0:
                 continue
             cfg = fit["config"]
-            L = np.linalg.cholesky(_symmetrise(np.linalg.inv(fit["H"])))  # (n, k, k)
+            series, slot = np.unique(rows, return_inverse=True)  # only the series with draws from this configuration
+            L = np.linalg.cholesky(_symmetrise(np.linalg.inv(fit["H"][series])))
             z = rng.standard_normal((len(rows), fit["beta"].shape[1]))
-            beta = fit["beta"][rows] + np.einsum("rkl,rl->rk", L[rows], z)
+            beta = fit["beta"][rows] + np.einsum("rkl,rl->rk", L[slot], z)
             eta, eta_held = self._path(cfg, beta, times, h, rng)
             out[rows, cols] = _expit(eta)
             kept[rows, cols] = _expit(eta_held)
@@ -400,18 +402,35 @@ class CountTrend:
 # --------------------------------------------------------------------------- helpers
 
 
-def _weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """X' diag(w_i) X for every row w_i of w: (n, k, k), as one batched matrix product (BLAS, not einsum)."""
-    return (X.T[None, :, :] * w[:, None, :]) @ X
+class WeightedGram:
+    """X' diag(w_i) X for every row w_i of a weight matrix: (n, k, k).
+
+    The sum over periods of w_t x_t x_t', with the products x_t x_t' laid out once as a sparse (k*k, T) matrix: a hat
+    basis row has two non-zero entries, so with a season only (2 + 2 harmonics)^2 of the k^2 products are not zero,
+    and one sparse-dense product per Newton step does what a dense batched product did thirty times slower.
+    """
+
+    def __init__(self, X: np.ndarray):
+        from scipy import sparse
+
+        T, k = X.shape
+        self.k = k
+        self.products = sparse.csr_matrix(np.einsum("tk,tl->klt", X, X).reshape(k * k, T))
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        return np.asarray(self.products @ w.T).T.reshape(len(w), self.k, self.k)
 
 
 def _expit(x):
-    return 0.5 * (1 + np.tanh(0.5 * np.asarray(x)))
+    from scipy.special import expit
+
+    return expit(x)
 
 
 def _log_expit(x):
-    x = np.asarray(x)
-    return -np.logaddexp(0.0, -x)
+    from scipy.special import log_expit
+
+    return log_expit(x)
 
 
 def _symmetrise(A):
