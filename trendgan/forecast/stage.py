@@ -27,14 +27,14 @@ def default_horizon(period: str) -> int:
 
 def read_styles_series(store: Store, styles_run: str | None = None):
     """(series frame, period, styles run name) from a styles run (the latest finished one by default)."""
-    import pandas as pd
+    from trendgan.styles import load_styles
 
     folder = store.run_dir("styles", styles_run)
     series_path = folder / "series.parquet"
     if not series_path.exists():
         raise StageNotRunError(f"the styles run {folder.name} has no series.parquet: run `trendgan styles` again")
     config = read_json(folder / "config.json")
-    series = pd.read_parquet(series_path)
+    series = load_styles(store, folder.name).level_series  # styles, or families when the run says --level family
     period = str(config.get("period") or config.get("settings", {}).get("period") or "").upper()[:1] or None
     return series, period, folder.name
 

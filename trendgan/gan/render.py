@@ -165,14 +165,15 @@ def _read_forecast(store: Store, run: str | None):
 
 
 def _read_styles(store: Store, run: str | None):
-    import pandas as pd
+    from trendgan.styles import load_styles
 
     folder = store.run_dir("styles", run)
     styles_path, drift_path = folder / "styles.parquet", folder / "drift.parquet"
     if not styles_path.exists():
         raise StageNotRunError(f"styles run {folder.name} has no styles.parquet: run `trendgan styles` again")
-    drift = pd.read_parquet(drift_path) if drift_path.exists() else None
-    return folder, pd.read_parquet(styles_path), drift, read_json(folder / "config.json")
+    styles_run = load_styles(store, folder.name)  # at the run's level: styles, or families (--level family)
+    drift = styles_run.level_drift if drift_path.exists() else None
+    return folder, styles_run.level_styles, drift, read_json(folder / "config.json")
 
 
 def _check_same_space(renderer, styles_config: dict, styles) -> None:
