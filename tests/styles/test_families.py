@@ -52,7 +52,7 @@ def test_look_alikes_with_opposite_trends_stay_in_separate_families():
     assert family[0] != family[2]                                                        # A and B kept apart
     apart = [e for e in tree.events if e["event"] == "kept_apart"]
     assert apart and all(e["p_value"] < 0.01 for e in apart)
-    assert "move differently" in apart[0]["why"]
+    assert "move differently" in apart[0]["why"] and len(apart[0]["decided_by"]) == 2
 
 
 def test_look_alikes_that_move_together_may_share_a_family():
@@ -62,7 +62,7 @@ def test_look_alikes_that_move_together_may_share_a_family():
     assert family[0] == family[1] == family[2] == family[3] and family[4] == family[5] != family[0]
     assert not [e for e in tree.events if e["event"] == "kept_apart" and e["kept"] is not True]
     merges = [e for e in tree.events if e["event"] == "merge" and e["kept"]]
-    assert len(merges) == 4 and all("move together" in e["why"] for e in merges)
+    assert len(merges) == 4 and all("moves together" in e["why"] for e in merges)
 
 
 def test_undated_styles_merge_by_look_alone():

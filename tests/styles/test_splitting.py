@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from trendgan.styles.splitting import SplitSettings, split_by_trend, time_bins, time_profile_test
+from trendgan.styles.splitting import SplitSettings, split_by_trend, time_profile_test
 
 WEEKS = 52
 
@@ -51,6 +51,7 @@ def test_opposite_trends_inside_one_cluster_split_along_the_sub_groups():
         assert purity > 0.9
     (event,) = result.events
     assert event["event"] == "split" and event["p_value"] < 1e-6 and "spread over time differently" in event["why"]
+    assert event["style"] == 0 and event["new_style"] == 1 and sum(event["sizes"]) == len(group)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -74,15 +75,20 @@ def test_undated_images_and_small_styles_are_left_alone():
     assert small.events == []
 
 
-def test_time_test_is_calibrated_and_bins_expect_enough_images():
+def test_time_test_is_calibrated_and_has_power_against_smooth_changes():
     rng = np.random.default_rng(0)
-    totals = rng.poisson(20, size=104)
+    totals = rng.poisson(4, size=104)
     p_values = []
-    for _ in range(200):
+    for _ in range(300):
         a = rng.binomial(totals, 0.3)
         p_values.append(time_profile_test(a, totals - a).p_value)
-    # same time profile: p-values spread evenly, about 5 % below 0.05
-    assert 0.01 <= np.mean(np.array(p_values) < 0.05) <= 0.1
-    bins = time_bins(totals, smallest_share=0.3, min_expected=5, max_bins=12)
-    assert bins.max() + 1 <= 12 and np.all(np.diff(bins) >= 0)
-    assert np.bincount(bins, totals).min() * 0.3 >= 5
+    # the same time profile: p-values spread evenly, about 5 % of them below 0.05
+    assert 0.02 <= np.mean(np.array(p_values) < 0.05) <= 0.09
+    # a riser beside a decliner: their pair share drifting from 0.3 to 0.7 over two years, ~4 images a week
+    drift = np.linspace(0.3, 0.7, 104)
+    found = [time_profile_test(a := rng.binomial(totals, drift), totals - a).p_value < 0.01 for _ in range(100)]
+    assert np.mean(found) > 0.9
+    # a yearly swing of the same size, also found
+    swing = 0.5 + 0.1 * np.sin(2 * np.pi * np.arange(104) / 52)
+    a = rng.binomial(totals * 3, swing)
+    assert time_profile_test(a, totals * 3 - a).p_value < 1e-3

@@ -41,7 +41,7 @@ class StyleSettings:
     k_max: int = 60
     min_style_images_per_period: float = 2.0   # k="auto" keeps the average style at this many images a period
     min_style_images: int = 20             # ... and at this many images in all (undated stores)
-    k_tolerance: float = 0.1               # the finest k whose silhouette is within this (relative) of the best
+    k_tolerance: Optional[float] = None    # None: as many styles as the volume carries; a number: the finest k whose silhouette is within it (relative) of the best
     space: Literal["umap", "whiten", "none"] = "umap"
     space_components: int = 512
     space_power: float = 0.5
@@ -52,7 +52,7 @@ class StyleSettings:
     split_by_trend: bool = True
     split_alpha: float = 0.01
     split_min_size: int = 40
-    family_alpha: float = 0.01
+    family_alpha: float = 0.05
     k_sample: int = 3000                   # silhouette is quadratic in the sample size
     minibatch_above: int = 50_000
     fit_sample: int = 200_000

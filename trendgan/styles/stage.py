@@ -309,6 +309,11 @@ class Clustering:
     metric: str = "cosine"                          # how the clustering space is compared
 
 
+def _season_length(period: str) -> int | None:
+    """Periods in a year, for the trend tests' yearly sine and cosine (none for years)."""
+    return {"W": 52, "M": 12, "Q": 4}.get(period)
+
+
 def _period_index(periods, period: str) -> np.ndarray:
     """0.. for each image's period in the range of dated periods (gaps counted), -1 for undated images."""
     import pandas as pd
@@ -348,7 +353,7 @@ def _cluster_and_match(vectors, period_index, previous: StylesRun | None, first_
     if settings.split_by_trend and (labels >= 0).any():
         split = split_by_trend(space_vectors, labels, period_index,
                                SplitSettings(alpha=settings.split_alpha, min_size=settings.split_min_size,
-                                             seed=settings.seed))
+                                             season_length=_season_length(settings.period), seed=settings.seed))
         labels, events = split.labels, split.events
     before = labels
     labels = relabel_by_size(labels)
@@ -431,7 +436,8 @@ def _find_families(found: Clustering, period_index, previous: StylesRun | None, 
     dated = (period_index >= 0).any() and period_index.max() >= 1
     counts = counts_per_period(found.labels, period_index, n_styles, int(period_index.max()) + 1) if dated else None
     tree = build_families(space_centroids, sizes, counts, found.space_vectors, found.labels,
-                          FamilySettings(alpha=settings.family_alpha, seed=settings.seed), found.metric)
+                          FamilySettings(alpha=settings.family_alpha, season_length=_season_length(settings.period),
+                                         seed=settings.seed), found.metric)
     members = [np.flatnonzero(tree.family_of_style == f) for f in range(tree.n_families)]
     match = match_families([found.ids[m].tolist() for m in members], [sizes[m].tolist() for m in members],
                            previous_families, first_free)
