@@ -455,8 +455,6 @@ def seed_store_vectors(store, cache: dict) -> int:
 
 
 def run_scenario(dataset: str, seed: int, cache: dict, args) -> dict:
-    import pandas as pd
-
     from trendgan.embed import embed
     from trendgan.forecast.core import forecast_frame
     from trendgan.ingest import ingest
@@ -516,7 +514,7 @@ def score_level(truth: dict, members, series, trend_calls) -> dict:
     counts = pd.DataFrame({label: entry["counts"] for label, entry in truth["labels"].items()}).fillna(0)
     counts.index = pd.to_datetime(counts.index)
     sampled = counts.div(counts.sum(axis=1), axis=0)
-    classes, calls = {}, {}
+    classes = {}
     for label, entry in truth["labels"].items():
         true = pd.Series(entry["shares"], dtype=float)
         true.index = pd.to_datetime(true.index)

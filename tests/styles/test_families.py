@@ -142,7 +142,7 @@ def test_family_and_style_ids_are_the_same_when_the_same_store_runs_twice(lookal
     assert first.styles[columns].sort_values("style_id").reset_index(drop=True).equals(
         second.styles[columns].sort_values("style_id").reset_index(drop=True))
     assert first.families["family_id"].tolist() == second.families["family_id"].tolist()
-    assert second.config["next_family_id"] == first.config["next_family_id"]
+    assert second.next_family_id == first.next_family_id > 0
 
 
 def test_level_family_makes_the_forecast_read_family_series(lookalike_store):
@@ -150,7 +150,7 @@ def test_level_family_makes_the_forecast_read_family_series(lookalike_store):
 
     store, _ = lookalike_store
     run = load_styles(store, find_styles(store, k=3, level="family", **FAST).run)
-    assert run.config["level"] == "family"
+    assert run.settings["level"] == "family" and run.level == "family"
     series, period, name = read_styles_series(store)
     assert name == run.folder.name and period == "W"
     assert set(series["unique_id"]) == set(run.families["family_id"])

@@ -1,4 +1,4 @@
-"""`trendgan ingest` and `trendgan status`: thin wrappers over trendgan.ingest.ingest and store_status."""
+"""`trendgan ingest` and `trendgan status`: thin wrappers over trendgan.ingest.ingest and trendgan.status.store_status."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def status_command(
 ) -> None:
     """Show what the store holds and which stages have run."""
     setup(False)
-    from trendgan.ingest import store_status
+    from trendgan.status import store_status
 
     status = store_status(store, period=period)
     if as_json:

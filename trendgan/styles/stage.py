@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from trendgan.console import progress, say
 from trendgan.errors import NoImagesError, StageNotRunError, TrendganError
-from trendgan.store import Store, append_jsonl, utcnow, write_json_atomic, write_parquet_atomic
+from trendgan.runs import StylesRun, start_run
+from trendgan.store import Store
 from trendgan.styles.cluster import (
     KMeansStyles, cluster_labels, fold_small_styles, make_clusterer, nearest_style, normalise, relabel_by_size,
     sample_rows, style_centroids,
@@ -62,92 +60,9 @@ class StylesResult:
         return self.folder.name
 
 
-@dataclass
-class StylesRun:
-    """A finished styles run; each table loads from Parquet on first use."""
-
-    folder: Path
-
-    @cached_property
-    def config(self) -> dict:
-        return json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
-
-    def _table(self, name):
-        import pandas as pd
-
-        return pd.read_parquet(self.folder / f"{name}.parquet")
-
-    @cached_property
-    def styles(self):
-        return self._table("styles")
-
-    @cached_property
-    def series(self):
-        return self._table("series")
-
-    @cached_property
-    def assignments(self):
-        return self._table("assignments")
-
-    @cached_property
-    def drift(self):
-        return self._table("drift")
-
-    @cached_property
-    def map(self):
-        return self._table("map")
-
-    @cached_property
-    def families(self):
-        """One row per family: family_id, name, size, share, centroid, styles (member style ids), representatives."""
-        return self._table("families")
-
-    @cached_property
-    def family_series(self):
-        """The families' shares per period, in the shape of ``series`` (``unique_id`` = family id)."""
-        return self._table("family_series")
-
-    @cached_property
-    def family_drift(self):
-        return self._table("family_drift")
-
-    @property
-    def level(self) -> str:
-        """The level forecasting and rendering use: ``style`` (default) or ``family`` (``trendgan styles --level``)."""
-        return str(self.config.get("level", "style"))
-
-    @property
-    def level_series(self):
-        """The series the forecast stage reads: ``series`` or ``family_series``, as the run's level says."""
-        return self.family_series if self.level == "family" else self.series
-
-    @property
-    def level_styles(self):
-        """What renders and designs condition on at the run's level, in the styles table's shape (``style_id`` is
-        the family id at the family level, so it matches the forecast's ``unique_id``)."""
-        if self.level != "family":
-            return self.styles
-        return self.families.rename(columns={"family_id": "style_id"})
-
-    @property
-    def level_drift(self):
-        return self.family_drift if self.level == "family" else self.drift
-
-    @property
-    def metrics(self) -> list[dict]:
-        path = self.folder / "metrics.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-    @property
-    def events(self) -> list[dict]:
-        """Why styles split and families merged (or were kept apart): the ``event`` lines of metrics.jsonl."""
-        return [line for line in self.metrics if "event" in line]
-
-
 def load_styles(store: Store | str | Path, run: str | None = None) -> StylesRun:
     """The named styles run, or the latest finished one."""
-    store = store if isinstance(store, Store) else Store(store)
-    return StylesRun(store.run_dir(STAGE, run))
+    return StylesRun.open(store, run)
 
 
 # --------------------------------------------------------------------------- the stage
@@ -170,7 +85,7 @@ def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W"
     if settings is None:
         settings = StyleSettings(k=k, method=method, period=period, min_share=min_share,
                                  weight_by_engagement=weight_by_engagement, assign_only=assign_only, seed=seed, **more)
-    if settings.assign_only and not store.runs(STAGE):
+    if settings.assign_only and not StylesRun.all(store):
         raise StageNotRunError(f"--assign-only needs an earlier styles run in {store.root}; run `trendgan styles` first")
 
     images, vectors, encoder_key, counts = _read_images_and_vectors(store, settings)
@@ -217,12 +132,13 @@ def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W"
                    families_kept_apart=sum(e["event"] == "kept_apart" for e in family.events),
                    level=settings.level)
     metrics["seconds"] = round(time.perf_counter() - started, 2)
-    config = dict(dataclasses.asdict(settings), encoder=encoder_key, next_style_id=match_info["next_style_id"],
-                  next_family_id=family.next_id, previous_run=previous.folder.name if previous else None,
-                  created_at=utcnow())
+    inputs = {"encoder": encoder_key, "previous_run": previous.name if previous else None}
+    results = {"next_style_id": match_info["next_style_id"], "next_family_id": family.next_id,
+               "naming_used": metrics["naming"]}
     tables = {"styles": styles, "series": series, "drift": drift, "map": map_frame, "families": families,
               "family_series": family_series, "family_drift": family_drift}
-    folder = _write_run(store, images, tables, [metrics, *found.events, *family.events], config)
+    folder = _write_run(store, images, tables, [metrics, *found.events, *family.events],
+                        dataclasses.asdict(settings), inputs, results)
     return StylesResult(
         folder=folder, encoder=encoder_key, n_images=len(images), n_styles=len(styles), k=metrics["k"],
         method=metrics["method"], silhouette=metrics.get("silhouette"), noise_share=metrics["noise_share"],
@@ -241,16 +157,15 @@ def escape_key(text) -> str:
 
 def _previous_run(store: Store, encoder_key: str) -> StylesRun | None:
     """The latest finished run over the same encoder's vectors: only its centroids live in the same space."""
-    for folder in reversed(store.runs(STAGE)):
-        run = StylesRun(folder)
-        if run.config.get("encoder") == encoder_key:
+    for run in reversed(StylesRun.all(store)):
+        if run.encoder == encoder_key:
             return run
     return None
 
 
 def _first_free_id(store: Store) -> int:
     """One more than any style id ever handed out in this store, whatever the encoder: ids are never reused."""
-    return max((int(StylesRun(folder).config.get("next_style_id", 0)) for folder in store.runs(STAGE)), default=0)
+    return max((run.next_style_id for run in StylesRun.all(store)), default=0)
 
 
 # --------------------------------------------------------------------------- reading
@@ -261,14 +176,10 @@ def _read_images_and_vectors(store: Store, settings: StyleSettings):
     import pandas as pd
 
     from trendgan.embed import load_vectors_with_key
+    from trendgan.ingest.catalog import dated_images
 
     encoder_key, image_ids, vectors = load_vectors_with_key(store, settings.encoder)
-    with store.catalog(read_only=True) as db:
-        columns = {row[0] for row in db.execute("DESCRIBE images").fetchall()}
-        engagement = "engagement" if "engagement" in columns else "NULL::BIGINT AS engagement"
-        catalog = db.execute(
-            f"SELECT image_id, path, source, leading_source, posted_at, {engagement}, duplicate_of FROM images"
-        ).df()
+    catalog = dated_images(store)
     counts = {"catalog_images": len(catalog), "vectors": len(image_ids)}
     if not settings.include_duplicates:
         catalog = catalog[catalog["duplicate_of"].isna()]
@@ -311,7 +222,10 @@ class Clustering:
 
 def _season_length(period: str) -> int | None:
     """Periods in a year, for the trend tests' yearly sine and cosine (none for years)."""
-    return {"W": 52, "M": 12, "Q": 4}.get(period)
+    from trendgan.periods import season_length
+
+    length = season_length(period)
+    return length if length > 1 else None
 
 
 def _period_index(periods, period: str) -> np.ndarray:
@@ -405,7 +319,7 @@ def _assign_to_previous(vectors, previous: StylesRun, settings: StyleSettings) -
     ids = old["style_id"].to_numpy(dtype=np.int64)
     info = {"k": len(ids), "k_scores": {}, "method": "assign-only", "matched": {i: int(v) for i, v in enumerate(ids)},
             "match_distances": {}, "retired": [],
-            "next_style_id": int(previous.config.get("next_style_id", ids.max() + 1))}
+            "next_style_id": previous.next_style_id or int(ids.max() + 1)}
     families = dict(zip(old["style_id"].astype(int), old["family"].astype(int))) if "family" in old else None
     return Clustering(ids, labels, centroids, vectors, info, {"space": "assign-only: nearest previous centroid"},
                       previous_families=families)
@@ -427,7 +341,7 @@ def _find_families(found: Clustering, period_index, previous: StylesRun | None, 
     """Merge the styles into families (or keep the previous run's families when assigning only)."""
     n_styles = len(found.ids)
     previous_families = _previous_families(previous)
-    first_free = int(previous.config.get("next_family_id", 0)) if previous is not None else 0
+    first_free = previous.next_family_id if previous is not None else 0
     if found.previous_families is not None and len(found.previous_families) == n_styles:
         of_style = np.array([found.previous_families[int(i)] for i in found.ids], dtype=np.int64)
         return Families(of_style, next_id=max(first_free, int(of_style.max()) + 1), matched=len(set(of_style)))
@@ -533,7 +447,7 @@ def _name_styles(styles, images, centroids, encoder_key, previous, settings):
         old = previous.styles.set_index("style_id")
         styles["name"] = old.loc[styles["style_id"], "name"].to_numpy()
         styles["keywords"] = old.loc[styles["style_id"], "keywords"].to_numpy() if "keywords" in old else [[]] * len(styles)
-        styles.attrs["naming"] = previous.config.get("naming_used", "previous run")
+        styles.attrs["naming"] = previous.results.get("naming_used", "previous run")
     else:
         names, how = _names_for(styles, centroids, encoder_key, settings)
         styles["name"] = unique_names([n.name for n in names], styles["style_id"])
@@ -618,27 +532,18 @@ def _metrics(images, vectors, labels, ids, info, counts, styles, map_method, set
     }
 
 
-def _write_run(store, images, tables: dict, metric_lines: list[dict], config) -> Path:
-    """Everything into a fresh run folder under the writer lock; config.json last marks the run finished."""
-    with store.writer(STAGE):
-        folder = store.new_run(STAGE)
-        metrics = metric_lines[0]
-        try:
-            assignments = images[["image_id", "style_id", "family", "distance", "posted_at", "period", "source",
-                                  "leading_source"]]
-            write_parquet_atomic(assignments, folder / "assignments.parquet")
-            for name, table in tables.items():
-                write_parquet_atomic(table, folder / f"{name}.parquet")
-            for line in metric_lines:
-                append_jsonl(folder / "metrics.jsonl", line)
-            config = dict(config, naming_used=metrics["naming"])
-            write_json_atomic(folder / "config.json", config)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        try:
-            store.record_run(folder.name, STAGE, config["created_at"], "done", folder,
-                             {k: metrics[k] for k in ("k", "images", "silhouette", "new_styles", "families")})
-        except TrendganError:
-            pass  # the run folder is complete; the catalog's run log is a convenience
-    return folder
+def _write_run(store, images, tables: dict, metric_lines: list[dict], settings, inputs, results) -> Path:
+    """Everything into a fresh run folder under the writer lock; config.json last marks the run finished.
+    ``metric_lines``: the run's summary, then one line per split, merge or refusal (``StylesRun.events``)."""
+    metrics = metric_lines[0]
+    with start_run(store, StylesRun, settings=settings, inputs=inputs) as run:
+        assignments = images[["image_id", "style_id", "family", "distance", "posted_at", "period", "source",
+                              "leading_source"]]
+        run.write_table("assignments", assignments)
+        for name, table in tables.items():
+            run.write_table(name, table)
+        for line in metric_lines:
+            run.log(line)
+        run.finish(results=results,
+                   summary={k: metrics[k] for k in ("k", "images", "silhouette", "new_styles", "families")})
+    return run.folder
