@@ -23,7 +23,9 @@ Measurements, one JSON object on stdout (progress on stderr):
    forecast (``trendgan.forecast.forecast_frame``, what the forecast stage runs) at the style and the family
    level. Per planted class: the share MAE of the units (styles or families) whose majority it is against the
    true share, over the sampling noise alone (the sampled share against the true share); and whether the trend
-   call of the unit holding most of its images matches the true trend. Vectors come from the embed stage once:
+   call of the unit holding most of its images matches the true trend; beside it the same calls with perfect styles
+   (each class its own style, its sampled shares), the ceiling the trend calls set. Vectors come from the embed
+   stage once:
    the scenario stores are seeded from ``<cache>/catalogue-store`` and ``<cache>/fmnist-store`` (vectors keyed
    by sha256 of the very bytes the simulator copies), and embed runs on whatever is left. The Fashion-MNIST
    scenario draws from a pool of the first 1,000 train images per class (``<cache>/fmnist-pool``, 56-px PNGs as
@@ -480,6 +482,7 @@ def run_scenario(dataset: str, seed: int, cache: dict, args) -> dict:
                   "styles": int(len(run.styles)), "families": int(len(run.families)),
                   "splits": int(run.metrics[0].get("splits", 0)), "k_choice": run.metrics[0].get("granularity"),
                   "styles_seconds": round(styles_seconds, 1)}
+        result["perfect_styles"] = perfect_style_calls(truth, horizon)
         for level, series, unit_of in (("style", run.series, members["style_id"]),
                                        ("family", run.family_series, members["family"])):
             started = time.perf_counter()
@@ -487,6 +490,26 @@ def run_scenario(dataset: str, seed: int, cache: dict, args) -> dict:
             result[level] = score_level(truth, members.assign(unit=unit_of.to_numpy()), series, labels)
             result[level]["forecast_seconds"] = round(time.perf_counter() - started, 1)
     return result
+
+
+def perfect_style_calls(truth: dict, horizon: int) -> dict:
+    """The ceiling styles can reach: the forecast's trend calls when every planted class is its own style (its
+    sampled shares, from the truth's counts), so what is left is the trend calls' own error."""
+    import pandas as pd
+
+    from trendgan.forecast.core import forecast_frame
+
+    counts = pd.DataFrame({label: entry["counts"] for label, entry in truth["labels"].items()}).fillna(0)
+    counts.index = pd.to_datetime(counts.index)
+    total = counts.sum(axis=1)
+    series = pd.DataFrame([{"unique_id": i, "ds": ds, "y": counts.at[ds, label] / total[ds],
+                            "count": int(counts.at[ds, label]), "total": int(total[ds])}
+                           for i, label in enumerate(counts.columns) for ds in counts.index])
+    labels = forecast_frame(series, horizon, period="W").labels.set_index("unique_id")["trend"]
+    calls = {label: labels[i] for i, label in enumerate(counts.columns)}
+    movers = [label for label in calls if truth["labels"][label]["trend"] in ("rising", "declining", "emerging")]
+    return {"calls": calls, "movers_called_right": sum(calls[l] == truth["labels"][l]["trend"] for l in movers),
+            "movers": len(movers)}
 
 
 def labelled_members(store, corpus: Path, assignments):
@@ -556,6 +579,9 @@ def measure_end_to_end(args) -> dict:
                                  "true_trend": runs[0][level]["classes"][label]["true_trend"]} for label in labels}
             movers = [l for l, v in per_class.items() if v["true_trend"] in ("rising", "declining", "emerging")]
             summary[level] = {
+                "movers_right_in_4_of_5_with_perfect_styles": sum(
+                    sum(r["perfect_styles"]["calls"][l] == per_class[l]["true_trend"] for r in runs) >= 0.8 * len(runs)
+                    for l in movers),
                 "classes_within_2x_noise_every_seed": sum(all(r is not None and r <= 2 for r in v["ratio_by_seed"])
                                                           for v in per_class.values()),
                 "classes": len(labels),
