@@ -1,6 +1,7 @@
 """The fine level: as many styles as the images per period carry; families put one look's pieces back together."""
 
 import numpy as np
+import pytest
 
 from trendgan.styles import find_styles, load_styles
 from trendgan.styles.granularity import choose_fine_k, style_cap
@@ -51,3 +52,18 @@ def test_a_small_store_splits_its_looks_finely_and_families_join_them_again(styl
     for look in range(4):
         assert len(set(families[looks == look])) == 1                        # each look is one family again
     assert len(run.families) == 4
+
+
+@pytest.mark.slow
+def test_a_store_of_thousands_is_clustered_in_its_umap_space(store, add_looks):
+    """2,400 images: the default space (whitening, then UMAP) is used, and the looks still come out whole."""
+    rng = np.random.default_rng(1)
+    looks = rng.integers(0, 5, size=2400)
+    add_looks(looks, np.repeat(np.arange(24), 100), dim=64)
+    run = load_styles(store, find_styles(store, k="auto", map_method="pca").run)
+    assert run.metrics[0]["space"]["metric"] == "euclidean" and run.metrics[0]["space"]["umap_components"] == 10
+    assignments = run.assignments.sort_values("image_id")
+    for style in run.styles["style_id"]:
+        held = looks[assignments["style_id"].to_numpy() == style]
+        assert np.bincount(held).max() / len(held) > 0.98
+    assert len(run.families) == 5
