@@ -147,8 +147,9 @@ def _run(store, key, device, todo, batch_size, workers, engine, part_size, resul
         sink.flush()
         status = "done"
     except DiskFullError as exc:
-        raise DiskFullError(f"{exc}: {sink.written:,} vectors in {sink.parts:,} finished parts are kept, the "
-                            f"{sink.pending:,} computed since the last part are not; `trendgan embed` finishes the rest") from None
+        parts = f"{sink.parts:,} finished part{'' if sink.parts == 1 else 's'}"
+        raise DiskFullError(f"{exc}: {sink.written:,} vectors in {parts} are kept, the {sink.pending:,} computed "
+                            "since the last part are not; `trendgan embed` finishes the rest") from None
     except BaseException:
         # On Ctrl-C or an error, vectors already computed are still written: the rerun does not redo them.
         with contextlib.suppress(Exception):  # ...unless writing them fails too: the first error is the one to see
