@@ -130,7 +130,7 @@ def _check_catalog(store: Store, report: CheckReport, quick: bool) -> set[str] |
         wal = store.catalog_path.with_name(store.catalog_path.name + ".wal")
         if wal.exists() and _opens_without_wal(store):
             report.add(DAMAGE, "wal", wal, f"the catalog's write-ahead log {wal.name} is damaged ({_first_line(exc)})",
-                       f"move it to {DAMAGED_FOLDER}/ (the catalog keeps everything but the last unsaved batch)")
+                       f"move it to {DAMAGED_FOLDER}/; the catalog keeps all but the last unsaved batch")
         else:
             report.add(DAMAGE, "catalog", store.catalog_path, f"the catalog {store.catalog_path.name} cannot be read "
                        f"({_first_line(exc)})", f"move it to {DAMAGED_FOLDER}/; then ingest the same folders again")
@@ -312,12 +312,12 @@ def _check_run_folders(store: Store, report: CheckReport, quick: bool, live: set
                     continue
                 why = "has no config.json" if not (folder / CONFIG).exists() else f"is still marked {INCOMPLETE}"
                 report.add(LITTER, "half-run", folder, f"the {kind.stage} run {folder.name} was never finished ({why})",
-                           "remove it (a re-run recomputes it)")
+                           "remove it; a re-run recomputes it")
                 continue
             problem = _finished_run_problem(kind, folder, quick)
             if problem:
                 report.add(DAMAGE, "run", folder, f"the {kind.stage} run {folder.name} is damaged: {problem}",
-                           f"move it to {DAMAGED_FOLDER}/{kind.folder_name}/ (the run before it is used again)")
+                           f"move it to {DAMAGED_FOLDER}/{kind.folder_name}/; the run before it is used again")
                 continue
             torn = _torn_metrics_lines(folder)
             if torn:

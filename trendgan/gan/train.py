@@ -92,12 +92,12 @@ def train_gan(
             say(f"run {run.name} is already at step {start_step:,}; ask for more with --steps or --minutes")
         say(f"training {escape(trainer.config.name)} on {len(images):,} images ({escape(encoder_key)} conditions) "
             f"on {torch_device.type}")
-        hooks = _run_hooks(run, trainer, conditions, encoder_key)
+        hooks, checkpoint_if_due = _run_hooks(run, trainer, conditions, encoder_key)
         try:
             with progress(None if until is None else (until - start_step) * trainer.config.batch, "training GAN") as bar:
                 hooks.tick = lambda t, losses: (bar.advance(t.config.batch), bar.update(
                     description=f"training GAN · step {t.step:,} · D {losses['loss_d']:.3f} · G {losses['loss_g']:.3f}"),
-                    hooks.checkpoint_if_due(t))
+                    checkpoint_if_due(t))
                 summary = train_loop(trainer, images, conditions, until_step=until, minutes=minutes, hooks=hooks)
         except KeyboardInterrupt:
             if trainer.step > start_step:
@@ -182,9 +182,7 @@ def _run_hooks(run, trainer, conditions, encoder_key: str):
         if time.monotonic() - last_saved[0] >= CHECKPOINT_EVERY_S and t.step % t.config.checkpoint_every:
             checkpoint(t)
 
-    hooks = LoopHooks(log=log, checkpoint=checkpoint, sample=sample)
-    hooks.checkpoint_if_due = checkpoint_if_due
-    return hooks
+    return LoopHooks(log=log, checkpoint=checkpoint, sample=sample), checkpoint_if_due
 
 
 def _forget_metrics_after(run, step: int) -> None:
