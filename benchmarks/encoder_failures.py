@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 TARGETS = {"offline_tag_s": 5.0, "unreachable_hub_s": 8.0}
 
 
-def _time_failure(env: dict[str, str | None], cache: str) -> float:
+def _time_failure(env: dict[str, str | None], cache: str, said: list | None = None) -> float:
     import huggingface_hub.constants
 
     from trendgan.embed import DEFAULT_CLIP, get_encoder
@@ -40,8 +40,11 @@ def _time_failure(env: dict[str, str | None], cache: str) -> float:
         started = time.perf_counter()
         try:
             get_encoder(DEFAULT_CLIP)
-        except WeightsUnavailableError:
-            return time.perf_counter() - started
+        except WeightsUnavailableError as exc:
+            seconds = time.perf_counter() - started
+            if said is not None:  # which case the message says it was: the timing is of the right failure
+                said.append("unreachable" if "unreachable" in str(exc) else "offline" if "offline" in str(exc) else "other")
+            return seconds
         raise SystemExit("the weights loaded: this machine has them cached or online; nothing to measure")
     finally:
         for key, value in saved.items():
@@ -56,9 +59,11 @@ def main(repeats: int = 3) -> dict:
              "unreachable_hub_s": {"HF_HUB_OFFLINE": None, "HF_ENDPOINT": "https://127.0.0.1:9"}}
     with tempfile.TemporaryDirectory() as cache:
         _time_failure(cases["offline_tag_s"], cache)  # warm-up: imports
-        seconds = {name: min(_time_failure(env, cache) for _ in range(repeats)) for name, env in cases.items()}
+        said: dict[str, list] = {name: [] for name in cases}
+        seconds = {name: min(_time_failure(env, cache, said[name]) for _ in range(repeats)) for name, env in cases.items()}
     return {
         "benchmark": "encoder_failures", **{k: round(v, 3) for k, v in seconds.items()},
+        "messages_say": {name: sorted(set(words)) for name, words in said.items()},
         "targets": TARGETS, "met": {k: seconds[k] < TARGETS[k] for k in TARGETS},
         "load_average": os.getloadavg()[0], "cpus": os.cpu_count(),
     }

@@ -326,6 +326,7 @@ def test_every_command_that_loads_a_gan_checkpoint_gives_one_line(pipeline, tmp_
                     ["design", "--like", garment, "--n", "1"], ["evaluate-gan", "-n", "8"],
                     ["train", "--resume", "--steps", "70", "--device", "cpu"]):
         assert_one_line(cli(*command, "--store", store.root, "-q"), "checkpoint", reason)
+    assert_one_line(cli("render", "--gan", "../../x", "--store", store.root, "-q"), "'../../x' is not a run name")
     report = check_store(store)
     assert [f.path for f in report.damage] == [checkpoint.parent]
     repair_store(store)  # the damaged run moves aside; there is no other GAN run, so render says to train one
