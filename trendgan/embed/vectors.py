@@ -127,10 +127,12 @@ def _odd_width_part(parts: list[Path]) -> Path:
 
     import pyarrow.parquet as pq
 
-    widths = {part: pq.read_table(part, columns=["vector"]).column("vector").combine_chunks().value_lengths()[0].as_py()
-              for part in parts}
-    usual = collections.Counter(widths.values()).most_common(1)[0][0]
-    return next(part for part, width in widths.items() if width != usual)
+    widths = {}
+    for part in parts:
+        lengths = pq.read_table(part, columns=["vector"]).column("vector").combine_chunks().value_lengths()
+        widths[part] = lengths[0].as_py() if len(lengths) else None
+    usual = collections.Counter(w for w in widths.values() if w is not None).most_common(1)[0][0]
+    return next((part for part, width in widths.items() if width not in (usual, None)), parts[0])
 
 
 def _first_damaged(parts: list[Path]) -> Path | None:
