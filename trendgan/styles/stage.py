@@ -484,12 +484,14 @@ def _encoder_for_naming(encoder_key):
 
 
 def _open_images(paths):
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
+
+    from trendgan.ingest.images import safe_image
 
     images = []
     for path in paths:
         try:
-            with Image.open(path) as image:
+            with safe_image(path) as image:  # a FIFO or a bomb swapped in since ingest is skipped, not hung on
                 images.append(image.convert("RGB"))
         except (OSError, UnidentifiedImageError, ValueError):
             continue  # moved or unreadable since ingest: name from the others
