@@ -188,7 +188,8 @@ def _table(name: str) -> cached_property:
 
 
 class StylesRun(Run):
-    """``styles/<run>/``: assignments, styles, series, drift and map tables."""
+    """``styles/<run>/``: assignments, styles, series, drift and map tables; families, family_series and
+    family_drift (the level above styles, ``trendgan.styles.families``)."""
 
     stage, folder_name, command = "styles", "styles", "styles"
     assignments = _table("assignments")
@@ -196,6 +197,38 @@ class StylesRun(Run):
     series = _table("series")
     drift = _table("drift")
     map = _table("map")
+    families = _table("families")              # family_id, name, size, share, centroid, styles, representatives...
+    family_series = _table("family_series")    # the shape of series, unique_id = family id
+    family_drift = _table("family_drift")
+
+    @property
+    def level(self) -> str:
+        """The level forecasting and rendering use: ``style`` (default) or ``family`` (``trendgan styles --level``)."""
+        return str(self.settings.get("level") or "style")
+
+    @property
+    def level_series(self):
+        """The series the forecast stage reads: ``series`` or ``family_series``, as the run's level says."""
+        return self.family_series if self.level == "family" else self.series
+
+    @property
+    def level_styles(self):
+        """What renders condition on at the run's level, in the styles table's shape (at the family level
+        ``style_id`` holds the family id, matching the forecast's ``unique_id``)."""
+        return self.families.rename(columns={"family_id": "style_id"}) if self.level == "family" else self.styles
+
+    @property
+    def level_drift(self):
+        return self.family_drift if self.level == "family" else self.drift
+
+    @property
+    def events(self) -> list[dict]:
+        """Why styles split and families merged or were kept apart: the ``event`` lines of metrics.jsonl."""
+        return [line for line in self.metrics if "event" in line]
+
+    @property
+    def next_family_id(self) -> int:
+        return int(self.results.get("next_family_id", 0))
 
     @property
     def encoder(self) -> str | None:
