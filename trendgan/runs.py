@@ -31,7 +31,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, TypeVar
 
-from trendgan.errors import StageNotRunError, StoreError, TrendganError
+from trendgan.errors import StageNotRunError, StoreDamagedError, StoreError, TrendganError
 from trendgan.store import (
     Store, append_jsonl, atomic_path, is_finished_run, utcnow, write_bytes_atomic, write_json_atomic, write_parquet_atomic,
 )
@@ -42,6 +42,8 @@ METRICS = "metrics.jsonl"
 INCOMPLETE = ".incomplete"
 
 R = TypeVar("R", bound="Run")
+# Stages whose runs are built from image vectors: they refuse to start while a vector part is damaged.
+VECTOR_READERS = frozenset({"styles", "train", "design"})
 
 
 # --------------------------------------------------------------------------- reading a finished run
@@ -100,12 +102,21 @@ class Run:
     def config(self) -> dict:
         try:
             config = json.loads((self.folder / CONFIG).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise StageNotRunError(f"the {self.stage} run {self.folder} has no readable {CONFIG} ({type(exc).__name__}); "
+        except FileNotFoundError:
+            raise StageNotRunError(f"the {self.stage} run {self.folder} has no {CONFIG}: it never finished; "
                                    f"run `trendgan {self.command}` again") from None
+        except (OSError, ValueError) as exc:
+            raise self.damaged(CONFIG, exc) from None
         if not isinstance(config, dict):
-            raise StageNotRunError(f"the {self.stage} run {self.folder}'s {CONFIG} is not a JSON object")
+            raise self.damaged(CONFIG, ValueError("not a JSON object"))
         return config
+
+    def damaged(self, what: str, exc: BaseException) -> StoreDamagedError:
+        """The one-line error for a file of this finished run that cannot be read."""
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        return StoreDamagedError(
+            f"the {self.stage} run {self.name}'s {what} is damaged ({detail}); run `trendgan check --repair` to move "
+            f"the run aside (the previous run is used again), or `trendgan {self.command}` to make a new one")
 
     def _part(self, key: str) -> dict:
         # Runs written before this schema kept everything in one flat object: read it as all three parts.
@@ -149,7 +160,10 @@ class Run:
         path = self.folder / f"{name}.parquet"
         if not path.exists():
             raise StageNotRunError(f"the {self.stage} run {self.name} has no {name} table: run `trendgan {self.command}` again")
-        return pd.read_parquet(path, columns=columns)
+        try:
+            return pd.read_parquet(path, columns=columns)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
+            raise self.damaged(f"{name} table", exc) from None
 
     def has_table(self, name: str) -> bool:
         return (self.folder / f"{name}.parquet").exists()
@@ -174,7 +188,8 @@ def _table(name: str) -> cached_property:
 
 
 class StylesRun(Run):
-    """``styles/<run>/``: assignments, styles, series, drift and map tables."""
+    """``styles/<run>/``: assignments, styles, series, drift and map tables; families, family_series and
+    family_drift (the level above styles, ``trendgan.styles.families``)."""
 
     stage, folder_name, command = "styles", "styles", "styles"
     assignments = _table("assignments")
@@ -182,6 +197,38 @@ class StylesRun(Run):
     series = _table("series")
     drift = _table("drift")
     map = _table("map")
+    families = _table("families")              # family_id, name, size, share, centroid, styles, representatives...
+    family_series = _table("family_series")    # the shape of series, unique_id = family id
+    family_drift = _table("family_drift")
+
+    @property
+    def level(self) -> str:
+        """The level forecasting and rendering use: ``style`` (default) or ``family`` (``trendgan styles --level``)."""
+        return str(self.settings.get("level") or "style")
+
+    @property
+    def level_series(self):
+        """The series the forecast stage reads: ``series`` or ``family_series``, as the run's level says."""
+        return self.family_series if self.level == "family" else self.series
+
+    @property
+    def level_styles(self):
+        """What renders condition on at the run's level, in the styles table's shape (at the family level
+        ``style_id`` holds the family id, matching the forecast's ``unique_id``)."""
+        return self.families.rename(columns={"family_id": "style_id"}) if self.level == "family" else self.styles
+
+    @property
+    def level_drift(self):
+        return self.family_drift if self.level == "family" else self.drift
+
+    @property
+    def events(self) -> list[dict]:
+        """Why styles split and families merged or were kept apart: the ``event`` lines of metrics.jsonl."""
+        return [line for line in self.metrics if "event" in line]
+
+    @property
+    def next_family_id(self) -> int:
+        return int(self.results.get("next_family_id", 0))
 
     @property
     def encoder(self) -> str | None:
@@ -406,6 +453,10 @@ def start_run(store: Store, kind: type[Run], *, settings: dict | None = None, in
     """
     holder = store.writer(command or kind.command) if lock else contextlib.nullcontext()
     with holder:
+        if lock:
+            from trendgan.check import preflight
+
+            preflight(store, vectors=kind.stage in VECTOR_READERS)
         if resume is not None:
             folder = Path(getattr(resume, "folder", resume))
         else:

@@ -3,7 +3,7 @@ have run. Each part comes from the stage that owns it: the catalog from ingest, 
 their folders.
 
 Read-only: ``store_status`` opens the catalog read-only and never takes the writer lock, so it works beside a
-running ``trendgan embed`` (DuckDB itself refuses while an ingest holds the catalog open for a batch; that is
+running ``trendgan embed``; what ``trendgan check --quick`` finds damaged or left behind is in ``problems`` (DuckDB itself refuses while an ingest holds the catalog open for a batch; that is
 reported as a clear StoreLockedError).
 """
 
@@ -36,6 +36,7 @@ class StoreStatus:
     last_ingest: dict | None = None  # {run_id, finished_at, status, summary}
     stages: dict[str, dict] = field(default_factory=dict)  # stage -> {runs, latest}
     embeddings: dict[str, dict] = field(default_factory=dict)  # encoder folder -> {vectors, parts}
+    problems: list[str] = field(default_factory=list)  # damage and litter `trendgan check --quick` finds, in words
 
     @property
     def rejected_total(self) -> int:
@@ -50,7 +51,7 @@ class StoreStatus:
             "images_per_period": [{"period": _iso(p), "images": n} for p, n in self.images_per_period],
             "sources": [{**s, "first": _iso(s["first"]), "last": _iso(s["last"])} for s in self.sources],
             "date_origins": self.date_origins, "last_ingest": self.last_ingest, "stages": self.stages,
-            "embeddings": self.embeddings,
+            "embeddings": self.embeddings, "problems": self.problems,
         }
 
 
@@ -68,7 +69,18 @@ def store_status(store: Store | str | os.PathLike | None = None, period: str = "
     status = StoreStatus(store=store.root, period=period, **counts)
     status.stages = {folder: _stage_runs(store, folder) for folder in RUN_FOLDERS}
     status.embeddings = vectors_per_encoder(store)
+    status.problems = _problems(store)
     return status
+
+
+def _problems(store: Store) -> list[str]:
+    """What the quick check finds damaged or left behind: status never reports fewer vectors without saying why."""
+    from trendgan.check import check_store
+
+    report = check_store(store, quick=True)
+    found = [f"{finding.message}: `trendgan check --repair` will {finding.fix}" if finding.fix else finding.message
+             for finding in report.damage + report.litter]
+    return found
 
 
 def _stage_runs(store: Store, folder: str) -> dict:

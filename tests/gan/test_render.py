@@ -29,6 +29,8 @@ def test_renderer_exposes_what_the_design_stage_uses(trained, gan_data):
 
     out = renderer.generator(renderer.noise(2, seed=0), torch.eye(8)[:2])
     assert out.shape == (2, 3, 16, 16) and out.min() >= -1 and out.max() <= 1
+    # bounded by its tanh, but a picture: not saturated, and two conditions give two different images
+    assert (out.abs() < 0.999).float().mean() > 0.5 and (out[0] - out[1]).abs().mean() > 1e-3
 
 
 def test_render_is_deterministic_for_a_seed(trained):

@@ -18,6 +18,8 @@ MINIATURE = [
 
 
 @pytest.mark.slow
+@pytest.mark.ci  # CI runs it too: the one test of every stage chained as a user runs them
+@pytest.mark.timeout(1200)
 def test_miniature_demo_runs_every_stage_and_scores_the_forecast(tmp_path):
     result = run_demo(store=tmp_path / "demo", out=tmp_path / "out", overrides=MINIATURE)
     assert result.pipeline.ran == ["simulate", "ingest", "embed", "styles", "forecast", "train", "render", "report"]

@@ -25,13 +25,16 @@ def decode_or_failure(recipe, path: str):
     from PIL import Image
 
     from trendgan.embed.images import DECODE_ERRORS
+    from trendgan.ingest.images import BadImage
 
     try:
         return recipe.load(path), None
     except FileNotFoundError:
         return None, ("missing", "file not found")
+    except BadImage as bad:  # replaced since ingest by a FIFO, a device, a huge file
+        return None, (bad.reason, bad.detail)
     except Image.DecompressionBombError as exc:
-        return None, ("too_large", str(exc)[:200])
+        return None, ("decompression_bomb", str(exc)[:200])  # the reason ingest gives the same file
     except DECODE_ERRORS as exc:
         text = str(exc) or type(exc).__name__
         return None, ("truncated" if "truncated" in text.lower() else "corrupt", text[:200])

@@ -28,7 +28,7 @@ def read_styles_series(store: Store, styles_run: str | None = None):
     """(series frame, period, styles run name) from a styles run (the latest finished one by default)."""
     run = StylesRun.open(store, styles_run)
     period = str(run.period or "").upper()[:1] or None
-    return run.series, period, run.name
+    return run.level_series, period, run.name  # styles, or families when the run says --level family
 
 
 def forecast(

@@ -56,7 +56,7 @@ def render(
         raise GanError("--top and --per-style must be at least 1")
     forecast = ForecastRun.open(store, forecast_run)
     styles_run = StylesRun.open(store, forecast.styles_run)
-    styles, drift = styles_run.styles, styles_run.drift if styles_run.has_table("drift") else None
+    styles, drift = styles_run.level_styles, styles_run.level_drift if styles_run.has_table("drift") else None  # --level
     renderer = load_generator(store, gan_run, device=device)
     _check_same_space(renderer, styles_run.encoder, styles)
     horizon = int(forecast.horizon or 1)

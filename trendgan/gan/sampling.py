@@ -49,10 +49,8 @@ class Renderer:
         from trendgan.gan.config import create_gan, load_config
 
         path = Path(path)
-        if not path.is_file():
-            raise GanError(f"no GAN checkpoint at {path}: run `trendgan train` first")
+        state = read_checkpoint(path)
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
             config = load_config(state["config"])
             generator, _ = create_gan(config, int(state["cond_dim"]))
             generator.load_state_dict(state["ema"])
@@ -111,6 +109,36 @@ class Renderer:
         if not np.isfinite(cond).all() or (np.linalg.norm(cond, axis=1) == 0).any():
             raise GanError("a condition vector is zero or not finite; pass embeddings, centroids or their mixes")
         return cond
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """A ``checkpoint.pt`` loaded weights-only on the CPU: the one loader of GAN checkpoints (render, restyle, design,
+    evaluate-gan, ``train --resume``). GanError in one line, with ``.reason``, when the file is missing, truncated,
+    not a torch checkpoint, or holds more than weights (a pickle that could run code is never loaded)."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise GanError(f"no GAN checkpoint at {path}: run `trendgan train` first")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        reason = None if isinstance(state, dict) else f"it holds a {type(state).__name__}, not a checkpoint"
+    except pickle.UnpicklingError as exc:
+        # torch names the class a pickle wanted to build ("Unsupported global"); plain garbage is an "operand"
+        unsafe = "global" in str(exc).lower()
+        reason = "it holds more than weights, and a file that could run code is not loaded" if unsafe else \
+            "it is not a torch checkpoint"
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, IndexError, KeyError):
+        reason = "truncated or damaged"  # torch's zip reader says so in many ways, none of them for users
+    if reason:
+        error = GanError(f"the GAN checkpoint {path} cannot be used ({reason}); train again with `trendgan train`, "
+                         "or `trendgan check --repair` moves the damaged run aside")
+        error.reason = reason
+        raise error
+    return state
 
 
 def load_generator(store, run: str | None = None, device="cpu") -> Renderer:

@@ -19,6 +19,10 @@ from trendgan.runs import GanRun, start_run
 from trendgan.store import Store
 
 SAMPLE_ROWS = 8  # sample grids: up to 8 fixed conditions (rows) x 8 fixed noise vectors (columns)
+# Also checkpoint when this long has passed since the last save, whatever the step: a slow CPU run (or a big model)
+# may take far longer than this to reach `checkpoint_every` steps, and a kill before it would lose every step.
+# Five minutes costs a save of a few MB a few times an hour; a kill loses at most five minutes of training.
+CHECKPOINT_EVERY_S = 300.0
 
 
 @dataclass
@@ -71,6 +75,7 @@ def train_gan(
             for stale in run.folder.glob(".checkpoint.pt.*.tmp"):  # a save cut short by a kill; the checkpoint itself is whole
                 stale.unlink()
             state = _load_checkpoint(previous.checkpoint)
+            _forget_metrics_after(run, int(state["step"]))
             config, encoder = state["config"], state["encoder_key"]
             seed = int(state["seed"])
             say(f"resuming GAN run [bold]{run.name}[/] at step {state['step']:,}")
@@ -87,11 +92,12 @@ def train_gan(
             say(f"run {run.name} is already at step {start_step:,}; ask for more with --steps or --minutes")
         say(f"training {escape(trainer.config.name)} on {len(images):,} images ({escape(encoder_key)} conditions) "
             f"on {torch_device.type}")
-        hooks = _run_hooks(run, trainer, conditions, encoder_key)
+        hooks, checkpoint_if_due = _run_hooks(run, trainer, conditions, encoder_key)
         try:
             with progress(None if until is None else (until - start_step) * trainer.config.batch, "training GAN") as bar:
                 hooks.tick = lambda t, losses: (bar.advance(t.config.batch), bar.update(
-                    description=f"training GAN · step {t.step:,} · D {losses['loss_d']:.3f} · G {losses['loss_g']:.3f}"))
+                    description=f"training GAN · step {t.step:,} · D {losses['loss_d']:.3f} · G {losses['loss_g']:.3f}"),
+                    checkpoint_if_due(t))
                 summary = train_loop(trainer, images, conditions, until_step=until, minutes=minutes, hooks=hooks)
         except KeyboardInterrupt:
             if trainer.step > start_step:
@@ -122,9 +128,14 @@ def _image_size(config) -> int:
 
 
 def _load_checkpoint(path: Path) -> dict:
-    import torch
+    from trendgan.gan.sampling import read_checkpoint
 
-    return torch.load(path, map_location="cpu", weights_only=True)
+    state = read_checkpoint(path)
+    missing = [key for key in ("config", "encoder_key", "seed", "step", "cond_dim") if key not in state]
+    if missing:
+        raise GanError(f"the GAN checkpoint {path} lacks {', '.join(missing)}: it was not written by `trendgan train`; "
+                       "start a new run without --resume")
+    return state
 
 
 # --------------------------------------------------------------------------- hooks: metrics, samples, checkpoints
@@ -156,6 +167,8 @@ def _run_hooks(run, trainer, conditions, encoder_key: str):
             images = to_uint8(t.ema(sample_z, sample_cond))
         run.write_image(f"samples/step-{t.step:07d}.png", image_grid(images, columns=SAMPLE_ROWS))
 
+    last_saved = [time.monotonic()]
+
     def checkpoint(t):
         t.refresh_ema_statistics(conditions)
         state = t.state_dict()
@@ -163,8 +176,35 @@ def _run_hooks(run, trainer, conditions, encoder_key: str):
         with run.atomic("checkpoint.pt") as tmp:
             torch.save(state, tmp)
         run.keep = True  # from now on a killed or failed run is resumed with --resume, not thrown away
+        last_saved[0] = time.monotonic()
 
-    return LoopHooks(log=log, checkpoint=checkpoint, sample=sample)
+    def checkpoint_if_due(t):
+        if time.monotonic() - last_saved[0] >= CHECKPOINT_EVERY_S and t.step % t.config.checkpoint_every:
+            checkpoint(t)
+
+    return LoopHooks(log=log, checkpoint=checkpoint, sample=sample), checkpoint_if_due
+
+
+def _forget_metrics_after(run, step: int) -> None:
+    """A resumed run trains again the steps after its checkpoint: drop the lines a killed run logged for them, so
+    metrics.jsonl has each step once (lines without a step, such as evaluations, stay)."""
+    import json
+
+    from trendgan.store import write_text_atomic
+
+    path = run.path("metrics.jsonl")
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by the kill
+        if not isinstance(record, dict) or not isinstance(record.get("step"), int) or record["step"] <= step \
+                or record.get("event"):
+            kept.append(line)
+    write_text_atomic(path, "".join(f"{line}\n" for line in kept))
 
 
 # --------------------------------------------------------------------------- the training set
@@ -219,8 +259,10 @@ def _resolve(store: Store, path: str) -> Path:
 def _read_square(path: Path, size: int):
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from trendgan.ingest.images import safe_image  # a FIFO or a bomb swapped in since ingest is skipped, not hung on
+
     try:
-        with Image.open(path) as image:
+        with safe_image(path) as image:
             image = ImageOps.exif_transpose(image).convert("RGB")
             return np.asarray(ImageOps.fit(image, (size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):

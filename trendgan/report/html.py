@@ -246,11 +246,12 @@ def _representatives(data: ReportData, style_id, limit: int = 4) -> list[str]:
 
 def thumbnail_data_uri(path: str | Path, size: int = THUMB_PX) -> str | None:
     """A small JPEG of an image as a data: URI, or None when the file is gone or unreadable."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
+
+    from trendgan.ingest import open_rgb  # refuses FIFOs and decompression bombs swapped in since ingest
 
     try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
+        with open_rgb(str(path)) as image:
             image.thumbnail((size, size))
             buffer = io.BytesIO()
             image.save(buffer, format="JPEG", quality=80)
