@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
     @app.command("forecast")
     def forecast_command(
         horizon: Annotated[Optional[int], typer.Option("--horizon", help="Periods ahead (default: one season, e.g. 52 weeks).", show_default=False)] = None,
-        models: Annotated[Optional[str], typer.Option("--models", help="Comma-separated: snaive,naive,drift,ses,theta,damped,ets,arima,ensemble (default snaive,ses,theta,damped,ensemble).", show_default=False)] = None,
+        models: Annotated[Optional[str], typer.Option("--models", help="Comma-separated: snaive,naive,drift,ses,theta,damped,ets,arima,arimax,ensemble (default snaive,ses,theta,damped,ensemble).", show_default=False)] = None,
         backtest_windows: Annotated[int, typer.Option("--backtest-windows", help="Rolling-origin windows per series used to score and weigh models.")] = 3,
         styles_run: Annotated[Optional[str], typer.Option("--styles-run", help="Styles run to forecast (default: the latest).", show_default=False)] = None,
         no_leading: Annotated[bool, typer.Option("--no-leading", help="Ignore the leading sources' signal even where it helps.")] = False,
@@ -37,6 +37,9 @@ def register(app: typer.Typer) -> None:
             say(f"backtest MASE: {scores}")
         if summary["leading"].get("used"):
             say("leading sources' signal used (it lowered backtest error)")
+        origins = summary.get("calls", {}).get("backtest_origins") or []
+        if origins:
+            say(f"trend calls calibrated on {len(origins)} rolling origins (calibration.parquet)")
         if summary["failures"]:
             say(f"[yellow]{summary['failures']} model fit(s) failed and fell back to seasonal naive[/] (see failures.parquet)")
         labels = result.labels.sort_values("change", ascending=False)
