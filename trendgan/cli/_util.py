@@ -21,6 +21,7 @@ StoreOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or chatter; errors still print.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: same inputs and seed, same results.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps.")]
+EngineOption = Annotated[str, typer.Option("--engine", help="local, or ray (a Ray cluster: RAY_ADDRESS, else a local Ray instance; pip install 'trendgan\\[ray]').")]
 
 
 class TrendganTyper(typer.Typer):

@@ -1,0 +1,91 @@
+"""Where the heavy stages run: ``local`` (this machine's processes) or ``ray`` (a Ray cluster, or a local Ray instance).
+
+Every stage keeps one code path for its results; an engine only decides where independent pieces of work run
+(files for ingest, chunks of vectors for styles, chunks of series for forecast). The driver (the process that
+runs the command) still reads and writes the store, so a run on Ray writes exactly what a local run writes.
+
+``RAY_ADDRESS`` (e.g. ``ray://head:10001`` or ``auto``) joins an existing cluster; without it a local Ray instance
+is started for the run and shut down afterwards. A Ray instance already running in this process (a notebook, a
+test fixture, a pipeline) is used as it is and left running. Ray is an optional extra: ``pip install 'trendgan[ray]'``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+
+from trendgan.errors import MissingExtraError, TrendganError
+
+ENGINES = ("local", "ray")
+
+
+def check_engine(engine: str) -> str:
+    """The engine name, or one clear line naming the choices."""
+    name = str(engine or "local").strip().lower()
+    if name not in ENGINES:
+        raise TrendganError(f"unknown engine {engine!r}; use local or ray")
+    return name
+
+
+def import_ray(what: str = "--engine ray"):
+    """The ``ray`` module, or an install hint (``ray.data`` too, which the embed engine needs)."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise MissingExtraError(f"{what} needs Ray: pip install 'trendgan[ray]' (or pip install 'ray[data]')") from None
+    return ray
+
+
+@contextlib.contextmanager
+def ray_session(what: str = "--engine ray") -> Iterator:
+    """Yield the ``ray`` module connected to a cluster: the running one, ``RAY_ADDRESS``'s, or a local instance."""
+    ray = import_ray(what)
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False,
+                 logging_level="ERROR", configure_logging=True)
+    try:
+        yield ray
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def cluster_cpus(ray) -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def ray_map(function: Callable, jobs: Iterable[tuple], in_flight: int | None = None, retries: int = 3,
+            on_done: Callable | None = None) -> Iterator:
+    """``function(*job)`` for every job as Ray tasks (one CPU each); yields the results in the order of ``jobs``.
+
+    At most ``in_flight`` tasks are queued at once (default: twice the cluster's CPUs), so the arguments of a
+    million-row input never sit in the object store all together. ``on_done(result)`` hears of each result as it
+    is yielded. Needs a connected Ray (``ray_session``).
+    """
+    import ray
+
+    remote = ray.remote(num_cpus=1, max_retries=retries)(function)
+    limit = in_flight or 2 * cluster_cpus(ray)
+    pending: list = []
+    for job in jobs:
+        pending.append(remote.remote(*job))
+        if len(pending) >= limit:
+            result = ray.get(pending.pop(0))
+            if on_done:
+                on_done(result)
+            yield result
+    for ref in pending:
+        result = ray.get(ref)
+        if on_done:
+            on_done(result)
+        yield result
+
+
+def put(value):
+    """A value shared by many tasks, stored once in Ray's object store (pass the reference as a task argument)."""
+    import ray
+
+    return ray.put(value)
