@@ -89,3 +89,25 @@ def put(value):
     import ray
 
     return ray.put(value)
+
+
+def engine_session(engine: str):
+    """A Ray session for ``engine="ray"`` (see ``ray_session``), nothing for ``local``."""
+    return ray_session() if check_engine(engine) == "ray" else contextlib.nullcontext()
+
+
+def in_engine_session(function: Callable) -> Callable:
+    """Decorator: the function's ``engine`` argument opens one Ray session around the whole call, so the steps inside
+    it that run on Ray share one connection (starting a local Ray instance costs seconds)."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        engine = signature.bind_partial(*args, **kwargs).arguments.get("engine", "local")
+        with engine_session(engine):
+            return function(*args, **kwargs)
+
+    return wrapper
