@@ -111,3 +111,26 @@ def in_engine_session(function: Callable) -> Callable:
             return function(*args, **kwargs)
 
     return wrapper
+
+
+
+def map_row_chunks(function: Callable, arrays: tuple, chunk_size: int, shared=None, engine: str = "local",
+                   into=None):
+    """``function(*blocks, shared)`` for each chunk of ``chunk_size`` rows of the row-aligned ``arrays``; the results
+    in row order (a list), or written into the rows of ``into`` (a preallocated array, returned) so a big output is
+    never held twice. With ``engine="ray"`` each chunk is a Ray task and ``shared`` (centroids, a fitted model) is
+    stored once for all of them. The chunks are the same on both engines, so the results are too.
+    """
+    n = len(arrays[0])
+    size = max(1, int(chunk_size))
+    starts = range(0, n, size)
+    if check_engine(engine) == "local":
+        results = (function(*(a[s:s + size] for a in arrays), shared) for s in starts)
+    else:
+        shared_ref = put(shared)
+        results = ray_map(function, ((*(a[s:s + size] for a in arrays), shared_ref) for s in starts))
+    if into is None:
+        return list(results)
+    for start, result in zip(starts, results):
+        into[start:start + len(result)] = result
+    return into
