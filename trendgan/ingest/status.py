@@ -97,6 +97,10 @@ def _catalog_counts(db, status: StoreStatus) -> None:
 
 
 def _stage_runs(store: Store, stage: str) -> dict:
+    if stage == "reports":  # a report is a page (plus its .json and .csv), not a run folder
+        pages = sorted(store.stage_dir(stage).rglob("*.htm*"), key=lambda p: (p.stat().st_mtime_ns, p.name)) \
+            if store.stage_dir(stage).is_dir() else []
+        return {"runs": len(pages), "latest": str(pages[-1].relative_to(store.stage_dir(stage))) if pages else None}
     runs = store.runs(stage)
     return {"runs": len(runs), "latest": runs[-1].name if runs else None}
 
