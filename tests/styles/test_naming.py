@@ -119,7 +119,7 @@ def test_apparel_classes_keep_only_garments():
     probabilities[:, 610] = 0.15   # jersey, T-shirt
     assert apparel_from_classes(probabilities) == ["jeans"]  # the runner-up is too rare to name
     probabilities[:, 610], probabilities[:, 999] = 0.3, 0.3
-    assert apparel_from_classes(probabilities) == ["jeans", "t-shirt"]
+    assert apparel_from_classes(probabilities) == ["jeans", "tee"]
     assert apparel_from_classes(np.full((1, 1000), 1e-3)) == []
 
 
