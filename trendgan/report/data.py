@@ -29,6 +29,8 @@ class ReportData:
     series: pd.DataFrame | None = None
     style_map: pd.DataFrame | None = None
     forecast_run: str | None = None
+    horizon: int | None = None            # periods ahead the forecast looks (its config)
+    period: str | None = None             # W, M, Q or Y (the styles run's)
     forecasts: pd.DataFrame | None = None
     backtests: pd.DataFrame | None = None
     labels: pd.DataFrame | None = None
@@ -43,13 +45,23 @@ class ReportData:
             return {}
         return {row.style_id: row.name for row in self.styles[["style_id", "name"]].itertuples(index=False) if row.name}
 
+    @property
+    def calls(self) -> pd.DataFrame:
+        """The buyer's calls (trendgan.report.calls.buyer_calls): one row per style, the numbers every page shows."""
+        from trendgan.report.calls import buyer_calls
 
-def gather(store: Store) -> ReportData:
-    """Read what each stage has produced so far; a stage that has not run leaves its part empty."""
+        return buyer_calls(self.labels, self.series, self.backtests, self.names, self.horizon, self.period)
+
+
+def gather(store: Store, forecast_run: str | None = None) -> ReportData:
+    """Read what each stage has produced so far; a stage that has not run leaves its part empty.
+
+    ``forecast_run``: which forecast (default the latest); the styles run is the one it was made from.
+    """
     data = ReportData(store=store.root)
     if store.exists():
         data.overview, data.rejects_by_reason = catalog_overview(store)
-    forecast = _latest_forecast(store)
+    forecast = _latest_forecast(store, forecast_run)
     styles_run_name = _config_value(forecast[0], ("styles_run", "styles")) if forecast else None
     styles = _load_styles(store, styles_run_name)
     if styles is not None:
@@ -58,9 +70,12 @@ def gather(store: Store) -> ReportData:
             data.overview["encoder"] = styles_config.get("encoder") or styles_config.get("encoder_key") or data.overview.get("encoder")
             data.overview["period"] = styles_config.get("period")
             data.overview["periods"] = int(data.series["ds"].nunique()) if data.series is not None else data.overview.get("periods")
+        data.period = styles_config.get("period")
     if forecast is not None:
-        folder, data.forecasts, data.backtests, data.labels = forecast
+        folder, data.forecasts, data.backtests, data.labels, forecast_config = forecast
         data.forecast_run = folder.name
+        data.horizon = _int_or_none(forecast_config.get("horizon"))
+        data.period = data.period or forecast_config.get("period")
     data.renders_run, data.renders = latest_renders(store)
     data.designs = latest_designs(store)
     return data
@@ -106,15 +121,24 @@ def _load_styles(store: Store, run: str | None):
     return folder.name, loaded.styles, loaded.series, _maybe(lambda: loaded.map), dict(loaded.config or {})
 
 
-def _latest_forecast(store: Store):
+def _latest_forecast(store: Store, run: str | None = None):
     try:
-        folder = store.run_dir("forecasts")
+        folder = store.run_dir("forecasts", run)
     except StageNotRunError:
+        if run is not None:
+            raise
         return None
     from trendgan.forecast import load_forecast
 
     loaded = load_forecast(store, folder.name)
-    return folder, loaded.forecasts, loaded.backtests, loaded.labels
+    return folder, loaded.forecasts, loaded.backtests, loaded.labels, dict(loaded.config or {})
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def latest_renders(store: Store) -> tuple[str | None, list[dict]]:
@@ -143,6 +167,9 @@ def latest_designs(store: Store, limit: int = 3) -> list[dict]:
         for entry in index.get("files") or []:
             if isinstance(entry, dict) and entry.get("file"):
                 entry["file"] = str(_resolve(folder, entry["file"]))
+        inputs = index.get("inputs")
+        if isinstance(inputs, dict) and inputs.get("garment_file"):  # a restyle keeps its input garment beside the outputs
+            inputs["garment_file"] = str(_resolve(folder, inputs["garment_file"]))
         runs.append(index)
     return runs
 
