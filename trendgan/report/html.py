@@ -24,7 +24,7 @@ from trendgan.errors import TrendganError
 from trendgan.store import Store, write_json_atomic, write_text_atomic
 
 THUMB_PX = 96
-LEADERBOARD_ROWS = 8
+LEADERBOARD_ROWS = 25  # every style of a typical run is on a board; beyond, the summary lists the rest
 LEADERBOARDS = (
     (("emerging",), "Emerging styles", "small a year ago, growing fast"),
     (("rising",), "Rising styles", "established and gaining share"),
@@ -405,7 +405,8 @@ def data_quality_section(data: ReportData) -> str:
 
 
 def _leaderboard(view: _View, trends: tuple, heading: str, hint: str) -> str:
-    calls = view.calls[view.calls["trend"].isin(trends)].head(LEADERBOARD_ROWS)
+    chosen = view.calls[view.calls["trend"].isin(trends)]
+    calls = chosen.head(LEADERBOARD_ROWS)
     board_id = "board-" + "-".join(trends)
     title = f'<div class="board" id="{board_id}"><h3>{html.escape(heading)} <small>({html.escape(hint)})</small></h3>'
     if calls.empty:
@@ -415,7 +416,9 @@ def _leaderboard(view: _View, trends: tuple, heading: str, hint: str) -> str:
     rows = "".join(_leaderboard_row(view, row, renders) for row in calls.to_dict("records"))
     head = ("<tr><th>style</th><th>expected change</th><th>vs a year ago</th>"
             f"<th>{html.escape(CHANCE_HEADER[kind])}</th><th>real images</th><th>predicted look (GAN)</th></tr>")
-    return f"{title}<table>{head}{rows}</table></div>"
+    more = (f'<p class="note">{len(chosen) - len(calls)} more {html.escape(" or ".join(trends))} styles are in the '
+            "summary.</p>") if len(chosen) > len(calls) else ""
+    return f"{title}<table>{head}{rows}</table>{more}</div>"
 
 
 def _leaderboard_row(view: _View, row: dict, renders: dict) -> str:

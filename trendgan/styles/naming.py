@@ -6,12 +6,13 @@ A name is ``<colour> [pattern] <garment>``, plus up to two distinctive caption w
 - **colour**: measured on the garment's pixels, not the backdrop (a smooth studio or floor backdrop is modelled from
   the image border and left out; a busy one falls back to the centre of the frame). The style's dominant garment
   colour is also kept as ``colour`` (hex), which the report draws the style in.
-- **garment**: from the captions when the style's posts name one (class-based TF-IDF over garment words, so
-  "sneakers", "trainers", "kicks" and #sneakerhead all count for "sneakers", and a garment every style's posts
-  mention does not win); else from the encoder: zero-shot text where it has a text tower, otherwise the ImageNet
-  apparel classes, kept only when the classifier is confident (``confident_garment``).
-- **pattern** and the extra words: the most distinctive caption terms (c-TF-IDF, as BERTopic names topics;
-  ``ClassTfidf``).
+- **garment**: from the captions when the style's posts name one: synonyms pooled ("sneakers", "trainers", "kicks"
+  and #sneakerhead all count for "sneakers"), the garment named in most of its posts among those its posts name
+  at least twice as often as other styles' posts (so the trousers every outfit post mentions in passing do not
+  win); else from the encoder: zero-shot text where it has a text tower, otherwise the ImageNet apparel classes,
+  kept only when the classifier is confident (``confident_garment``). The pattern ("striped") likewise.
+- **extra words**: the most distinctive caption words and hashtags by class-based TF-IDF (``ClassTfidf``, as
+  BERTopic names topics), leaving out garment, pattern and colour words, which the name already says.
 
 Names are stable: a style that keeps its id keeps its name unless its colour or garment changed (``name_styles``
 with ``previous``).
@@ -92,14 +93,17 @@ class ClassTfidf:
     normalised, square-rooted so a word every post repeats does not drown the rest) times
     ``log(1 + A / f)``, where ``A`` is the average number of words per style and ``f`` the term's frequency over all
     styles: words every style uses ("ootd", "love") score low, words one style's posts keep using score high.
-    A term must appear in at least ``min_posts`` of a style's posts (and ``min_share`` of them) to be named for it.
+    A term must appear in at least ``min_posts`` of a style's posts (and ``min_share`` of them), and in a share of
+    them at least ``min_lift`` times its share in the other styles' posts, to be named for it.
 
     ``fit(captions_per_style)`` sets ``terms_`` (per style, [(term, weight)] best first), ``vocabulary_``,
     ``weights_`` (styles x terms) and ``post_share_`` (share of each style's posts using each term).
     """
 
-    def __init__(self, top_n: int = 10, min_posts: int = 2, min_share: float = 0.05, stop_words="english"):
-        self.top_n, self.min_posts, self.min_share, self.stop_words = top_n, min_posts, min_share, stop_words
+    def __init__(self, top_n: int = 10, min_posts: int = 2, min_share: float = 0.05, min_lift: float = 2.0,
+                 stop_words="english"):
+        self.top_n, self.min_posts, self.min_share, self.min_lift = top_n, min_posts, min_share, min_lift
+        self.stop_words = stop_words
 
     def fit(self, captions_per_style: Sequence[Sequence[str]]) -> "ClassTfidf":
         from sklearn.feature_extraction.text import CountVectorizer
@@ -125,7 +129,9 @@ class ClassTfidf:
         self.weights_ = class_tfidf(per_style)
         sizes = np.array([max(len(p), 1) for p in posts], dtype=float)[:, None]
         self.post_share_ = uses / sizes
-        supported = (uses >= self.min_posts) & (self.post_share_ >= self.min_share)
+        others = (self.post_share_.sum(axis=0, keepdims=True) - self.post_share_) / max(len(posts) - 1, 1)
+        supported = ((uses >= self.min_posts) & (self.post_share_ >= self.min_share)
+                     & (self.post_share_ >= self.min_lift * others))
         for s in range(len(posts)):
             order = np.argsort(-self.weights_[s], kind="stable")
             self.terms_[s] = [(self.vocabulary_[t], float(self.weights_[s, t])) for t in order
@@ -159,6 +165,14 @@ def _garment_index():
 @lru_cache(maxsize=1)
 def _pattern_index():
     return _surface_index(garment_words()["patterns"])
+
+
+@lru_cache(maxsize=1)
+def _colour_words_in_posts() -> set[str]:
+    words = {w for w in PALETTE} | {w.replace(" ", "") for w in PALETTE}
+    for colour, synonyms in garment_words().get("colours", {}).items():
+        words |= {colour, *synonyms, *(s.replace(" ", "").replace("-", "") for s in synonyms)}
+    return words
 
 
 def concepts_in(text: str, index: list[tuple[str, str]]) -> set[str]:
@@ -196,18 +210,24 @@ def caption_concepts(captions_per_style: Sequence[Sequence[str]], index) -> tupl
     return concepts, class_tfidf(counts), counts / sizes
 
 
-def caption_choice(captions_per_style, index, min_coverage: float = MIN_CAPTION_COVERAGE) -> list[str | None]:
-    """Per style, the concept its posts name most distinctively (highest c-TF-IDF), when enough posts name it."""
+def caption_choice(captions_per_style, index, min_coverage: float = MIN_CAPTION_COVERAGE,
+                   min_lift: float = 2.0) -> list[str | None]:
+    """Per style, the concept (garment or pattern) its posts name most often, among those it names at least
+    ``min_lift`` times as often as the other styles' posts do (a garment every style's outfits mention is not this
+    style's), when at least ``min_coverage`` of its posts name it."""
     if not any(len(c) for c in captions_per_style):
         return [None] * len(captions_per_style)
-    concepts, weights, coverage = caption_concepts(captions_per_style, index)
+    concepts, _, coverage = caption_concepts(captions_per_style, index)
     chosen = []
     for s in range(len(captions_per_style)):
-        if weights.shape[1] == 0 or weights[s].max() <= 0:
+        others = np.delete(coverage, s, axis=0)
+        elsewhere = others.mean(axis=0) if len(others) else np.zeros(coverage.shape[1])
+        distinctive = (coverage[s] >= min_coverage) & (coverage[s] >= min_lift * elsewhere)
+        if not distinctive.any():
             chosen.append(None)
             continue
-        best = int(np.argmax(weights[s]))
-        chosen.append(concepts[best] if coverage[s, best] >= min_coverage else None)
+        best = int(np.argmax(np.where(distinctive, coverage[s], -1.0)))
+        chosen.append(concepts[best])
     return chosen
 
 
@@ -463,7 +483,8 @@ def name_styles(images_per_style: Sequence[Sequence], captions_per_style: Sequen
     style_ids = list(style_ids) if style_ids is not None else list(range(n))
     caption_garments = caption_choice(captions, _garment_index())
     caption_patterns = caption_choice(captions, _pattern_index())
-    terms = ClassTfidf(top_n=10).fit(captions).terms_ if any(captions) else [[] for _ in range(n)]
+    # Distinctive words need other styles to be distinctive against.
+    terms = ClassTfidf(top_n=10).fit(captions).terms_ if n > 1 and any(captions) else [[] for _ in range(n)]
     names = []
     for s in range(n):
         images = list(images_per_style[s])
@@ -478,6 +499,8 @@ def name_styles(images_per_style: Sequence[Sequence], captions_per_style: Sequen
         if garment is None:
             source = None
         pattern = caption_patterns[s]
+        if pattern:
+            colours = colours[:1]  # a print's second colour is part of the print: "red striped tee"
         core = " ".join(w for w in (" and ".join(colours), pattern, garment) if w)
         extra = _extra_terms([t for t, _ in terms[s]], {garment, pattern, *colours}, extra_terms)
         if not garment:
@@ -493,15 +516,15 @@ def name_styles(images_per_style: Sequence[Sequence], captions_per_style: Sequen
 
 
 def _extra_terms(terms: list[str], said: set, limit: int) -> list[str]:
-    """Distinctive caption terms that add something: not a word the name already says (or a synonym of it)."""
-    said = {w for w in said if w}
-    lexicon = {**{w: g for w, g in _garment_index()}, **{w: p for w, p in _pattern_index()}}
+    """Distinctive caption terms that add something: not a garment, pattern or colour word (the name says those
+    from stronger evidence), nor a hashtag built on one."""
+    colour_words = _colour_words_in_posts()
     out = []
     for term in terms:
         bare = term.lstrip("#")
         concepts = concepts_in(term, _garment_index()) | concepts_in(term, _pattern_index())
-        if bare in said or lexicon.get(bare) in said or concepts & said or bare in PALETTE or any(
-                bare.startswith(c.replace(" ", "")) for c in said):
+        if concepts or bare in colour_words or any(bare.startswith(c) for c in colour_words if len(c) >= 4) or (
+                bare in {w.replace(" ", "") for w in said if w}):
             continue
         out.append(term)
         if len(out) == limit:
