@@ -28,7 +28,8 @@ from typing import Any, Iterator
 from trendgan.errors import StageNotRunError, StoreError, StoreLockedError
 
 DEFAULT_STORE = "trendgan-store"
-STAGES = ("styles", "forecasts", "gan", "renders", "designs", "reports")
+# Folders of stage outputs inside a store (trendgan.runs gives each stage's runs a type); ingest never scans them.
+RUN_FOLDERS = ("styles", "forecasts", "gan", "renders", "designs", "reports")
 
 CATALOG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -280,12 +281,12 @@ class Store:
             fh.close()
 
     # ---- run folders
-    def new_run(self, stage: str, name: str | None = None) -> Path:
+    def new_run(self, folder: str, name: str | None = None) -> Path:
         """Create ``<stage>/<run>/``; run names sort by time: ``20261122-101500`` (+ ``-2`` if taken)."""
         base = name or utcnow().strftime("%Y%m%d-%H%M%S")
         if not re.fullmatch(r"[A-Za-z0-9._-]+", base):
             raise StoreError(f"run name {base!r} may only use letters, digits, '.', '_' and '-'")
-        parent = self.stage_dir(stage)
+        parent = self.stage_dir(folder)
         parent.mkdir(parents=True, exist_ok=True)
         candidate, n = parent / base, 1
         while candidate.exists():
@@ -294,28 +295,31 @@ class Store:
         candidate.mkdir()
         return candidate
 
-    def runs(self, stage: str) -> list[Path]:
-        """Finished runs of a stage (those whose ``config.json`` was written), oldest first."""
-        parent = self.stage_dir(stage)
+    def runs(self, folder: str) -> list[Path]:
+        """Finished run folders under ``<store>/<folder>/``, oldest first (``trendgan.runs`` gives them types)."""
+        parent = self.stage_dir(folder)
         if not parent.is_dir():
             return []
-        done = [p for p in parent.iterdir() if p.is_dir() and (p / "config.json").exists() and not (p / ".incomplete").exists()]
+        done = [p for p in parent.iterdir() if is_finished_run(p)]
         return sorted(done, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
-    def run_dir(self, stage: str, run: str | None = None) -> Path:
-        """The named run of a stage, or its latest finished run; a clear error when there is none."""
+    def run_dir(self, folder: str, run: str | None = None) -> Path:
+        """The named run folder, or the latest finished one; StageNotRunError when there is none.
+
+        Stages open runs through ``trendgan.runs`` (``StylesRun.open(store)``), which also names the command to run.
+        """
         if run:
-            path = self.stage_dir(stage) / run
+            path = self.stage_dir(folder) / run
             if not path.is_dir():
-                raise StageNotRunError(f"no {stage} run named {run!r} in {self.root}")
+                raise StageNotRunError(f"no {folder} run named {run!r} in {self.root}")
             return path
-        runs = self.runs(stage)
+        runs = self.runs(folder)
         if not runs:
-            raise StageNotRunError(f"the store {self.root} has no {stage} run yet: run `trendgan {_command_for(stage)}` first")
+            raise StageNotRunError(f"the store {self.root} has no finished run in {folder}/ yet")
         return runs[-1]
 
-    def latest_run(self, stage: str) -> Path | None:
-        runs = self.runs(stage)
+    def latest_run(self, folder: str) -> Path | None:
+        runs = self.runs(folder)
         return runs[-1] if runs else None
 
     def record_run(self, run_id: str, stage: str, started_at: dt.datetime, status: str, folder: Path | None, summary: dict) -> None:
@@ -326,14 +330,15 @@ class Store:
             )
 
 
+def is_finished_run(folder: Path) -> bool:
+    """A run folder is finished once its ``config.json`` is written (last) and no ``.incomplete`` marker is left."""
+    return folder.is_dir() and (folder / "config.json").exists() and not (folder / ".incomplete").exists()
+
+
 def encoder_slug(encoder_key: str) -> str:
     """A folder name for an encoder key: ``clip:ViT-B-32/laion2b_s34b_b79k`` -> ``clip-ViT-B-32-laion2b_s34b_b79k``."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", encoder_key).strip("-")
     return slug or "encoder"
-
-
-def _command_for(stage: str) -> str:
-    return {"forecasts": "forecast", "gan": "train", "renders": "render", "designs": "design"}.get(stage, stage)
 
 
 def _first_line(exc: BaseException) -> str:

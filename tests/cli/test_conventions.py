@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from trendgan.cli._util import parse_period, period_word
+from trendgan.periods import parse_period, period
 from trendgan.cli.app import app
 from trendgan.errors import ConfigError
 
@@ -31,13 +31,13 @@ def option(command, name):
 
 @pytest.mark.parametrize("spelling", ["W", "w", "week", "weeks", "weekly", " Week "])
 def test_every_spelling_of_a_week_is_a_week(spelling):
-    assert parse_period(spelling) == "W" and period_word(spelling) == "week"
+    assert parse_period(spelling) == "W" and period(spelling).word == "week"
 
 
 def test_other_periods_and_a_clear_error():
     assert [parse_period(p) for p in ("month", "M", "quarterly", "Q", "year", "annual", "daily")] == \
         ["M", "M", "Q", "Q", "Y", "Y", "D"]
-    with pytest.raises(ConfigError, match="W/week"):
+    with pytest.raises(ConfigError, match="week"):
         parse_period("fortnight")
 
 
@@ -51,7 +51,7 @@ def test_status_and_styles_take_both_spellings(store20):
         # the period is accepted; what stops this store is that it has no image vectors
         assert result.exit_code == 1 and "unknown period" not in result.output and "vectors" in result.output
     bad = runner.invoke(app, ["status", "--store", str(store20.root), "--period", "fortnight"])
-    assert bad.exit_code == 1 and "W/week" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 1 and "or the words week, month" in bad.output and "Traceback" not in bad.output
 
 
 # ---------------------------------------------------------------------------------------------- --version, --quiet

@@ -7,6 +7,7 @@ import torch
 
 from trendgan.errors import NoImagesError, StageNotRunError, StoreError
 from trendgan.gan.train import train_gan
+from trendgan.runs import GanRun
 
 
 def _metrics(folder):
@@ -25,8 +26,8 @@ def test_a_tiny_config_trains_on_the_store_and_its_losses_move(store, gan_data):
     assert [r["step"] for r in records] == [5, 10]
     assert {"loss_d", "loss_g", "images_per_s", "seconds"} <= set(records[0])
     assert records[0]["loss_d"] != records[1]["loss_d"] and records[0]["loss_g"] != records[1]["loss_g"]
-    config = json.loads((folder / "config.json").read_text())
-    assert config["encoder"] == gan_data.ENCODER and config["step"] == 10 and config["image_size"] == 16
+    run = GanRun(folder)
+    assert run.encoder == gan_data.ENCODER and run.step == 10 and run.settings["image_size"] == 16
     assert store.run_dir("gan") == folder
 
 

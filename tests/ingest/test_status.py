@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from trendgan.errors import StoreError, TrendganError
-from trendgan.ingest import ingest, store_status
+from trendgan.ingest import ingest
+from trendgan.status import store_status
 
 
 def test_status_counts_periods_sources_and_stages(pics, store, tmp_path):

@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from trendgan.console import console, escape, set_quiet
-from trendgan.errors import ConfigError, TrendganError
+from trendgan.errors import TrendganError
 
 StoreOption = Annotated[
     Optional[Path],
@@ -24,28 +24,6 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: same inputs and seed, same results.")]
 DEVICE_DEFAULT = "auto"
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps.")]
-
-# ---------------------------------------------------------------------------------------------------- periods
-# One spelling of periods for the whole CLI: every command takes the letter and the word (W, week, weekly, weeks).
-# The library's stages take the letter; the store summary (DuckDB date_trunc) takes the word.
-PERIOD_WORDS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
-_PERIOD_SPELLINGS = {spelling: code for code, word in PERIOD_WORDS.items()
-                     for spelling in (code.lower(), word, f"{word}s", "daily" if code == "D" else f"{word}ly")}
-_PERIOD_SPELLINGS["annual"] = _PERIOD_SPELLINGS["annually"] = "Y"
-
-
-def parse_period(value: str) -> str:
-    """'W', 'w', 'week', 'weeks', 'weekly' -> 'W' (likewise D, M, Q, Y); ConfigError for anything else."""
-    code = _PERIOD_SPELLINGS.get(str(value).strip().lower())
-    if code is None:
-        raise ConfigError(f"unknown period {value!r}: use D/day, W/week, M/month, Q/quarter or Y/year")
-    return code
-
-
-def period_word(value: str) -> str:
-    """Any spelling -> the word ('W' -> 'week')."""
-    return PERIOD_WORDS[parse_period(value)]
-
 
 # ---------------------------------------------------------------------------------------------------- clean help
 

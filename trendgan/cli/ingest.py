@@ -1,4 +1,4 @@
-"""`trendgan ingest` and `trendgan status`: thin wrappers over trendgan.ingest.ingest and store_status."""
+"""`trendgan ingest` and `trendgan status`: thin wrappers over trendgan.ingest.ingest and trendgan.status.store_status."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from trendgan.cli._util import QuietOption, StoreOption, TrendganTyper, period_word, setup
+from trendgan.cli._util import QuietOption, StoreOption, TrendganTyper, setup
 from trendgan.console import escape, is_quiet, out, progress, say
 from trendgan.errors import StoreError
 
@@ -110,14 +110,13 @@ def status_command(
 ) -> None:
     """Show what the store holds and which stages have run (with no store here, the stores it can see)."""
     setup(quiet)
-    from trendgan.ingest import store_status
+    from trendgan.status import store_status
     from trendgan.store import Store
 
-    word = period_word(period)
     found = Store(store)
     if not found.exists():
         raise StoreError(_no_store_message(found.root, store is not None))
-    status = store_status(found, period=word)
+    status = store_status(found, period=period)  # either spelling: trendgan.periods
     if as_json:
         typer.echo(json.dumps(status.to_dict(), default=str))
         return

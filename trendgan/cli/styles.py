@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from trendgan.cli._util import QuietOption, SeedOption, StoreOption, parse_period, setup
+from trendgan.cli._util import QuietOption, SeedOption, StoreOption, setup
 
 
 def register(app: typer.Typer) -> None:
@@ -32,7 +32,7 @@ def styles_command(
     from trendgan.console import escape, out
     from trendgan.styles import find_styles
 
-    result = find_styles(store, k=k, method=method, period=parse_period(period), min_share=min_share,
+    result = find_styles(store, k=k, method=method, period=period, min_share=min_share,
                          weight_by_engagement=weighted, assign_only=assign_only, seed=seed, encoder=encoder, map_method=style_map)
     if quiet:
         typer.echo(str(result.folder))

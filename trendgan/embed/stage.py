@@ -12,11 +12,11 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from trendgan.console import escape, progress, say
+from trendgan.embed.batches import Batch, Failure, decode_or_failure
 from trendgan.embed.encoders import resolve_encoder_key
 from trendgan.embed.vectors import (
     embedded_ids,
@@ -25,23 +25,11 @@ from trendgan.embed.vectors import (
     write_part,
 )
 from trendgan.errors import NoImagesError, TrendganError
+from trendgan.ingest.catalog import images_in_path_order, reject_images
 from trendgan.store import Store, utcnow
 
 DEFAULT_PART_SIZE = 2048      # vectors per Parquet part
 FLUSH_EVERY_S = 60.0          # ...or this often, so a slow CPU run never has much unwritten work
-
-
-class Failure(NamedTuple):
-    image_id: str
-    path: str
-    reason: str               # missing | corrupt | truncated
-    detail: str
-
-
-class Batch(NamedTuple):
-    image_ids: list[str]
-    vectors: np.ndarray
-    failures: list[Failure]
 
 
 @dataclasses.dataclass
@@ -169,8 +157,7 @@ def _run(store, key, device, todo, batch_size, workers, engine, part_size, resul
 
 def _images_to_embed(store: Store, done: set[str]) -> tuple[list[tuple[str, str]], int]:
     """(image_id, path) pairs without a vector, in path order (neighbouring files decode faster), and the catalog size."""
-    with store.catalog(read_only=True) as db:
-        rows = db.execute("SELECT image_id, path FROM images ORDER BY path").fetchall()
+    rows = images_in_path_order(store)
     return [(image_id, path) for image_id, path in rows if image_id not in done], len(rows)
 
 
@@ -195,23 +182,6 @@ class _DecodeImages:
     def __getitem__(self, index: int):
         image_id, path = self.items[index]
         return image_id, path, *decode_or_failure(self.recipe, path)
-
-
-def decode_or_failure(recipe, path: str):
-    """(pixels, None) or (None, (reason, detail)): a bad file must not stop a batch."""
-    from PIL import Image
-
-    from trendgan.embed.images import DECODE_ERRORS
-
-    try:
-        return recipe.load(path), None
-    except FileNotFoundError:
-        return None, ("missing", "file not found")
-    except Image.DecompressionBombError as exc:
-        return None, ("too_large", str(exc)[:200])
-    except DECODE_ERRORS as exc:
-        text = str(exc) or type(exc).__name__
-        return None, ("truncated" if "truncated" in text.lower() else "corrupt", text[:200])
 
 
 def _collate(samples):
@@ -287,32 +257,7 @@ class PartWriter:
         broken = [f for f in failures if f.reason != "missing"]
         self.missing += len(missing)
         if broken:
-            move_to_rejects(self.store, broken)
+            reject_images(self.store, broken, stage="embed")
             self.rejected += len(broken)
             for failure in broken[:5]:
                 say(f"[yellow]rejected[/] {escape(failure.path)}: {escape(failure.reason)} ({escape(failure.detail)})")
-
-
-def move_to_rejects(store: Store, failures: list[Failure]) -> None:
-    """Take undecodable images out of the catalog, in one transaction, keeping why in ``rejects``.
-
-    Their ``files`` rows are marked rejected so an unchanged file is not ingested again; a repaired file has new
-    bytes (a new mtime) and is picked up by the next ingest. Images that were flagged as near-duplicates of a
-    rejected image lose that flag.
-    """
-    now = utcnow()
-    with store.catalog() as db:
-        db.execute("BEGIN TRANSACTION")
-        try:
-            for failure in failures:
-                db.execute("INSERT INTO rejects (path, stage, reason, detail, rejected_at) VALUES (?, 'embed', ?, ?, ?)",
-                           [failure.path, failure.reason, failure.detail, now])
-                db.execute("UPDATE files SET status = 'rejected', image_id = NULL WHERE image_id = ?", [failure.image_id])
-                # Near-duplicates of a rejected image become originals: what they repeated is gone.
-                db.execute("UPDATE images SET duplicate_of = NULL WHERE duplicate_of = ?", [failure.image_id])
-                db.execute("DELETE FROM fingerprints WHERE image_id = ?", [failure.image_id])
-                db.execute("DELETE FROM images WHERE image_id = ?", [failure.image_id])
-            db.execute("COMMIT")
-        except Exception:
-            db.execute("ROLLBACK")
-            raise

@@ -95,6 +95,32 @@ def load_vectors_with_key(store: Store, encoder: str | None = None) -> tuple[str
     return key, image_ids, vectors
 
 
+def vectors_per_encoder(store: Store) -> dict[str, dict]:
+    """{encoder folder: {vectors, parts}}, counted from Parquet footers (no data is read)."""
+    import pyarrow.parquet as pq
+
+    root = store.root / "embeddings"
+    found = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        parts = part_files(folder)
+        vectors = 0
+        for part in parts:
+            try:
+                vectors += pq.ParquetFile(part).metadata.num_rows
+            except Exception:  # a damaged part is the embed stage's to report; count what can be read
+                continue
+        found[folder.name] = {"vectors": vectors, "parts": len(parts)}
+    return found
+
+
+def parts_state(store: Store) -> list:
+    """(part path, size) of every vector part: what the pipeline fingerprints to tell that vectors changed."""
+    root = store.root / "embeddings"
+    if not root.is_dir():
+        return []
+    return sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*.parquet"))
+
+
 def new_part_prefix() -> str:
     """Part names sort by time and never collide between runs: ``part-20261122T101500123456-00003.parquet``."""
     return f"part-{utcnow():%Y%m%dT%H%M%S%f}"

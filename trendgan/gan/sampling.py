@@ -116,12 +116,12 @@ class Renderer:
 def load_generator(store, run: str | None = None, device="cpu") -> Renderer:
     """The EMA generator of a GAN run (the latest finished one by default) as a :class:`Renderer`."""
     from trendgan.devices import pick_device
+    from trendgan.runs import GanRun
 
-    folder = store.run_dir("gan", run)
-    checkpoint = folder / "checkpoint.pt"
-    if not checkpoint.exists():
-        raise StageNotRunError(f"the GAN run {folder.name} has no checkpoint yet: run `trendgan train --resume`")
-    return Renderer.from_checkpoint(checkpoint, device=pick_device(device) if isinstance(device, str) else device)
+    gan = GanRun.open(store, run)
+    if not gan.checkpoint.exists():
+        raise StageNotRunError(f"the GAN run {gan.name} has no checkpoint yet: run `trendgan train --resume`")
+    return Renderer.from_checkpoint(gan.checkpoint, device=pick_device(device) if isinstance(device, str) else device)
 
 
 def to_uint8(images) -> np.ndarray:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from trendgan.ingest.images import has_image_extension
 from trendgan.ingest.metadata import is_metadata_file, sidecar_candidates
-from trendgan.store import STAGES
+from trendgan.store import RUN_FOLDERS
 
 _SKIPPED_FOLDERS = {"__MACOSX", "@eaDir", "$RECYCLE.BIN"}
 
@@ -50,7 +50,7 @@ def scan(paths: list[str | os.PathLike], store_root: str | os.PathLike | None = 
     skip_dirs: set[str] = set()
     if store_root is not None:
         store = absolute(store_root)
-        skip_dirs = {store} | {os.path.join(store, name) for name in (*STAGES, "embeddings")}
+        skip_dirs = {store} | {os.path.join(store, name) for name in (*RUN_FOLDERS, "embeddings", "pipelines")}
     seen: set[str] = set()
     for given in paths:
         root = absolute(given)

@@ -21,6 +21,7 @@ from trendgan.report.calls import (
 )
 from trendgan.report.data import ReportData, gather
 from trendgan.errors import TrendganError
+from trendgan.periods import period
 from trendgan.store import Store, write_json_atomic, write_text_atomic
 
 THUMB_PX = 96
@@ -31,7 +32,6 @@ LEADERBOARDS = (
     (("declining",), "Declining styles", "losing share"),
     (("seasonal", "stable"), "Seasonal and stable styles", "holding their share, or following their season"),
 )
-PERIOD_WORDS = {"W": "week (from Monday)", "M": "month", "Q": "quarter", "Y": "year", "D": "day"}
 NOT_RUN = '<p class="not-run">Not run yet: {hint}</p>'
 
 
@@ -219,7 +219,7 @@ def overview_section(data: ReportData) -> str:
     span = ""
     if o.get("first_posted") is not None:
         span = f"<p>Images posted {_date(o['first_posted'])} to {_date(o['last_posted'])}"
-        span += f", counted by <b>{html.escape(PERIOD_WORDS.get(str(o.get('period') or 'W'), str(o.get('period'))))}</b>.</p>"
+        span += f", counted by <b>{html.escape(_period_description(o.get('period')))}</b>.</p>"
     encoder = html.escape(str(o.get("encoder") or "not embedded yet"))
     runs = ", ".join(f"{k} <code>{html.escape(v)}</code>" for k, v in
                      (("styles", data.styles_run), ("forecast", data.forecast_run), ("renders", data.renders_run)) if v)
@@ -490,6 +490,13 @@ def _figure(fig, div_id: str) -> str:
     # auto_play off: plotly would otherwise run through the style map's periods on load and stop at a random one.
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, auto_play=False,
                        config={"displaylogo": False, "responsive": True})
+
+
+def _period_description(code) -> str:
+    try:
+        return period(code or "W").description
+    except TrendganError:
+        return str(code)
 
 
 def _fmt(value) -> str:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Literal, Optional, Union
 
 from trendgan.errors import ConfigError
+from trendgan.periods import parse_period
 
-PERIODS = ("W", "M", "Q", "Y")
+PERIODS = "WMQY"  # the periods styles can be counted in (trendgan.periods defines them)
 METHODS = ("kmeans", "hdbscan")
 
 
@@ -22,7 +23,7 @@ class StyleSettings:
 
     k: Union[int, str] = "auto"
     method: Literal["kmeans", "hdbscan"] = "kmeans"
-    period: Literal["W", "M", "Q", "Y"] = "W"
+    period: str = "W"                      # W, M, Q or Y (or week, month, quarter, year): trendgan.periods
     min_share: float = 0.0                 # styles holding less than this share of all images are folded into the nearest other style
     weight_by_engagement: bool = False
     engagement_weight: Literal["log1p", "raw"] = "log1p"
@@ -50,8 +51,7 @@ class StyleSettings:
         self.k = parse_k(self.k)
         if self.method not in METHODS:
             raise ConfigError(f"unknown clustering method {self.method!r}; use kmeans or hdbscan")
-        if self.period not in PERIODS:
-            raise ConfigError(f"unknown period {self.period!r}; use W (weeks from Monday), M, Q or Y")
+        self.period = parse_period(self.period, allowed=PERIODS)
         if not 0.0 <= self.min_share < 1.0:
             raise ConfigError(f"--min-share should be between 0 and 1 (e.g. 0.01), got {self.min_share}")
         if not 2 <= self.k_min <= self.k_max:

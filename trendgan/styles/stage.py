@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from trendgan.console import progress, say
 from trendgan.errors import NoImagesError, StageNotRunError, TrendganError
-from trendgan.store import Store, append_jsonl, utcnow, write_json_atomic, write_parquet_atomic
+from trendgan.runs import StylesRun, start_run
+from trendgan.store import Store
 from trendgan.styles.cluster import (
     cluster_labels, fold_small_styles, make_clusterer, nearest_style, normalise, relabel_by_size, sample_rows,
     style_centroids,
@@ -51,51 +49,9 @@ class StylesResult:
         return self.folder.name
 
 
-@dataclass
-class StylesRun:
-    """A finished styles run; each table loads from Parquet on first use."""
-
-    folder: Path
-
-    @cached_property
-    def config(self) -> dict:
-        return json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
-
-    def _table(self, name):
-        import pandas as pd
-
-        return pd.read_parquet(self.folder / f"{name}.parquet")
-
-    @cached_property
-    def styles(self):
-        return self._table("styles")
-
-    @cached_property
-    def series(self):
-        return self._table("series")
-
-    @cached_property
-    def assignments(self):
-        return self._table("assignments")
-
-    @cached_property
-    def drift(self):
-        return self._table("drift")
-
-    @cached_property
-    def map(self):
-        return self._table("map")
-
-    @property
-    def metrics(self) -> list[dict]:
-        path = self.folder / "metrics.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-
 def load_styles(store: Store | str | Path, run: str | None = None) -> StylesRun:
     """The named styles run, or the latest finished one."""
-    store = store if isinstance(store, Store) else Store(store)
-    return StylesRun(store.run_dir(STAGE, run))
+    return StylesRun.open(store, run)
 
 
 # --------------------------------------------------------------------------- the stage
@@ -118,7 +74,7 @@ def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W"
     if settings is None:
         settings = StyleSettings(k=k, method=method, period=period, min_share=min_share,
                                  weight_by_engagement=weight_by_engagement, assign_only=assign_only, seed=seed, **more)
-    if settings.assign_only and not store.runs(STAGE):
+    if settings.assign_only and not StylesRun.all(store):
         raise StageNotRunError(f"--assign-only needs an earlier styles run in {store.root}; run `trendgan styles` first")
 
     images, vectors, encoder_key, counts = _read_images_and_vectors(store, settings)
@@ -150,9 +106,10 @@ def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W"
 
     metrics = _metrics(images, vectors, labels, ids, match_info, counts, styles, map_method, settings)
     metrics["seconds"] = round(time.perf_counter() - started, 2)
-    config = dict(dataclasses.asdict(settings), encoder=encoder_key, next_style_id=match_info["next_style_id"],
-                  previous_run=previous.folder.name if previous else None, created_at=utcnow())
-    folder = _write_run(store, images, styles, series, drift, map_frame, metrics, config)
+    inputs = {"encoder": encoder_key, "previous_run": previous.name if previous else None}
+    results = {"next_style_id": match_info["next_style_id"], "naming_used": metrics["naming"]}
+    folder = _write_run(store, images, styles, series, drift, map_frame, metrics,
+                        dataclasses.asdict(settings), inputs, results)
     return StylesResult(
         folder=folder, encoder=encoder_key, n_images=len(images), n_styles=len(styles), k=metrics["k"],
         method=metrics["method"], silhouette=metrics.get("silhouette"), noise_share=metrics["noise_share"],
@@ -169,16 +126,15 @@ def escape_key(text) -> str:
 
 def _previous_run(store: Store, encoder_key: str) -> StylesRun | None:
     """The latest finished run over the same encoder's vectors: only its centroids live in the same space."""
-    for folder in reversed(store.runs(STAGE)):
-        run = StylesRun(folder)
-        if run.config.get("encoder") == encoder_key:
+    for run in reversed(StylesRun.all(store)):
+        if run.encoder == encoder_key:
             return run
     return None
 
 
 def _first_free_id(store: Store) -> int:
     """One more than any style id ever handed out in this store, whatever the encoder: ids are never reused."""
-    return max((int(StylesRun(folder).config.get("next_style_id", 0)) for folder in store.runs(STAGE)), default=0)
+    return max((run.next_style_id for run in StylesRun.all(store)), default=0)
 
 
 # --------------------------------------------------------------------------- reading
@@ -189,15 +145,10 @@ def _read_images_and_vectors(store: Store, settings: StyleSettings):
     import pandas as pd
 
     from trendgan.embed import load_vectors_with_key
+    from trendgan.ingest.catalog import dated_images
 
     encoder_key, image_ids, vectors = load_vectors_with_key(store, settings.encoder)
-    with store.catalog(read_only=True) as db:
-        columns = {row[0] for row in db.execute("DESCRIBE images").fetchall()}
-        engagement = "engagement" if "engagement" in columns else "NULL::BIGINT AS engagement"
-        caption = "caption" if "caption" in columns else "NULL::VARCHAR AS caption"  # naming reads the posts' words
-        catalog = db.execute(
-            f"SELECT image_id, path, source, leading_source, posted_at, {engagement}, {caption}, duplicate_of FROM images"
-        ).df()
+    catalog = dated_images(store)
     counts = {"catalog_images": len(catalog), "vectors": len(image_ids)}
     if not settings.include_duplicates:
         catalog = catalog[catalog["duplicate_of"].isna()]
@@ -255,7 +206,7 @@ def _assign_to_previous(vectors, previous: StylesRun, settings: StyleSettings):
     ids = old["style_id"].to_numpy(dtype=np.int64)
     info = {"k": len(ids), "k_scores": {}, "method": "assign-only", "matched": {i: int(v) for i, v in enumerate(ids)},
             "match_distances": {}, "retired": [],
-            "next_style_id": int(previous.config.get("next_style_id", ids.max() + 1))}
+            "next_style_id": previous.next_style_id or int(ids.max() + 1)}
     return ids, labels, centroids, info
 
 
@@ -304,7 +255,7 @@ def _name_styles(styles, images, centroids, encoder_key, previous, settings):
         styles["name"] = old.loc[styles["style_id"], "name"].to_numpy()
         styles["keywords"] = old.loc[styles["style_id"], "keywords"].to_numpy() if "keywords" in old else [[]] * len(styles)
         styles["colour"] = old.loc[styles["style_id"], "colour"].to_numpy() if "colour" in old else [None] * len(styles)
-        styles.attrs["naming"] = previous.config.get("naming_used", "previous run")
+        styles.attrs["naming"] = previous.results.get("naming_used", "previous run")
     else:
         names, how = _names_for(styles, images, centroids, encoder_key, settings, previous)
         styles["name"] = unique_names([n.name for n in names], styles["style_id"])
@@ -410,26 +361,15 @@ def _metrics(images, vectors, labels, ids, info, counts, styles, map_method, set
     }
 
 
-def _write_run(store, images, styles, series, drift, map_frame, metrics, config) -> Path:
+def _write_run(store, images, styles, series, drift, map_frame, metrics, settings, inputs, results) -> Path:
     """Everything into a fresh run folder under the writer lock; config.json last marks the run finished."""
-    with store.writer(STAGE):
-        folder = store.new_run(STAGE)
-        try:
-            assignments = images[["image_id", "style_id", "distance", "posted_at", "period", "source", "leading_source"]]
-            write_parquet_atomic(assignments, folder / "assignments.parquet")
-            write_parquet_atomic(styles, folder / "styles.parquet")
-            write_parquet_atomic(series, folder / "series.parquet")
-            write_parquet_atomic(drift, folder / "drift.parquet")
-            write_parquet_atomic(map_frame, folder / "map.parquet")
-            append_jsonl(folder / "metrics.jsonl", metrics)
-            config = dict(config, naming_used=metrics["naming"])
-            write_json_atomic(folder / "config.json", config)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        try:
-            store.record_run(folder.name, STAGE, config["created_at"], "done", folder,
-                             {k: metrics[k] for k in ("k", "images", "silhouette", "new_styles")})
-        except TrendganError:
-            pass  # the run folder is complete; the catalog's run log is a convenience
-    return folder
+    with start_run(store, StylesRun, settings=settings, inputs=inputs) as run:
+        assignments = images[["image_id", "style_id", "distance", "posted_at", "period", "source", "leading_source"]]
+        run.write_table("assignments", assignments)
+        run.write_table("styles", styles)
+        run.write_table("series", series)
+        run.write_table("drift", drift)
+        run.write_table("map", map_frame)
+        run.log(metrics)
+        run.finish(results=results, summary={k: metrics[k] for k in ("k", "images", "silhouette", "new_styles")})
+    return run.folder
