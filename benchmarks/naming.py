@@ -81,6 +81,20 @@ def build_store(args, table):
     return store
 
 
+def scratch_copy(store):
+    """A fresh store sharing the cached catalog and vectors: no earlier styles run whose ids (and names, which stay
+    with unchanged styles) this run would inherit."""
+    import shutil
+    import tempfile
+
+    from trendgan.store import Store
+
+    root = Path(tempfile.mkdtemp(prefix="trendgan-naming-"))
+    shutil.copy2(store.root / "catalog.duckdb", root / "catalog.duckdb")
+    (root / "embeddings").symlink_to(store.root / "embeddings", target_is_directory=True)
+    return Store(root)
+
+
 def name_hits(names, majority, synonyms) -> list[bool]:
     hits = []
     for name, article in zip(names, majority):
@@ -100,7 +114,7 @@ def main(argv=None) -> None:
 
     synonyms = json.loads((HERE / "naming_synonyms.json").read_text())["synonyms"]
     table = catalogue(args.data)
-    store = build_store(args, table)
+    store = scratch_copy(build_store(args, table))
     started = time.perf_counter()
     result = find_styles(store, k=args.k, seed=args.seed, map_method="pca")
     seconds = time.perf_counter() - started
