@@ -241,4 +241,27 @@ def test_a_style_keeps_its_name_unless_its_colour_or_garment_changed():
     assert kept.name == "navy tailored trousers"
     changed = keep_stable(new, ("navy tie & academic gown", ["navy", "tie", "gown"]))
     assert changed.name == new.name
+    # a garment among the old name's extra words is not the garment it was named for
+    assert keep_stable(new, ("navy suit · trousers, dark", ["navy", "suit", "trousers", "dark"])).name == new.name
     assert keep_stable(new, None).name == new.name
+
+
+def test_styles_that_keep_their_id_keep_their_name_across_runs(style_store):
+    import pandas as pd
+
+    from trendgan.styles import find_styles, load_styles
+
+    first = find_styles(style_store, k=4, map_method="pca")
+    run = load_styles(style_store, first.run)
+    styles = run.styles
+    # names a person recognises (say, edited after the first run): the next run must not replace them
+    styles["name"] = [f"{words[0]} classic" for words in styles["keywords"]]
+    styles.to_parquet(run.folder / "styles.parquet", index=False)
+    second = find_styles(style_store, k=5, map_method="pca")  # one look split in two: a new id
+    before = dict(zip(styles["style_id"], styles["name"]))
+    after = dict(zip(second.styles["style_id"], second.styles["name"]))
+    assert set(before) < set(after)
+    assert all(after[s] == before[s] for s in before)
+    new = (set(after) - set(before)).pop()
+    assert after[new].endswith(" look")  # the new style is named afresh
+    assert pd.Series(list(after.values())).is_unique

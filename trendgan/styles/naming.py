@@ -541,15 +541,17 @@ def _extra_terms(terms: list[str], said: set, limit: int) -> list[str]:
 
 
 def keep_stable(new: StyleName, old) -> StyleName:
-    """The previous name when the style still has the same main colour and garment; the new one otherwise."""
-    if not old:
+    """The previous name when the style still has the same main colour and garment (both words of the previous
+    name's core, before any " · " extras); the new name otherwise."""
+    if not old or not old[0]:
         return new
-    old_name, old_keywords = old[0], set(old[1] if old[1] is not None else [])
+    old_name = str(old[0])
+    core = set(re.sub(r" \(style \d+\)$", "", old_name).split(" · ")[0].lower().split())
     colours = [k for k in new.keywords if k in PALETTE]
-    same_colour = not colours or colours[0] in old_keywords
-    same_garment = new.garment is None or new.garment in old_keywords
-    if old_name and same_colour and same_garment:
-        return StyleName(name=str(old_name), keywords=[str(k) for k in (old[1] if old[1] is not None else [])],
+    same_colour = not colours or set(colours[0].split()) <= core
+    same_garment = new.garment is None or set(new.garment.split()) <= core
+    if same_colour and same_garment:
+        return StyleName(name=old_name, keywords=[str(k) for k in (old[1] if old[1] is not None else [])],
                          colour=new.colour, garment=new.garment, garment_from=new.garment_from)
     return new
 
