@@ -29,8 +29,6 @@ ACTION_WORDS = {
     "hold": "Hold: steady or following their season",
     "cut": "Cut: forecast to lose share",
 }
-PERIOD_WORDS = {"D": ("day", "days"), "W": ("week", "weeks"), "M": ("month", "months"),
-                "Q": ("quarter", "quarters"), "Y": ("year", "years")}
 PROBABILITY_COLUMNS = tuple(f"p_{t}" for t in TRENDS)
 CHANCE_HEADER = {"probability": "chance the call is right", "confidence": "confidence"}
 COLUMNS = ["style_id", "name", "action", "trend", "expected_change", "chance", "chance_kind", "vs_year_ago",
@@ -58,8 +56,15 @@ def fmt_share(value) -> str:
 
 
 def period_words(period: str | None, n: int) -> str:
-    singular, plural = PERIOD_WORDS.get(str(period or "").upper()[:1], ("period", "periods"))
-    return f"{n} {singular if n == 1 else plural}"
+    """'13 weeks', '1 month' ('periods' when the period is not known)."""
+    from trendgan.errors import ConfigError
+    from trendgan.periods import period as period_of
+
+    try:
+        word = period_of(period).word if period else "period"
+    except ConfigError:
+        word = "period"
+    return f"{n} {word if n == 1 else word + 's'}"
 
 
 def _missing(value) -> bool:
@@ -83,9 +88,18 @@ def chance_of_call(labels: pd.DataFrame) -> tuple[pd.Series, str]:
     return pd.Series(np.nan, index=labels.index, dtype=float), "confidence"
 
 
-def recent_window(period: str | None) -> int:
-    """Periods in "now": about a quarter (13 weeks, 3 months, 1 quarter), as the trend labels measure it."""
-    return {"W": 13, "M": 3, "Q": 1, "D": 30, "Y": 1}.get(str(period or "W").upper()[:1], 13)
+def recent_window(period: str | None, horizon: int | None = None) -> int:
+    """Periods in "now", as the trend labels measure the recent level: about a quarter of a season (13 weeks,
+    3 months), the horizon where there is no season."""
+    from trendgan.errors import ConfigError
+    from trendgan.forecast.labels import LabelRules, recent_window as labels_window
+    from trendgan.periods import season_length
+
+    try:
+        season = season_length(period or "W")
+    except ConfigError:
+        season = 52
+    return labels_window(season, int(horizon or 1), LabelRules())
 
 
 def buyer_calls(labels: pd.DataFrame | None, series: pd.DataFrame | None = None, backtests: pd.DataFrame | None = None,
@@ -95,7 +109,7 @@ def buyer_calls(labels: pd.DataFrame | None, series: pd.DataFrame | None = None,
         return pd.DataFrame(columns=COLUMNS)
     labels = labels.reset_index(drop=True)
     chance, kind = chance_of_call(labels)
-    window = recent_window(period)
+    window = recent_window(period, horizon)
     move = labels["change_recent"] if "change_recent" in labels.columns else labels["change"]
     rows = []
     for i, label in labels.iterrows():

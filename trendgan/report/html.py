@@ -184,7 +184,7 @@ def summary_section(view: _View) -> str:
 
 def _how_calls_are_made(data: ReportData, kind: str) -> str:
     h = calls_headline(data.horizon, data.period).replace("For ", "", 1)
-    now = period_words(data.period, recent_window(data.period))
+    now = period_words(data.period, recent_window(data.period, data.horizon))
     chance = ("<b>chance the call is right</b> is the forecast's probability for that label, calibrated on backtests"
               if kind == "probability" else
               "<b>confidence</b> is how much of the forecast's 80 % and 95 % intervals lies on the side of the call "
@@ -196,6 +196,16 @@ def _how_calls_are_made(data: ReportData, kind: str) -> str:
             "and is not expected to recover), and <b>held</b> otherwise (stable, or seasonal: rising and falling with "
             f"the time of year). A move counts when it is above 10 % and beyond the week-to-week noise of the counts; "
             f"{chance}. Terms are explained in the <a href=\"#glossary\">glossary</a>.</p>")
+
+
+def _period_description(code) -> str:
+    from trendgan.errors import ConfigError
+    from trendgan.periods import period
+
+    try:
+        return period(code or "W").description
+    except ConfigError:
+        return str(code)
 
 
 def _horizon_dates(data: ReportData) -> str:
@@ -347,7 +357,7 @@ def quality_section(data: ReportData) -> str:
 
 def glossary_section(view: _View) -> str:
     data = view.data
-    now = period_words(data.period, recent_window(data.period))
+    now = period_words(data.period, recent_window(data.period, data.horizon))
     ahead = period_words(data.period, data.horizon) if data.horizon else "the forecast horizon"
     terms = [
         ("Share", "The part of a period's images that show this style: 14 % means 14 of every 100 posts."),
