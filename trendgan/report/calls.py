@@ -169,8 +169,17 @@ def evidence_sentence(row: dict, window: int, horizon: int | None, period: str |
         if not _missing(level) and not _missing(now) and abs(level - now) > 0.1 * max(level, now, 1e-9):
             clause += f" (against a seasonally adjusted level of {fmt_share(level)} now)"
         parts.append(clause)
-    if not _missing(row["vs_year_ago"]) and row["trend"] in ("seasonal", "declining") and abs(row["vs_year_ago"]) >= 0.1:
+    if row["trend"] == "declining" and row["expected_change"] >= 0 and not _missing(row["vs_year_ago"]):
+        # cut on the year: the style has lost share since a year ago and no recovery is forecast
+        parts.insert(0, f"cut for its fall over the year ({fmt_change(row['vs_year_ago'])} vs a year ago), with no "
+                        "recovery to last year's level forecast")
+    elif not _missing(row["vs_year_ago"]) and row["trend"] in ("seasonal", "declining") and abs(row["vs_year_ago"]) >= 0.1:
         parts.append(f"{fmt_change(row['vs_year_ago'])} vs a year ago")
+    if row["trend"] == "stable" and row["expected_change"] <= -0.1:
+        parts.append("held: a fall this size is within the period-to-period noise of its counts")
+    elif row["trend"] == "stable" and row["expected_change"] >= 0.1:
+        parts.append("held: a rise this size is within the noise of its counts or only makes up for a fall since a "
+                     "year ago")
     if row["backtests"]:
         parts.append(f"its forecast beat the naive guess in {row['backtests_beaten']} of {row['backtests']} backtests")
     sentence = "; ".join(parts)

@@ -63,6 +63,8 @@ dl.glossary dd{margin:2px 0 0 0;max-width:1100px}
 .design figure{margin:0;text-align:center;font-size:.85em;color:#444}.design figure img{width:96px;height:96px;
 object-fit:cover;border-radius:4px;border:1px solid #ccd;display:block;margin:0 auto 4px}
 .design .outputs{display:flex;gap:6px;flex-wrap:wrap}.design .arrow{font-size:2em;color:#888;align-self:center}
+table.board-table{width:100%;table-layout:fixed}table.board-table th:nth-child(1){width:25%}
+table.board-table th:nth-child(2),table.board-table th:nth-child(3),table.board-table th:nth-child(4){width:10%}
 """
 
 
@@ -348,10 +350,10 @@ def quality_section(data: ReportData) -> str:
     )
     table = f"<table><tr><th>model</th><th>mean MASE</th><th>median MASE</th><th>styles</th></tr>{rows}</table>"
     note = ('<p class="note">Lower is better. Each model forecast the last weeks of history as if they had not happened '
-            "yet (backtests), and its error is divided by how much the share moves from one period to the next "
-            "(MASE). A MASE above 1 is usual for forecasts many periods ahead, since the share moves more over a "
-            "quarter than over a week: compare the models with each other and with the <i>seasonal naive</i> bar "
-            "(repeat last year's shares), the guess any forecast has to beat. See the <a href=\"#glossary\">glossary</a>.</p>")
+            "yet (backtests); its average miss is divided by the naive guess's average miss inside the history "
+            "(MASE). A MASE above 1 is common for forecasts many periods ahead of noisy weekly shares: compare the "
+            "models with each other and with the <i>seasonal naive</i> bar (the naive guess forecasting the same "
+            "backtests), the guess any forecast has to beat. See the <a href=\"#glossary\">glossary</a>.</p>")
     return _figure(plots.plot_backtest_quality(data.backtests), "backtest-quality") + note + table
 
 
@@ -382,9 +384,10 @@ def glossary_section(view: _View) -> str:
         ("Naive guess (seasonal naive, snaive)",
          "Repeat what happened: last year's share for the same weeks, or the latest share when a style has no "
          "year of history or no season. It costs nothing, so a forecast is only worth using if it beats it."),
-        ("MASE", "Mean absolute scaled error: the forecast's average miss divided by the average move of the share "
-                 "from one period to the next. 0.5 means the forecast misses by half a typical weekly move; lower "
-                 "is better."),
+        ("MASE", "Mean absolute scaled error: the forecast's average miss divided by the naive guess's average miss "
+                 "inside the history (the share a year before, or the period before when there is under a year of "
+                 "history). 0.5 means the forecast misses by half as much; lower is better. The naive guess's own "
+                 "bar shows what it scores on the same backtests."),
         ("The models", "ses (a smoothed level), theta (a level plus a gentle trend), damped (a trend that flattens "
                        "out), ets and arima (classic statistical models), and ensemble (a weighted mix of the "
                        "others, weighted by how well each did in backtests). \"+leading\" means the forecast was "
@@ -428,7 +431,7 @@ def _leaderboard(view: _View, trends: tuple, heading: str, hint: str) -> str:
             f"<th>{html.escape(CHANCE_HEADER[kind])}</th><th>real images</th><th>predicted look (GAN)</th></tr>")
     more = (f'<p class="note">{len(chosen) - len(calls)} more {html.escape(" or ".join(trends))} styles are in the '
             "summary.</p>") if len(chosen) > len(calls) else ""
-    return f"{title}<table>{head}{rows}</table>{more}</div>"
+    return f'{title}<table class="board-table">{head}{rows}</table>{more}</div>'
 
 
 def _leaderboard_row(view: _View, row: dict, renders: dict) -> str:

@@ -70,7 +70,7 @@ def _band(ds, lo, hi, colour: str, alpha: float, name: str, group: str, show_leg
     x = list(ds) + list(ds)[::-1]
     y = list(hi) + list(lo)[::-1]
     return go.Scatter(
-        x=x, y=y, fill="toself", fillcolor=_rgba(colour, alpha), line=dict(width=0), hoverinfo="skip",
+        x=x, y=y, mode="lines", fill="toself", fillcolor=_rgba(colour, alpha), line=dict(width=0), hoverinfo="skip",
         name=name, legendgroup=group, showlegend=show_legend,
     )
 
@@ -150,8 +150,11 @@ def plot_style_panels(series: pd.DataFrame, forecasts: pd.DataFrame | None, orde
     columns = max(1, min(columns, len(order)))
     rows = -(-len(order) // columns)
     panel_titles = [(titles or {}).get(s) or style_label(s, names) for s in order]
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=panel_titles,
-                        vertical_spacing=min(0.3 / rows * 2, 0.12) if rows > 1 else 0.1, horizontal_spacing=0.05)
+    height = panel_height * rows + 60
+    # about 90 px between rows: the row above's dates and the next panel's two-line title
+    spacing = min(90 / height, 0.9 / max(rows - 1, 1)) if rows > 1 else 0.1
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=panel_titles, vertical_spacing=spacing,
+                        horizontal_spacing=0.05)
     everyone = sorted(series["unique_id"].unique().tolist())
     for i, style_id in enumerate(order):
         history = series[series["unique_id"] == style_id].sort_values("ds")
@@ -162,8 +165,7 @@ def plot_style_panels(series: pd.DataFrame, forecasts: pd.DataFrame | None, orde
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", showgrid=True, gridcolor="#eeeeee")
     fig.update_xaxes(showgrid=False, tickformat="%b %y", nticks=4)
     fig.update_annotations(font_size=12)
-    fig.update_layout(showlegend=False, height=panel_height * rows + 60, margin=dict(l=50, r=20, t=60, b=30),
-                      plot_bgcolor="#ffffff")
+    fig.update_layout(showlegend=False, height=height, margin=dict(l=50, r=20, t=60, b=30), plot_bgcolor="#ffffff")
     return fig
 
 
