@@ -1,6 +1,6 @@
 """One number per style everywhere, each style in its garment's colour: a small demo store read in a real browser.
 
-The store is the demo's eight simulated garments (30 px, 60 weeks), ingested with their captions, clustered into
+The store is the demo's eight simulated garments (64 px as in the demo, 40 weeks), ingested with their captions, clustered into
 styles and named by the real stages, forecast by `trendgan forecast` and reported by `trendgan report`. Only the
 image vectors are stood in for (the true label plus noise, instead of minutes of CNN on the CPU), so the styles are
 the simulated ones and their colours and names can be checked against what was drawn.
@@ -35,7 +35,7 @@ def demo_store(tmp_path_factory):
     from trendgan.styles import find_styles
 
     root = tmp_path_factory.mktemp("demo")
-    corpus = simulate(root / "corpus", seed=0, periods=60, per_period=16, size=32)
+    corpus = simulate(root / "corpus", seed=0, periods=40, per_period=12, size=64)  # the demo's size
     store = Store(root / "store")
     ingest([corpus.out], store=store, manifest=corpus.manifest, leading_sources=["influencers"],
            near_duplicate_distance=-1)

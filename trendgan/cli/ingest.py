@@ -144,7 +144,7 @@ def _no_store_message(root: Path, asked: bool) -> str:
         names = ", ".join(_shown(p) for p in others)
         message += f"; stores here: {names} (e.g. `trendgan status --store {_shown(others[0])}`)"
     elif not os.environ.get("TRENDGAN_STORE"):
-        message += "; create one with `trendgan ingest PATH` or try `trendgan demo`"
+        message += "; run `trendgan ingest PATH` to create one, or `trendgan demo` to try one"
     return message
 
 

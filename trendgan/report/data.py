@@ -64,12 +64,13 @@ def gather(store: Store, forecast_run: str | None = None) -> ReportData:
     forecast = ForecastRun.open(store, forecast_run) if forecast_run else ForecastRun.latest(store)
     styles = _styles_run(store, forecast.styles_run if forecast else None)
     if styles is not None:
-        data.styles_run, data.styles, data.series = styles.name, styles.styles, styles.series
+        # a styles run missing a table still gives what it has: the report shows "not run yet" for the rest
+        data.styles_run, data.styles, data.series = styles.name, _maybe(lambda: styles.styles), _maybe(lambda: styles.series)
         data.style_map = _maybe(lambda: styles.map)
         if data.overview is not None:
             data.overview["encoder"] = styles.encoder or data.overview.get("encoder")
             data.overview["period"] = styles.period
-            data.overview["periods"] = int(data.series["ds"].nunique())
+            data.overview["periods"] = int(data.series["ds"].nunique()) if data.series is not None else None
         data.period = styles.period
     if forecast is not None:
         data.forecast_run = forecast.name
