@@ -155,3 +155,11 @@ def test_level_family_makes_the_forecast_read_family_series(lookalike_store):
     assert name == run.folder.name and period == "W"
     assert set(series["unique_id"]) == set(run.families["family_id"])
     assert set(run.level_styles["style_id"]) == set(run.families["family_id"])
+
+
+def test_a_family_drops_the_style_number_and_two_families_never_read_the_same():
+    from trendgan.styles.families import unique_family_names
+
+    assert family_name(["red tee (style 0)", "red tee (style 8)"], [30, 20]) == "red tee"
+    assert unique_family_names(["red tee", "red tee", "blue bag"], [3, 5, 1]) == [
+        "red tee (family 3)", "red tee (family 5)", "blue bag"]
