@@ -132,6 +132,13 @@ def test_the_stage_splits_a_style_whose_halves_move_apart_and_writes_families(lo
     halves = run.styles.set_index("style_id").loc[[split["style"], split["new_style"]], "family"]
     assert halves.nunique() == 2  # opposite trends never share a family
     assert run.level == "style" and run.level_series.equals(run.series)
+    # a refusal names the styles that decided it by their ids, in its fields and in its words
+    apart = [e for e in run.events if e["event"] == "kept_apart"]
+    assert apart
+    for event in apart:
+        a, b = event["decided_by"]
+        assert a in event["styles_a"] and b in event["styles_b"]
+        assert event["why"].startswith(f"styles {a} and {b} move differently")
 
 
 def test_family_and_style_ids_are_the_same_when_the_same_store_runs_twice(lookalike_store):

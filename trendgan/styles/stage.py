@@ -361,9 +361,13 @@ def _find_families(found: Clustering, period_index, previous: StylesRun | None, 
     events = []
     for event in tree.events:
         event = dict(event)
-        for key in ("styles", "styles_a", "styles_b"):
+        for key in ("styles", "styles_a", "styles_b", "decided_by"):
             if key in event:
                 event[key] = [int(found.ids[i]) for i in event[key]]
+        if "decided_by" in event:  # the tree names styles by position; the reader knows them by id
+            by_position = [int(i) for i in dict(tree.events[len(events)])["decided_by"]]
+            event["why"] = event["why"].replace(f"styles {by_position[0]} and {by_position[1]}",
+                                                f"styles {event['decided_by'][0]} and {event['decided_by'][1]}", 1)
         if event["event"] == "merge" and event["kept"]:
             event["family"] = int(of_style[np.flatnonzero(found.ids == event["styles"][0])[0]])
         events.append(event)
