@@ -6,8 +6,13 @@ from typing import Annotated, Optional
 
 import typer
 
+<<<<<<< HEAD
 from trendgan.cli._util import EngineOption, QuietOption, StoreOption, setup
 from trendgan.console import console, escape, say
+=======
+from trendgan.cli._util import QuietOption, StoreOption, setup
+from trendgan.console import escape, say
+>>>>>>> main
 
 
 def register(app: typer.Typer) -> None:
@@ -33,6 +38,10 @@ def register(app: typer.Typer) -> None:
         summary = result.summary
         say(f"forecast {summary['series']} styles {summary['horizon']} periods ahead "
             f"({summary['backtest_windows']} backtest windows) in {summary['seconds']:.1f}s")
+        if summary["backtest_windows"] < backtest_windows:
+            say(f"[yellow]adjusted: {summary['backtest_windows']} of the {backtest_windows} backtest windows asked for fit "
+                f"in {summary['periods']} periods of history[/] (each holds out {summary['horizon']} periods and the "
+                "models need the history before it); a shorter --horizon or more history gives more")
         scores = ", ".join(f"{escape(k)} {v:.3f}" for k, v in summary["mase"].items() if v is not None)
         if scores:
             say(f"backtest MASE: {scores}")
@@ -43,12 +52,11 @@ def register(app: typer.Typer) -> None:
             say(f"trend calls calibrated on {len(origins)} rolling origins (calibration.parquet)")
         if summary["failures"]:
             say(f"[yellow]{summary['failures']} model fit(s) failed and fell back to seasonal naive[/] (see failures.parquet)")
-        labels = result.labels.sort_values("change", ascending=False)
         if not quiet:
-            from rich.table import Table
+            from trendgan.cli._tables import print_calls
+            from trendgan.report.data import gather
+            from trendgan.store import Store
 
-            table = Table("style", "trend", "change", "confidence", box=None)
-            for row in labels.head(10).itertuples():
-                table.add_row(escape(row.unique_id), row.trend, f"{row.change:+.0%}", f"{row.confidence:.2f}")
-            console.print(table)
+            data = gather(Store(store), forecast_run=result.folder.name)
+            print_calls(data.calls, data.horizon, data.period)
         typer.echo(str(result.folder))
