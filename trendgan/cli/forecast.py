@@ -6,13 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-<<<<<<< HEAD
 from trendgan.cli._util import EngineOption, QuietOption, StoreOption, setup
-from trendgan.console import console, escape, say
-=======
-from trendgan.cli._util import QuietOption, StoreOption, setup
 from trendgan.console import escape, say
->>>>>>> main
 
 
 def register(app: typer.Typer) -> None:
