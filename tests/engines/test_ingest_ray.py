@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ingest"))
-from conftest import Pictures  # noqa: E402  (tests/ingest's picture maker)
+def _load(relative: str, name: str):
+    """A helper module of another test folder, loaded by path (every folder's conftest is called "conftest")."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+Pictures = _load("ingest/conftest.py", "ingest_pictures").Pictures  # tests/ingest's picture maker
 
 pytest.importorskip("ray", reason="the [ray] extra is not installed")
 

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "styles"))
-from conftest import add_images, look_directions  # noqa: E402  (tests/styles' synthetic stores)
+def _load(relative: str, name: str):
+    """A helper module of another test folder, loaded by path (every folder's conftest is called "conftest")."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_styles_helpers = _load("styles/conftest.py", "styles_stores")  # tests/styles' synthetic stores
+add_images, look_directions = _styles_helpers.add_images, _styles_helpers.look_directions
 
 pytest.importorskip("ray", reason="the [ray] extra is not installed")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "ingest"), str(HERE.parent / "forecast"), str(HERE)]
+sys.path[:0] = [str(HERE.parent / "forecast"), str(HERE)]
 
 
 def main(folder: Path) -> dict:
