@@ -4,8 +4,8 @@ Every stage keeps one code path for its results; an engine only decides where in
 (files for ingest, chunks of vectors for styles, chunks of series for forecast). The driver (the process that
 runs the command) still reads and writes the store, so a run on Ray writes exactly what a local run writes.
 
-``RAY_ADDRESS`` (e.g. ``ray://head:10001`` or ``auto``) joins an existing cluster; without it a local Ray instance
-is started for the run and shut down afterwards. A Ray instance already running in this process (a notebook, a
+``RAY_ADDRESS`` (e.g. ``HEAD_IP:6379``, ``ray://head:10001``, or ``auto`` for the cluster this node belongs to)
+joins an existing cluster; without it a local Ray instance is started for the run and shut down afterwards. A Ray instance already running in this process (a notebook, a
 test fixture, a pipeline) is used as it is and left running. Ray is an optional extra: ``pip install 'trendgan[ray]'``.
 """
 
@@ -44,7 +44,9 @@ def ray_session(what: str = "--engine ray") -> Iterator:
     ray = import_ray(what)
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False,
+        # "local" when RAY_ADDRESS is unset: a fresh instance of our own, never a cluster some other job started on
+        # this machine (Ray's own default would join it, and lose it when that job ends).
+        ray.init(address=os.environ.get("RAY_ADDRESS") or "local", include_dashboard=False, log_to_driver=False,
                  logging_level="ERROR", configure_logging=True)
     try:
         yield ray

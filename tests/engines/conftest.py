@@ -13,7 +13,7 @@ def local_ray():
     if ray.is_initialized():  # another test started one: use it, leave it
         yield ray
         return
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR", configure_logging=True)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR", configure_logging=True)
     try:
         yield ray
     finally:
