@@ -46,8 +46,10 @@ one scale for all styles    0.53 (0.97)                 0.43 (1.07)
 - **No "recent quarter against the same quarter a year ago" signal** (the one-line rule of the benchmark): it was
   right for 0.50-0.66 of the styles at origins 66-118 but only 0.38-0.40 at 144-157, and as a signal it lowered the
   calls right and raised the log loss in both columns.
-- **Priors** (what holds with few backtests): ``count_model`` coefficient ~ N(1, 1) ("the count model as it is"),
-  the others ~ N(0, 1); ``log_scale`` ~ N(log 0.1, 1); ``noise_power`` ~ N(0, 1). On simulated counts (three years,
+- **Priors** (what holds with few backtests; set before any fit, not tuned): ``count_model`` coefficient ~ N(1, 1)
+  ("the count model as it is"), the others ~ N(0, 1) (a coefficient of 1 takes a signal at face value); ``log_scale``
+  ~ N(log 0.1, 1) (a yearly change of about +/- 10 %); ``noise_power`` ~ N(0, 1). ``contamination`` 5 % and the
+  overlap weights are the calibration's (``trendgan.forecast.calls.binned_loglik``, ``trend_calls``). On simulated counts (three years,
   a quarter ahead) the fit keeps the count model (coefficient 0.75-0.97); on HERMES it learns that the count model's
   52-week extrapolation carries nothing (coefficient about 0) and the leading growth most (0.24-0.57).
 """
