@@ -91,7 +91,7 @@ def test_summary_uses_the_trend_call_probability_when_the_forecast_has_one(full_
 
 def test_report_after_ingest_only_says_what_to_run(ingest_only_store, tmp_path):
     page = write_report(ingest_only_store, tmp_path / "r.html").read_text()
-    assert page.count("Not run yet") == 6  # summary, trends, leaderboards, map, designs, forecast quality
+    assert page.count("Not run yet") == 7  # summary, trends, leaderboards, families, map, designs, forecast quality
     assert "trendgan styles" in page and "trendgan forecast" in page
     numbers = json.loads((tmp_path / "r.json").read_text())
     assert numbers["styles"] == [] and numbers["forecast"] is None

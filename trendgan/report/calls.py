@@ -32,7 +32,8 @@ ACTION_WORDS = {
 PROBABILITY_COLUMNS = tuple(f"p_{t}" for t in TRENDS)
 CHANCE_HEADER = {"probability": "chance the call is right", "confidence": "confidence"}
 COLUMNS = ["style_id", "name", "action", "trend", "expected_change", "chance", "chance_kind", "vs_year_ago",
-           "share_before", "share_now", "share_forecast", "level_now", "backtests_beaten", "backtests", "evidence"]
+           "share_before", "share_now", "share_forecast", "level_now", "backtests_beaten", "backtests", "calls_right",
+           "calls_scored", "evidence"]
 
 
 # --------------------------------------------------------------------------- formatting: one way for every page
@@ -137,6 +138,8 @@ def buyer_calls(labels: pd.DataFrame | None, series: pd.DataFrame | None = None,
             "level_now": level_now,
             "backtests_beaten": beaten,
             "backtests": total,
+            "calls_right": _count(label.get("backtest_hits")),
+            "calls_scored": _count(label.get("backtest_calls")),
         }
         row["evidence"] = evidence_sentence(row, span or window, horizon, period)
         rows.append(row)
@@ -180,6 +183,9 @@ def evidence_sentence(row: dict, window: int, horizon: int | None, period: str |
     elif row["trend"] == "stable" and row["expected_change"] >= 0.1:
         parts.append("held: a rise this size is within the noise of its counts or only makes up for a fall since a "
                      "year ago")
+    if row.get("calls_scored"):
+        parts.append(f"its calls made at earlier points of its history came true in {row['calls_right']} of "
+                     f"{row['calls_scored']} backtests")
     if row["backtests"]:
         parts.append(f"its forecast beat the naive guess in {row['backtests_beaten']} of {row['backtests']} backtests")
     sentence = "; ".join(parts)
@@ -198,6 +204,11 @@ def backtests_beaten(backtests: pd.DataFrame | None, style_id, model) -> tuple[i
     if both.empty or chosen == "snaive":
         return 0, 0
     return int((both["mine"] < both["naive"]).sum()), int(len(both))
+
+
+def _count(value) -> int:
+    """A backtest count from the labels table (0 where the forecast run predates it or the style was not scored)."""
+    return 0 if _missing(value) else int(value)
 
 
 def _history(series: pd.DataFrame | None, style_id) -> np.ndarray:

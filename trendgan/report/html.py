@@ -17,7 +17,8 @@ import pandas as pd
 
 from trendgan.report import plots
 from trendgan.report.calls import (
-    ACTION_WORDS, ACTIONS, CHANCE_HEADER, calls_headline, fmt_chance, fmt_change, period_words, recent_window,
+    ACTION_WORDS, ACTIONS, CHANCE_HEADER, calls_headline, fmt_chance, fmt_change, fmt_share, period_words,
+    recent_window,
 )
 from trendgan.report.data import ReportData, gather
 from trendgan.errors import TrendganError
@@ -55,7 +56,8 @@ margin-right:6px;vertical-align:-2px;border:1px solid rgba(0,0,0,.25)}
 table.calls{width:100%}table.calls td.num{font-size:1.15em;font-weight:600;white-space:nowrap;text-align:right}
 table.calls th.num{text-align:right}table.calls td.evidence{color:#444;font-size:.93em}
 tr.action th{background:#1f2a44;color:#fff;font-size:1.05em}tr.action.back th{background:#1a7f37}
-tr.action.cut th{background:#c62828}tr.action.hold th{background:#5f6b7a}
+tr.action.cut th{background:#c62828}table.families tr.family th{background:#eef0f5}
+table.families td.num,table.families th.num{text-align:right}.call-word{font-weight:700;text-transform:uppercase;font-size:.85em}tr.action.hold th{background:#5f6b7a}
 td.call{font-weight:700;text-transform:uppercase;font-size:.85em;letter-spacing:.05em}
 .note{color:#555;font-size:.93em;max-width:1100px}dl.glossary dt{font-weight:700;margin-top:10px}
 dl.glossary dd{margin:2px 0 0 0;max-width:1100px}
@@ -99,6 +101,7 @@ def render_page(data: ReportData, title: str = "Trend report") -> str:
         ("overview", "Overview", overview_section(data)),
         ("trends", "Trends", trends_section(view)),
         ("leaderboards", "Leaderboards", leaderboards_section(view)),
+        ("families", "Families", families_section(view)),
         ("map", "Style map", map_section(view)),
         ("designs", "Designs", designs_section(view)),
         ("quality", "Forecast quality", quality_section(data)),
@@ -259,6 +262,122 @@ def leaderboards_section(view: _View) -> str:
     return "".join(_leaderboard(view, trends, heading, hint) for trends, heading, hint in LEADERBOARDS)
 
 
+def families_section(view: _View) -> str:
+    """Families (styles whose shares move together, merged by look) with their styles: each family's share now and
+    against a year ago, each style's call, and why styles were split or kept apart."""
+    data = view.data
+    if data.fine_styles is None:
+        return NOT_RUN.format(hint="no styles; run <code>trendgan styles</code>")
+    if data.families is None or data.families.empty:
+        return ('<p class="note">This styles run has no families (it was made before trendgan grouped styles into '
+                "families); run <code>trendgan styles</code> again to see them.</p>")
+    window = recent_window(data.period, data.horizon)
+    season = _season_of(data.period)
+    fine_names = {r.style_id: r.name for r in data.fine_styles.itertuples(index=False)}
+    style_rows = data.fine_styles.set_index("style_id")
+    rows = []
+    for family in data.families.sort_values("size", ascending=False).to_dict("records"):
+        fid = family["family_id"]
+        now, year_ago = _share_now_and_year_ago(data.family_series, fid, window, season)
+        members = [s for s in _as_list(family.get("styles")) if s in style_rows.index]
+        name = view.name(fid) if data.level == "family" else str(family.get("name") or f"family {fid}")
+        call = view.by_style.get(fid) if data.level == "family" else None
+        rows.append(f'<tr class="family" data-family-id="{html.escape(str(fid), quote=True)}">'
+                    f'<th colspan="2">{html.escape(name)} <small>family #{html.escape(str(fid))}, '
+                    f'{len(members)} style{"s" if len(members) != 1 else ""}</small></th>'
+                    f'<th class="num">{fmt_share(now)}</th><th class="num">{_change_cell(now, year_ago)}</th>'
+                    f'<th>{_call_words(call)}</th></tr>')
+        for style_id in sorted(members, key=lambda s: -float(style_rows.loc[s, "size"])):
+            s_now, s_year_ago = _share_now_and_year_ago(data.fine_series, style_id, window, season)
+            call = view.by_style.get(style_id) if data.level == "style" else None
+            cell = (view.style_cell(style_id) if data.level == "style" else
+                    f"<b>{html.escape(str(fine_names.get(style_id) or f'style {style_id}'))}</b> "
+                    f"<small>#{html.escape(str(style_id))}</small>")
+            rows.append(f'<tr data-style-id="{html.escape(str(style_id), quote=True)}"><td></td><td>{cell}</td>'
+                        f'<td class="num">{fmt_share(s_now)}</td><td class="num">{_change_cell(s_now, s_year_ago)}</td>'
+                        f"<td>{_call_words(call)}</td></tr>")
+    now_words = period_words(data.period, window)
+    header = ('<tr><th colspan="2">family / style</th><th class="num">share now</th>'
+              '<th class="num">vs a year ago</th><th>call</th></tr>')
+    note = (f'<p class="note">A family groups look-alike styles whose shares move together; styles whose shares move '
+            f"differently stay in separate families, and a style whose two halves moved differently was split. "
+            f"<b>Share now</b> is the share of posts over the last {html.escape(now_words)}; <b>vs a year ago</b> "
+            f"compares it with the same {html.escape(now_words)} a year earlier. Forecasts, calls and renders use the "
+            f"<b>{html.escape(data.level)}</b> level (<code>trendgan styles --level family|style</code>).</p>")
+    return note + f'<table class="families">{header}{"".join(rows)}</table>' + _style_events(data.style_events)
+
+
+def _style_events(events: list[dict], closest_kept_apart: int = 4) -> str:
+    """Why styles were split, and the nearest look-alikes kept in separate families (the styles run's own words,
+    escaped). The merge steps are tried nearest first, so the first refusals are the ones a reader would question."""
+    splits = [e for e in events if e.get("event") == "split" and e.get("why")]
+    apart = [e for e in events if e.get("event") == "kept_apart" and e.get("why")][:closest_kept_apart]
+    if not splits and not apart:
+        return ""
+    items = "".join(f"<li>{html.escape(_event_title(e))}: {html.escape(str(e['why']))}</li>" for e in splits + apart)
+    return (f"<h3>Why styles were split or kept apart</h3><ul>{items}</ul><p class=\"note\">{len(splits)} split"
+            f"{'s' if len(splits) != 1 else ''}; the {len(apart)} nearest look-alike groups kept apart are listed, "
+            "every decision is in the styles run's metrics.jsonl.</p>")
+
+
+def _event_title(event: dict) -> str:
+    if event["event"] == "split":
+        return f"style {event.get('style')} split off style {event.get('new_style')}"
+    return f"styles {_ids(event.get('styles_a'))} kept apart from {_ids(event.get('styles_b'))}"
+
+
+def _ids(values) -> str:
+    return ", ".join(str(v) for v in _as_list(values)) or "?"
+
+
+def _as_list(values) -> list:
+    if values is None:
+        return []
+    return [v.item() if hasattr(v, "item") else v for v in (values.tolist() if hasattr(values, "tolist") else values)]
+
+
+def _share_now_and_year_ago(series: pd.DataFrame | None, uid, window: int, season: int) -> tuple[float, float]:
+    """Mean share over the last ``window`` periods, and over the same periods a season earlier (NaN when too short)."""
+    if series is None or series.empty:
+        return math.nan, math.nan
+    values = series[series["unique_id"] == uid].sort_values("ds")["y"].to_numpy(dtype=float)
+    if len(values) == 0:
+        return math.nan, math.nan
+    now = _nanmean(values[-window:])
+    year_ago = _nanmean(values[-window - season:-season]) if len(values) >= window + season else math.nan
+    return now, year_ago
+
+
+def _nanmean(values) -> float:
+    values = values[~pd.isna(values)]
+    return float(values.mean()) if len(values) else math.nan
+
+
+def _season_of(code) -> int:
+    from trendgan.periods import season_length
+
+    try:
+        return season_length(code or "W")
+    except TrendganError:
+        return 52
+
+
+def _change_cell(now: float, before: float) -> str:
+    if not math.isnan(now) and now > 0 and before == 0:
+        return "new"
+    if math.isnan(now) or math.isnan(before) or before <= 0:
+        return "–"
+    change = now / before - 1
+    return f'<span class="{"up" if change >= 0 else "down"}">{fmt_change(change)}</span>'
+
+
+def _call_words(call: dict | None) -> str:
+    if call is None:
+        return ""
+    return (f'<span class="call-word">{html.escape(call["action"])}</span> '
+            f'<small>({html.escape(call["trend"])}, expected {fmt_change(call["expected_change"])})</small>')
+
+
 def map_section(view: _View) -> str:
     data = view.data
     if data.style_map is None or data.style_map.empty:
@@ -354,7 +473,30 @@ def quality_section(data: ReportData) -> str:
             "(MASE). A MASE above 1 is common for forecasts many periods ahead of noisy weekly shares: compare the "
             "models with each other and with the <i>seasonal naive</i> bar (the naive guess forecasting the same "
             "backtests), the guess any forecast has to beat. See the <a href=\"#glossary\">glossary</a>.</p>")
-    return _figure(plots.plot_backtest_quality(data.backtests), "backtest-quality") + note + table
+    return (_figure(plots.plot_backtest_quality(data.backtests), "backtest-quality") + note + table
+            + _reliability(data.calibration))
+
+
+def _reliability(calibration: pd.DataFrame | None) -> str:
+    """The calls' reliability diagram: do calls made at 80 % come true about 80 % of the time on backtests?"""
+    from trendgan.forecast.plots import plot_reliability
+
+    if calibration is None or calibration.empty:
+        return ('<p class="note">No reliability check of the calls: this forecast run kept no backtest calls (the '
+                "history is too short, or the run predates the check).</p>")
+    trend = calibration[calibration["kind"] == "trend"]
+    summary = ""
+    if not trend.empty and trend["calls"].sum() > 0:
+        said = float((trend["predicted"] * trend["calls"]).sum() / trend["calls"].sum())
+        came = float((trend["observed"] * trend["calls"]).sum() / trend["calls"].sum())
+        summary = (f" Over the {int(trend['calls'].sum()):,} label probabilities given on the backtests, the calls "
+                   f"said {said:.0%} on average and {came:.0%} came true; with few styles or origins each point "
+                   "stands on a handful of calls, so read the points near the line, not each wiggle.")
+    note = ('<p class="note">Are the calls\' probabilities honest? Calls made at earlier points of each style\'s '
+            "history, grouped by the probability they were given, against how often they came true once the "
+            "following periods were in. Points on the dashed line are calibrated; above it the calls were too "
+            "cautious, below it too sure. Bigger points stand for more calls." + summary + "</p>")
+    return _figure(plot_reliability(calibration), "calls-reliability") + note
 
 
 def glossary_section(view: _View) -> str:

@@ -17,7 +17,9 @@ from trendgan.styles.cluster import (
     KMeansStyles, cluster_labels, fold_small_styles, make_clusterer, nearest_style, normalise, relabel_by_size,
     sample_rows, style_centroids,
 )
-from trendgan.styles.families import FamilySettings, build_families, family_name, match_families
+from trendgan.styles.families import (
+    FamilySettings, build_families, family_name, match_families, unique_family_names,
+)
 from trendgan.styles.granularity import choose_fine_k
 from trendgan.styles.matching import match_styles
 from trendgan.styles.naming import StyleName, name_styles, name_styles_with_text, unique_names
@@ -359,9 +361,13 @@ def _find_families(found: Clustering, period_index, previous: StylesRun | None, 
     events = []
     for event in tree.events:
         event = dict(event)
-        for key in ("styles", "styles_a", "styles_b"):
+        for key in ("styles", "styles_a", "styles_b", "decided_by"):
             if key in event:
                 event[key] = [int(found.ids[i]) for i in event[key]]
+        if "decided_by" in event:  # the tree names styles by position; the reader knows them by id
+            by_position = [int(i) for i in dict(tree.events[len(events)])["decided_by"]]
+            event["why"] = event["why"].replace(f"styles {by_position[0]} and {by_position[1]}",
+                                                f"styles {event['decided_by'][0]} and {event['decided_by'][1]}", 1)
         if event["event"] == "merge" and event["kept"]:
             event["family"] = int(of_style[np.flatnonzero(found.ids == event["styles"][0])[0]])
         events.append(event)
@@ -401,7 +407,9 @@ def _families_table(images, vectors, styles, family: Families, settings):
             "representatives": images["image_id"].to_numpy()[closest].tolist(),
             "representative_paths": images["path"].to_numpy()[closest].tolist(),
         })
-    return pd.DataFrame(rows).sort_values(["size", "family_id"], ascending=[False, True]).reset_index(drop=True)
+    table = pd.DataFrame(rows)
+    table["name"] = unique_family_names(table["name"].tolist(), table["family_id"].tolist())
+    return table.sort_values(["size", "family_id"], ascending=[False, True]).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- tables
