@@ -4,7 +4,8 @@ simulated counts. Prints one JSON object; progress goes to stderr.
 HERMES (../shared/data/hermes-f1-dev): rolling origins, fit to week 157 and call weeks 157-209, fit to week 209 and
 call weeks 209-261 (the paper's test year). The call is the 3-class year-on-year direction (the next 52 weeks' mean
 against the last 52 weeks' mean, +/- 5 %); per origin: accuracy, macro-F1 and the confusion matrix for trendgan's
-calls (``yoy``, the most probable of p_up / p_flat / p_down) with and without the fashion-forward signal, for the
+calls (``yoy``, the most probable of p_up / p_flat / p_down, from trendgan.forecast.direction's pooled classifier,
+whose fitted coefficients are in ``direction``) with and without the fashion-forward signal, for the
 snaive / theta / ets baselines (their forecast's direction), for two one-line rules (the last 13 weeks against the
 same 13 weeks a year before; yearly momentum), and MASE beside each forecast. Every default in trendgan was chosen at
 the 157 origin or earlier or on simulated data; the 209 origin is the test.
@@ -114,7 +115,7 @@ def hermes_origin(Y, S, dates, ids, origin: int, horizon: int, skip_ets: bool) -
         out[name] = score(labels["yoy"].to_numpy(), best, {
             "log_loss": log_loss(probs, truth, list(DIRECTIONS)),
             "direction_of_best_forecast": classification_scores(truth, direction_class(reference, best.mean(axis=1)), DIRECTIONS)["accuracy"],
-            "calibration": calls.get("calibration"), "leading": calls.get("leading"),
+            "calibration": calls.get("calibration"), "direction": calls.get("direction"), "leading": calls.get("leading"),
             "carried": int(labels["model"].str.contains(r"\+trend").sum()),
             "seconds": round(time.perf_counter() - t0, 1),
         })
