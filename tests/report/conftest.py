@@ -162,31 +162,49 @@ def chromium_binary() -> str | None:
     return None
 
 
+def _skip_or_fail(reason: str):
+    """Skip where a browser is optional; fail in CI (TRENDGAN_REQUIRE_BROWSER=1), where a skip would hide that the
+    report was never opened in a browser."""
+    import os
+
+    if os.environ.get("TRENDGAN_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}, and TRENDGAN_REQUIRE_BROWSER=1 (CI) requires the browser tests to run")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
-def chromium():
+def browser():
+    """Headless Chromium (Debian's binary, driven by playwright), one per test module."""
+    binary = chromium_binary()
+    if binary is None:
+        _skip_or_fail("no Chromium binary found (install Debian's `chromium` to run the browser tests)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _skip_or_fail("the playwright package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=binary, args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def chromium(browser):
     """Open a report in headless Chromium: ``with chromium(path) as page:``; fails the test on any page error."""
     import contextlib
 
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no Chromium binary found (install Debian's `chromium` to run the browser tests)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=binary, args=LAUNCH_ARGS)
+    @contextlib.contextmanager
+    def open_page(path, width: int = 1400):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        problems = []
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.goto(path.resolve().as_uri(), wait_until="load")
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+        try:
+            yield page
+        finally:
+            page.close()
+        assert problems == []
 
-        @contextlib.contextmanager
-        def open_page(path, width: int = 1400):
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            problems = []
-            page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
-            page.goto(path.resolve().as_uri(), wait_until="load")
-            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
-            try:
-                yield page
-            finally:
-                page.close()
-            assert problems == []
-
-        yield open_page
-        browser.close()
+    return open_page

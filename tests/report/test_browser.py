@@ -1,6 +1,5 @@
 """The report in a real browser: headless Chromium renders every chart, logs no errors and runs no injected script."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -8,41 +7,6 @@ import pytest
 from trendgan.report import write_report
 
 pytestmark = pytest.mark.browser
-
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
-
-
-def chromium_binary() -> str | None:
-    for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
-def _skip_or_fail(reason: str):
-    """Skip where a browser is optional; fail in CI (TRENDGAN_REQUIRE_BROWSER=1), where a skip would hide that the
-    report was never opened in a browser."""
-    import os
-
-    if os.environ.get("TRENDGAN_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason}, and TRENDGAN_REQUIRE_BROWSER=1 (CI) requires the browser test to run")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    binary = chromium_binary()
-    if binary is None:
-        _skip_or_fail("no Chromium binary found (install Debian's `chromium` to run the browser test)")
-    try:
-        from playwright import sync_api
-    except ImportError:
-        _skip_or_fail("the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=binary, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 def open_report(browser, path: Path):
