@@ -87,3 +87,12 @@ def test_evidence_counts_the_calls_that_came_true_on_backtests(synthetic):
     assert "came true in 2 of 3 backtests" in calls.loc[0, "evidence"]
     assert "came true" not in calls.loc[1, "evidence"]  # not scored: nothing claimed
     assert (calls.loc[3, "calls_right"], calls.loc[3, "calls_scored"]) == (3, 3)
+
+
+def test_a_family_of_one_style_is_one_row_with_the_styles_call(full_store, tmp_path, synthetic):
+    add_families(full_store, synthetic, why="halves moved apart")
+    page = write_report(full_store, tmp_path / "r.html").read_text()
+    section = page.split('<section id="families">', 1)[1].split("</section>", 1)[0]
+    single = section.split('data-family-id="12"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-style-id="3"' in single and "this style alone" in single and "cut" in single
+    assert section.count('data-style-id="3"') == 1

@@ -282,6 +282,9 @@ def families_section(view: _View) -> str:
         members = [s for s in _as_list(family.get("styles")) if s in style_rows.index]
         name = view.name(fid) if data.level == "family" else str(family.get("name") or f"family {fid}")
         call = view.by_style.get(fid) if data.level == "family" else None
+        if len(members) == 1 and data.level == "style":  # a family of one style: one row, the style's own
+            rows.append(_family_of_one(view, fid, members[0], data, window, season))
+            continue
         rows.append(f'<tr class="family" data-family-id="{html.escape(str(fid), quote=True)}">'
                     f'<th colspan="2">{html.escape(name)} <small>family #{html.escape(str(fid))}, '
                     f'{len(members)} style{"s" if len(members) != 1 else ""}</small></th>'
@@ -305,6 +308,15 @@ def families_section(view: _View) -> str:
             f"compares it with the same {html.escape(now_words)} a year earlier. Forecasts, calls and renders use the "
             f"<b>{html.escape(data.level)}</b> level (<code>trendgan styles --level family|style</code>).</p>")
     return note + f'<table class="families">{header}{"".join(rows)}</table>' + _style_events(data.style_events)
+
+
+def _family_of_one(view: _View, family_id, style_id, data: ReportData, window: int, season: int) -> str:
+    now, year_ago = _share_now_and_year_ago(data.fine_series, style_id, window, season)
+    return (f'<tr class="family single" data-family-id="{html.escape(str(family_id), quote=True)}" '
+            f'data-style-id="{html.escape(str(style_id), quote=True)}"><th colspan="2">{view.style_cell(style_id)} '
+            f"<small>family #{html.escape(str(family_id))}, this style alone</small></th>"
+            f'<th class="num">{fmt_share(now)}</th><th class="num">{_change_cell(now, year_ago)}</th>'
+            f"<th>{_call_words(view.by_style.get(style_id))}</th></tr>")
 
 
 def _style_events(events: list[dict], closest_kept_apart: int = 4) -> str:
