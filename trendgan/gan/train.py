@@ -42,7 +42,7 @@ class TrainResult:
 
 def train_gan(
     store: Store | str,
-    config: str = "gan-32-lite",
+    config: str = "proj-32",
     steps: int | None = None,
     minutes: float | None = None,
     resume: bool = False,
@@ -92,10 +92,12 @@ def train_gan(
         say(f"training {escape(trainer.config.name)} on {len(images):,} images ({escape(encoder_key)} conditions) "
             f"on {torch_device.type}")
         hooks = _run_hooks(folder, trainer, conditions, encoder_key)
+        sizer = _thread_sizer(torch_device)
         try:
             with progress(None if until is None else (until - start_step) * trainer.config.batch, "training GAN") as bar:
                 hooks.tick = lambda t, losses: (bar.advance(t.config.batch), bar.update(
-                    description=f"training GAN · step {t.step:,} · D {losses['loss_d']:.3f} · G {losses['loss_g']:.3f}"))
+                    description=f"training GAN · step {t.step:,} · D {losses['loss_d']:.3f} · G {losses['loss_g']:.3f}"),
+                    sizer and sizer.update())
                 summary = train_loop(trainer, images, conditions, until_step=until, minutes=minutes, hooks=hooks)
         except KeyboardInterrupt:
             if trainer.step > start_step:
@@ -117,6 +119,17 @@ def train_gan(
         step=trainer.step, seconds=summary["seconds"], images_per_s=summary["images_per_s"],
         loss_d=summary.get("loss_d"), loss_g=summary.get("loss_g"), skipped=skipped,
     )
+
+
+def _thread_sizer(device):
+    """On a CPU, torch threads follow the cores other processes leave free (see trendgan.devices.ThreadSizer)."""
+    if device.type != "cpu":
+        return None
+    from trendgan.devices import ThreadSizer, usable_cpus
+
+    sizer = ThreadSizer()
+    say(f"training on {sizer.threads} torch thread(s): the cores of {usable_cpus()} that other work leaves free")
+    return sizer
 
 
 def _image_size(config) -> int:
@@ -155,6 +168,7 @@ def _run_hooks(folder: Path, trainer, conditions, encoder_key: str):
         append_jsonl(folder / "metrics.jsonl", {
             "step": t.step, **{k: round(float(v), 5) for k, v in record.items()},
             "seconds": round(t.seconds, 2), "wall_seconds": round(seconds_at_start + time.perf_counter() - started, 2),
+            "threads": torch.get_num_threads(),
         })
 
     def sample(t):
