@@ -60,7 +60,8 @@ def parse_args(argv=None):
                    help="the reference's train step on an idle 2-core machine (85 s: gan-32-lite, 2,000 steps, "
                         "measured in session 2); with it the demo's idle time is estimated from the CPU-time ratio")
     p.add_argument("--load-test", type=int, default=4, help="busy processes for the shared-CPU test (0: skip it)")
-    p.add_argument("--load-steps", type=int, default=30, help="training steps timed in each shared-CPU case")
+    p.add_argument("--load-steps", type=int, default=8,
+                   help="training steps timed in each shared-CPU case (few: oversubscribed threads crawl)")
     p.add_argument("--out", type=Path, default=Path("benchmark-out/gan_demo"), help="where grids go (not git)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
@@ -307,7 +308,7 @@ def main(argv=None) -> None:
         log(f"trained in {trained['train_step_wall_seconds']}s wall, {trained['train_step_cpu_seconds']}s CPU")
         if load_config(name).image_size == size:
             trained["renders"] = judge_renders(images, labels, vectors, trained["checkpoint"], judges[:2], args,
-                                               f"real-vs-render-{name}.png")
+                                               f"real-vs-render-{Path(name).stem}.png")
         result[role] = trained
     demo = result["demo"]
     if "reference" in result and args.reference_idle_seconds:

@@ -371,7 +371,7 @@ def run_fashion_mnist(args, device) -> dict:
     log(f"trendgan: FD {info['frechet_distance']}, conditional accuracy {info['conditional_accuracy']}")
 
     if not args.skip_baseline:
-        log(f"training the fully connected baseline for {args.minutes} min")
+        log(f"training the fully connected baseline for {result['budget_per_model']}")
         sample, base = train_baseline(train_x, args.minutes, args.seed, device, cpu_minutes=args.cpu_minutes)
         fakes = sample(args.n_eval, args.seed + 1)
         base.update(judge_scores(judge, fakes, test_features))

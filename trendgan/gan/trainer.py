@@ -1,5 +1,9 @@
 """The GAN recipe on tensors: hinge loss, DiffAugment (adaptive), mismatched-condition negatives, EMA generator.
 
+With a projected discriminator (``trendgan.gan.projected``) the fakes go through its frozen feature network once per
+step: detached for the discriminator's update, with their graph for the generator's; its logits come per critic
+(feature heads, pixel critic), each critic's hinge loss weighted by ``discriminator.loss_weights``.
+
 Nothing here knows about the store; ``trendgan.gan.train`` feeds it the store's images and the benchmark feeds it
 Fashion-MNIST.
 """
