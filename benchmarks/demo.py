@@ -24,7 +24,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from trendgan.console import set_quiet
-    from trendgan.pipeline import run_demo
+    from trendgan.demo import run_demo
 
     set_quiet(True)
     with tempfile.TemporaryDirectory(prefix="trendgan-demo-bench-") as scratch:

@@ -4,6 +4,8 @@ On ../shared/data/fashion-product-9k (Myntra catalogue, labelled with articleTyp
 through the embed stage itself (a fresh store, DataLoader workers, Parquet parts) and measures:
 
     knn_accuracy   5-fold cross-validated accuracy of a 5-nearest-neighbour classifier (cosine) on articleType
+    knn_accuracy_whitened  the same on the vectors after the styles stage's whitening (trendgan.styles.space:
+                   PCA to 512 axes, power 0.5, fitted on these vectors, no labels), what its UMAP is built from
     kmeans_nmi     normalised mutual information between k-means clusters (k = number of article types) and
                    articleType
 
@@ -74,10 +76,14 @@ def scores(vectors, labels, seed: int) -> dict:
     knn = KNeighborsClassifier(n_neighbors=5, metric="cosine")
     folds = KFold(n_splits=5, shuffle=True, random_state=seed)
     accuracy = cross_val_score(knn, vectors, labels, cv=folds).mean()
+    from trendgan.styles.space import StyleSpace
+
+    whitened = StyleSpace(seed=seed, min_images=0).fit_transform(vectors)
+    accuracy_whitened = cross_val_score(knn, whitened, labels, cv=folds).mean()
     k = len(set(labels))
     clusters = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(vectors)
-    return {"knn_accuracy": round(float(accuracy), 4), "kmeans_nmi": round(float(normalized_mutual_info_score(labels, clusters)), 4),
-            "article_types": k}
+    return {"knn_accuracy": round(float(accuracy), 4), "knn_accuracy_whitened": round(float(accuracy_whitened), 4),
+            "kmeans_nmi": round(float(normalized_mutual_info_score(labels, clusters)), 4), "article_types": k}
 
 
 def main() -> None:

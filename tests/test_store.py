@@ -4,6 +4,7 @@ import multiprocessing as mp
 import pytest
 
 from trendgan.errors import StageNotRunError, StoreError, StoreLockedError
+from trendgan.runs import StylesRun
 from trendgan.store import Store, atomic_path, encoder_slug, write_json_atomic
 
 
@@ -68,7 +69,7 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
 def test_run_folders_sort_and_latest(store):
     assert store.latest_run("styles") is None
     with pytest.raises(StageNotRunError, match="trendgan styles"):
-        store.run_dir("styles")
+        StylesRun.open(store)
     first = store.new_run("styles", "r1")
     write_json_atomic(first / "config.json", {})
     second = store.new_run("styles", "r1")

@@ -16,6 +16,14 @@ class StoreLockedError(StoreError):
     """Another trendgan run is writing to the same store."""
 
 
+class StoreDamagedError(StoreError):
+    """A file in the store is damaged (truncated, overwritten); `trendgan check --repair` deals with it."""
+
+
+class DiskFullError(StoreError):
+    """The disk (or quota) holding the store ran out of space; finished work is kept."""
+
+
 class ConfigError(TrendganError):
     """A settings file or override is malformed or names an unknown setting."""
 

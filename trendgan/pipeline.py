@@ -11,7 +11,7 @@ catalog's size and last ingest time, the embeddings' parts, the names of the ups
 after its last successful run, and what it wrote then is still there. So a weekly run after adding one folder
 ingests that folder, and every stage downstream of a changed catalog runs again, while an unchanged store does
 nothing. Fingerprints live in ``<store>/pipeline-state.json``; each run's resolved settings in
-``<store>/pipelines/<run>/``.
+``<store>/pipelines/<run>/``. The demo (``trendgan demo``) is a pipeline too: see ``trendgan.demo``.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from typing import Any, Callable, Mapping
 
 from trendgan.config import apply_overrides, load_toml
 from trendgan.console import escape, say
-from trendgan.errors import ConfigError, StageNotRunError, TrendganError
-from trendgan.store import Store, append_jsonl, utcnow, write_json_atomic
+from trendgan.errors import ConfigError, TrendganError
+from trendgan.runs import RUN_KINDS, ForecastRun, GanRun, PipelineRun, RenderRun, StylesRun, start_run
+from trendgan.store import Store, utcnow, write_json_atomic
 
 STATE_FILE = "pipeline-state.json"
-RUNS_FOLDER = "pipelines"
 STAGE_ORDER = ("simulate", "ingest", "embed", "styles", "forecast", "train", "render", "report")
 SHARED_KEYS = ("seed", "device")
 
@@ -71,19 +71,17 @@ def _lazy(*candidates: tuple[str, str]) -> Callable[[], Callable]:
 
 
 def latest_run_name(store: Store, folder: str) -> str | None:
-    run = store.latest_run(folder)
+    """The name of the latest finished run in a stage's folder (``styles``, ``forecasts``, ``gan``, ``renders``)."""
+    kind = next(k for k in RUN_KINDS.values() if k.folder_name == folder)
+    run = kind.latest(store)
     return run.name if run else None
 
 
 def catalog_state(store: Store) -> dict | None:
-    """Size and last change of the catalog: enough to tell whether an ingest added or rejected anything."""
-    if not store.exists():
-        return None
-    with store.catalog(read_only=True) as db:
-        images, last = db.execute("SELECT count(*), max(ingested_at) FROM images").fetchone()
-        # Only ingest's rejects: later stages add their own, which must not make them look changed to themselves.
-        rejects = db.execute("SELECT count(*) FROM rejects WHERE stage = 'ingest'").fetchone()[0]
-    return {"images": int(images), "last_ingest": str(last), "rejects": int(rejects)}
+    """Size and last change of the catalog (ingest's ``catalog_state``): what embed, styles and train read."""
+    from trendgan.ingest.catalog import catalog_state as state
+
+    return state(store)
 
 
 def files_state(paths: list) -> str:
@@ -108,10 +106,14 @@ def files_state(paths: list) -> str:
 
 
 def embeddings_state(store: Store) -> list:
-    folder = store.root / "embeddings"
-    if not folder.is_dir():
-        return []
-    return sorted((str(p.relative_to(folder)), p.stat().st_size) for p in folder.rglob("*.parquet"))
+    from trendgan.embed.vectors import parts_state
+
+    return parts_state(store)
+
+
+def _latest_folder(store: Store, kind) -> Path | None:
+    run = kind.latest(store)
+    return run.folder if run else None
 
 
 def _ingest_paths(settings: dict) -> list:
@@ -149,24 +151,23 @@ STAGES: dict[str, StageSpec] = {
     "styles": StageSpec(
         "styles", _lazy(("trendgan.styles", "find_styles")),
         reads=lambda store, s: {"catalog": catalog_state(store), "embeddings": embeddings_state(store)},
-        writes=lambda store, s: store.latest_run("styles"),
+        writes=lambda store, s: _latest_folder(store, StylesRun),
         extra_keys=_style_settings_fields,
     ),
     "forecast": StageSpec(
         "forecast", _lazy(("trendgan.forecast", "forecast")),
         reads=lambda store, s: {"styles": latest_run_name(store, "styles")},
-        writes=lambda store, s: store.latest_run("forecasts"),
+        writes=lambda store, s: _latest_folder(store, ForecastRun),
     ),
     "train": StageSpec(
         "train", _lazy(("trendgan.gan", "train_gan")),
         reads=lambda store, s: {"catalog": catalog_state(store), "embeddings": embeddings_state(store)},
-        writes=lambda store, s: store.latest_run("gan"),
+        writes=lambda store, s: _latest_folder(store, GanRun),
     ),
     "render": StageSpec(
-        # The function from its own module: the package attribute `render` becomes the submodule once imported.
-        "render", _lazy(("trendgan.gan.render", "render"), ("trendgan.gan", "render")),
+        "render", _lazy(("trendgan.gan", "render")),
         reads=lambda store, s: {"forecast": latest_run_name(store, "forecasts"), "gan": latest_run_name(store, "gan")},
-        writes=lambda store, s: store.latest_run("renders"),
+        writes=lambda store, s: _latest_folder(store, RenderRun),
     ),
     "report": StageSpec(
         "report", _lazy(("trendgan.report", "write_report")),
@@ -318,23 +319,24 @@ def run_pipeline(path_or_dict: str | os.PathLike | Mapping, store: Store | str |
     names = pipeline_stages(pipeline, stages)
     selected = _select(names, from_stage, until_stage)
     settings = resolve_settings(pipeline, selected, store, stages)  # stages left out need not even be installed
-    folder = store.new_run(RUNS_FOLDER)
     source = str(path_or_dict) if not isinstance(path_or_dict, Mapping) else None
-    write_json_atomic(folder / "pipeline.json", {"source": source, "overrides": overrides or [], "from": from_stage,
-                                                 "until": until_stage, "force": force, "store": str(store.root),
-                                                 "stages": settings})
-    outcomes = []
-    for name in names:
-        if name not in selected:
-            outcomes.append(StageOutcome(name, "not selected"))
-            continue
-        outcome = _run_stage(stages[name], store, settings[name], force=force or name == from_stage)
-        append_jsonl(folder / "metrics.jsonl", {k: v for k, v in dataclasses.asdict(outcome).items() if k != "result"})
-        outcomes.append(outcome)
-    summary = {"stages": settings, "outcomes": [{k: v for k, v in dataclasses.asdict(o).items() if k != "result"} for o in outcomes],
-               "source": source, "store": str(store.root), "finished_at": utcnow()}
-    write_json_atomic(folder / "config.json", summary)
-    return PipelineResult(store=store, folder=folder, stages=outcomes, settings=settings)
+    asked = {"source": source, "overrides": overrides or [], "from": from_stage, "until": until_stage, "force": force,
+             "store": str(store.root)}
+    # The stages take the writer lock themselves; a failed pipeline keeps its folder to show how far it got.
+    with start_run(store, PipelineRun, settings={**asked, "stages": settings}, lock=False, keep_on_failure=True) as run:
+        run.write_json("pipeline.json", {**asked, "stages": settings})
+        outcomes = []
+        for name in names:
+            if name not in selected:
+                outcomes.append(StageOutcome(name, "not selected"))
+                continue
+            outcome = _run_stage(stages[name], store, settings[name], force=force or name == from_stage)
+            run.log({k: v for k, v in dataclasses.asdict(outcome).items() if k != "result"})
+            outcomes.append(outcome)
+        run.finish(results={"outcomes": [{k: v for k, v in dataclasses.asdict(o).items() if k != "result"}
+                                         for o in outcomes]},
+                   summary={"ran": [o.stage for o in outcomes if o.status == "ran"]})
+    return PipelineResult(store=store, folder=run.folder, stages=outcomes, settings=settings)
 
 
 def _run_stage(spec: StageSpec, store: Store, settings: dict, force: bool) -> StageOutcome:
@@ -388,173 +390,3 @@ def record_state(store: Store, stage: str, entry: dict) -> None:
     state = read_state(store)
     state[stage] = entry
     write_json_atomic(store.root / STATE_FILE, {"format": "trendgan-pipeline-state/1", "stages": state})
-
-
-# --------------------------------------------------------------------------- the demo
-
-
-# The demo pipeline: what `trendgan demo` runs. pipelines/demo.toml is the same pipeline written out (a test keeps
-# the two equal), so a user can copy it as the start of their own.
-DEMO_PIPELINE: dict[str, Any] = {
-    "store": {"path": "trendgan-demo"},
-    "pipeline": {"seed": 0, "device": "cpu"},
-    "simulate": {"out": "{store}/corpus", "per_period": 20, "overwrite": True},
-    "ingest": {"paths": ["{store}/corpus"], "manifest": "{store}/corpus/manifest.csv", "leading_sources": ["influencers"],
-               "near_duplicate_distance": -1},
-    "embed": {"encoder": "effnet-lite0"},
-    "styles": {"k": 8, "period": "W"},
-    "forecast": {"horizon": 13},
-    "train": {"config": "proj-32", "steps": 900},
-    "render": {"top": 8, "per_style": 8, "trends": ["emerging", "rising", "declining"]},
-    "report": {"out": "{store}/reports/trend-report.html", "title": "Trend report: simulated garments demo"},
-}
-
-# --quick: a smaller corpus and a shorter GAN run, for a first look and for tests.
-QUICK_OVERRIDES = ["simulate.per_period=6", "train.steps=60"]
-
-
-@dataclasses.dataclass
-class DemoResult:
-    report: Path
-    recovery: Any                  # pandas frame, one row per simulated style (see forecast_recovery)
-    pipeline: PipelineResult
-    seconds: float
-
-    @property
-    def labels_recovered(self) -> float:
-        """Share of simulated styles whose forecast trend label equals the true one."""
-        return float(self.recovery["match"].mean()) if len(self.recovery) else 0.0
-
-
-def run_demo(store: Store | str | os.PathLike | None = None, out: str | os.PathLike | None = None, quick: bool = False,
-             seed: int = 0, overrides: list[str] | None = None) -> DemoResult:
-    """Simulate garments with known trends, run every stage on the CPU, write the report and score the forecast.
-
-    ``store`` defaults to ``./trendgan-demo``; ``out`` is a folder (or an .html path) for the report.
-    """
-    started = time.perf_counter()
-    changes = list(QUICK_OVERRIDES if quick else []) + [f"pipeline.seed={seed}"] + list(overrides or [])
-    if out is not None:
-        out = Path(out)
-        target = out if out.suffix.lower() in (".html", ".htm") else out / "trend-report.html"
-        changes.append(f"report.out={json.dumps(str(target.resolve()))}")
-    result = run_pipeline(DEMO_PIPELINE, store=store, overrides=changes)
-    corpus = Path(result.settings["simulate"]["out"])
-    recovery = forecast_recovery(result.store, corpus)
-    report = Path(result.settings["report"]["out"])
-    return DemoResult(report=report, recovery=recovery, pipeline=result, seconds=round(time.perf_counter() - started, 1))
-
-
-def forecast_recovery(store: Store | str | os.PathLike, corpus: str | os.PathLike, forecast_run: str | None = None):
-    """How well the store's styles and forecast recovered a simulated corpus's truth, one row per true label.
-
-    Each true label is matched to the style holding most of its images (``coverage``: that share of the label's
-    images; ``purity``: the share of the style's images that carry the label). Columns: label, true_trend (the
-    simulator's label: the forecast stage's rule on the true shares), style_id, style_name, forecast_trend, match,
-    rule_trend (the same rule on the true shares over the forecast's own horizon) and rule_match, change,
-    confidence, coverage, purity, share_mae (the style's observed share vs the true share per period) and
-    forecast_mae (the forecast mean vs the true future share, over the held-out periods the forecast reaches).
-    """
-    import pandas as pd
-
-    from trendgan.forecast import load_forecast
-    from trendgan.simulate import load_truth
-    from trendgan.styles import load_styles
-
-    store = store if isinstance(store, Store) else Store(store)
-    corpus = Path(corpus)
-    truth = load_truth(corpus)
-    forecast = load_forecast(store, forecast_run)
-    styles_run = forecast.config.get("styles_run")
-    styles = load_styles(store, styles_run)
-    members = _labelled_members(store, corpus, styles.assignments)
-    if members.empty:
-        raise StageNotRunError(f"none of the styled images come from the corpus {corpus}; run the demo pipeline on a fresh store")
-    labels = forecast.labels.set_index("unique_id")
-    names = styles.styles.set_index("style_id")["name"].to_dict()
-    rows = []
-    for label, entry in truth["labels"].items():
-        row = {"label": label, "true_trend": entry["trend"]}
-        row.update(_matched_style(members, label))
-        style_id = row["style_id"]
-        row["style_name"] = names.get(style_id)
-        known = style_id is not None and style_id in labels.index
-        row["forecast_trend"] = labels.at[style_id, "trend"] if known else None
-        row["change"] = float(labels.at[style_id, "change"]) if known else None
-        row["confidence"] = float(labels.at[style_id, "confidence"]) if known and "confidence" in labels.columns else None
-        row["match"] = row["forecast_trend"] == entry["trend"]
-        row["rule_trend"] = _label_of_true_future(entry, forecast.config)
-        row["rule_match"] = row["forecast_trend"] == row["rule_trend"]
-        row["share_mae"] = _mae(styles.series, style_id, entry.get("shares", {}), "y")
-        row["forecast_mae"] = _mae(_best(forecast.forecasts), style_id, entry.get("holdout_shares", {}), "mean")
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _label_of_true_future(entry: dict, forecast_config: dict) -> str | None:
-    """The label the forecast stage's rule gives the true shares over the forecast's own horizon.
-
-    The simulator's ``trend`` uses the same rule (``trendgan.forecast.labels.true_trends``) over all its holdout
-    periods; this column differs from it only when the forecast's horizon is shorter than the holdout.
-    """
-    import numpy as np
-
-    from trendgan.forecast import true_trends
-
-    history = np.array(list(entry.get("shares", {}).values()), dtype=float)
-    future = np.array(list(entry.get("holdout_shares", {}).values()), dtype=float)
-    horizon = min(len(future), int(forecast_config.get("horizon") or len(future)))
-    if not len(history) or horizon < 1:
-        return None
-    season = int(forecast_config.get("season_length") or 1)
-    return str(true_trends(history[None, :], future[None, :horizon], season)[0])
-
-
-def _labelled_members(store: Store, corpus: Path, assignments):
-    """image_id, style_id and true label of every styled image that came from the corpus (via labels.csv)."""
-    import pandas as pd
-
-    truth_labels = pd.read_csv(corpus / "labels.csv")
-    root = corpus.resolve()
-    truth_labels["path"] = [str((root / p).resolve()) for p in truth_labels["path"]]
-    with store.catalog(read_only=True) as db:
-        catalog = db.execute("SELECT image_id, path FROM images").fetchdf()
-    catalog["path"] = [str(Path(p).resolve()) for p in catalog["path"]]
-    labelled = catalog.merge(truth_labels[["path", "label"]], on="path")
-    return assignments[["image_id", "style_id"]].merge(labelled[["image_id", "label"]], on="image_id")
-
-
-def _matched_style(members, label: str) -> dict:
-    in_styles = members[members["style_id"] >= 0]
-    mine = in_styles[in_styles["label"] == label]
-    if mine.empty:
-        return {"style_id": None, "coverage": 0.0, "purity": 0.0}
-    counts = mine["style_id"].value_counts()
-    style_id = counts.index[0]
-    style_size = int((in_styles["style_id"] == style_id).sum())
-    return {"style_id": _plain(style_id), "coverage": round(counts.iloc[0] / len(mine), 3),
-            "purity": round(counts.iloc[0] / style_size, 3)}
-
-
-def _mae(frame, style_id, true_shares: dict, column: str) -> float | None:
-    import pandas as pd
-
-    if style_id is None or frame is None or not true_shares:
-        return None
-    mine = frame[frame["unique_id"] == style_id]
-    estimated = pd.Series(mine[column].to_numpy(), index=pd.to_datetime(mine["ds"]).dt.normalize())
-    true = pd.Series(true_shares, dtype=float)
-    true.index = pd.to_datetime(true.index)
-    both = pd.concat([estimated.rename("estimated"), true.rename("true")], axis=1, join="inner").dropna()
-    return round(float((both["estimated"] - both["true"]).abs().mean()), 4) if len(both) else None
-
-
-def _best(forecasts):
-    if forecasts is None or "model" not in forecasts.columns:
-        return forecasts
-    best = forecasts[forecasts["model"] == "best"]
-    return best if len(best) else forecasts[forecasts["model"] == forecasts["model"].iloc[0]]
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value

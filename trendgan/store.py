@@ -8,14 +8,21 @@ Layout (DESIGN.md, "The store")::
     <store>/.lock                     held by the one process allowed to write
 
 Writes are atomic (temporary file in the same folder, then ``os.replace``) so an interrupted run never leaves a
-half-written file behind. The writer lock is an ``flock`` on ``.lock``: the kernel releases it when the holding
-process dies, so a killed run never leaves a stale lock.
+half-written file behind (a killed writer may leave its ``.<name>.*.tmp``, which ``trendgan check --repair``
+removes). The writer lock is an ``flock`` on ``.lock``: the kernel releases it when the holding process dies, so a
+killed run never leaves a stale lock; a process forked while the lock is held (a worker pool) closes its copy at
+once, so a worker outliving its parent can never keep the store locked.
+
+Failures a user can meet are one line: a full disk is ``DiskFullError`` (whatever layer noticed: Python, DuckDB,
+torch), a catalog DuckDB cannot read is ``StoreDamagedError``, a catalog open in another process
+``StoreLockedError``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
@@ -25,10 +32,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from trendgan.errors import StageNotRunError, StoreError, StoreLockedError
+from trendgan.errors import DiskFullError, StageNotRunError, StoreDamagedError, StoreError, StoreLockedError
 
 DEFAULT_STORE = "trendgan-store"
-STAGES = ("styles", "forecasts", "gan", "renders", "designs", "reports")
+# Folders of stage outputs inside a store (trendgan.runs gives each stage's runs a type); ingest never scans them.
+RUN_FOLDERS = ("styles", "forecasts", "gan", "renders", "designs", "reports")
+# Where `trendgan check --repair` moves damaged files (never deleted: a user may want them back).
+DAMAGED_FOLDER = "damaged"
 
 CATALOG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -95,11 +105,16 @@ def resolve_store_path(path: str | os.PathLike | None = None) -> Path:
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` in one rename.
 
-    On an exception the temporary file is removed and ``target`` is left as it was.
+    On an exception the temporary file is removed and ``target`` is left as it was; running out of space (at any
+    layer: Python, pyarrow, torch) becomes DiskFullError naming the file.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TMP_SUFFIX, dir=target.parent)
+    except OSError as exc:
+        raise_if_disk_full(exc, target)
+        raise
     # mkstemp makes the file private (0600); give it the usual permissions so reports and Parquet files can be
     # shared and served like any file the user writes.
     os.fchmod(fd, 0o666 & ~_UMASK)
@@ -108,9 +123,57 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, target)
+    except Exception as exc:
+        raise_if_disk_full(exc, target)
+        raise
     finally:
-        if tmp_path.exists():
+        with contextlib.suppress(OSError):
             tmp_path.unlink()
+
+
+TMP_SUFFIX = ".tmp"
+
+
+def is_disk_full(exc: BaseException, where: str | os.PathLike | None = None) -> bool:
+    """Did ``exc`` come from a full disk or quota? Libraries say so in their own words: OSError's errno, DuckDB's
+    and pyarrow's message text, torch's "file write failed" (then the file system is asked how much space is left)."""
+    for error in _chain(exc):
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(error)
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            return True
+        if where is not None and "write failed" in text and _free_bytes(where) < 1 << 20:
+            return True
+    return False
+
+
+def raise_if_disk_full(exc: BaseException, where: str | os.PathLike) -> None:
+    """Re-raise ``exc`` as DiskFullError when it is a full disk (with the path and what to do), else return."""
+    if isinstance(exc, DiskFullError) or not is_disk_full(exc, where):
+        return
+    raise DiskFullError(
+        f"the disk holding {where} is full ({_free_bytes(where) // 1024:,} KiB free): free some space and run "
+        "the same command again") from None
+
+
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _free_bytes(where: str | os.PathLike) -> int:
+    path = Path(where)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        info = os.statvfs(path)
+    except OSError:
+        return 1 << 62
+    return info.f_bavail * info.f_frsize
 
 
 def _read_umask() -> int:
@@ -149,9 +212,13 @@ def write_parquet_atomic(frame, target: str | os.PathLike) -> Path:
 def append_jsonl(target: str | os.PathLike, record: dict) -> None:
     """Append one JSON line (metrics logs); a line is written with one ``write`` call."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, default=_json_default) + "\n")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, default=_json_default) + "\n")
+    except OSError as exc:
+        raise_if_disk_full(exc, target)
+        raise
 
 
 def read_json(path: str | os.PathLike, default: Any = None) -> Any:
@@ -231,17 +298,36 @@ class Store:
             self._ensure_root()
         try:
             con = duckdb.connect(str(self.catalog_path), read_only=read_only)
-        except duckdb.IOException as exc:  # another process holds DuckDB's own file lock
-            raise StoreLockedError(
-                f"the catalog {self.catalog_path} is open in another process ({_first_line(exc)}); "
-                "wait for that run to finish and try again"
-            ) from None
+        except duckdb.Error as exc:
+            raise self._catalog_error(exc) from None
         try:
             if not read_only:
                 con.execute(CATALOG_SCHEMA)
             yield con
+        except duckdb.Error as exc:
+            # A full disk shows up as a failed COMMIT (and then "cannot rollback"): say what really happened.
+            raise_if_disk_full(exc, self.catalog_path)
+            if _is_damage(exc):  # a damaged block is found when a query first reads it, not when the file opens
+                raise self._catalog_error(exc) from None
+            raise
         finally:
-            con.close()
+            with contextlib.suppress(Exception):
+                con.close()
+
+    def _catalog_error(self, exc: Exception) -> StoreError:
+        """Why DuckDB would not open the catalog, in the user's words: another process has it, the disk is full,
+        or the file is damaged (only the first is worth waiting for)."""
+        text = _first_line(exc)
+        if "lock" in text.lower() and "conflicting" in text.lower():
+            return StoreLockedError(
+                f"the catalog {self.catalog_path} is open in another process ({text}); "
+                "wait for that run to finish and try again")
+        if is_disk_full(exc, self.catalog_path):
+            return DiskFullError(f"the disk holding {self.catalog_path} is full ({text}): free some space and run the "
+                                 "same command again")
+        return StoreDamagedError(
+            f"the catalog {self.catalog_path} is damaged and cannot be opened ({text}); run `trendgan check --repair` "
+            "to move it aside, then ingest the same folders again (vectors and runs are kept)")
 
     def _ensure_root(self) -> None:
         try:
@@ -267,6 +353,7 @@ class Store:
                 f"the store {self.root} is being written by {holder}; wait for it to finish "
                 "(the lock is released automatically when that process ends)"
             ) from None
+        _HELD_LOCKS.add(fh)
         try:
             fh.seek(0)
             fh.truncate()
@@ -274,18 +361,20 @@ class Store:
             fh.flush()
             yield self
         finally:
-            fh.seek(0)
-            fh.truncate()
+            _HELD_LOCKS.discard(fh)
+            with contextlib.suppress(OSError):  # a full disk must not keep the lock or hide the real error
+                fh.seek(0)
+                fh.truncate()
             fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
 
     # ---- run folders
-    def new_run(self, stage: str, name: str | None = None) -> Path:
+    def new_run(self, folder: str, name: str | None = None) -> Path:
         """Create ``<stage>/<run>/``; run names sort by time: ``20261122-101500`` (+ ``-2`` if taken)."""
         base = name or utcnow().strftime("%Y%m%d-%H%M%S")
         if not re.fullmatch(r"[A-Za-z0-9._-]+", base):
             raise StoreError(f"run name {base!r} may only use letters, digits, '.', '_' and '-'")
-        parent = self.stage_dir(stage)
+        parent = self.stage_dir(folder)
         parent.mkdir(parents=True, exist_ok=True)
         candidate, n = parent / base, 1
         while candidate.exists():
@@ -294,36 +383,110 @@ class Store:
         candidate.mkdir()
         return candidate
 
-    def runs(self, stage: str) -> list[Path]:
-        """Finished runs of a stage (those whose ``config.json`` was written), oldest first."""
-        parent = self.stage_dir(stage)
+    def runs(self, folder: str) -> list[Path]:
+        """Finished run folders under ``<store>/<folder>/``, oldest first (``trendgan.runs`` gives them types)."""
+        parent = self.stage_dir(folder)
         if not parent.is_dir():
             return []
-        done = [p for p in parent.iterdir() if p.is_dir() and (p / "config.json").exists() and not (p / ".incomplete").exists()]
+        done = [p for p in parent.iterdir() if is_finished_run(p)]
         return sorted(done, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
-    def run_dir(self, stage: str, run: str | None = None) -> Path:
-        """The named run of a stage, or its latest finished run; a clear error when there is none."""
+    def run_dir(self, folder: str, run: str | None = None) -> Path:
+        """The named run folder, or the latest finished one; StageNotRunError when there is none.
+
+        Stages open runs through ``trendgan.runs`` (``StylesRun.open(store)``), which also names the command to run.
+        """
         if run:
-            path = self.stage_dir(stage) / run
+            path = self.stage_dir(folder) / run
             if not path.is_dir():
-                raise StageNotRunError(f"no {stage} run named {run!r} in {self.root}")
+                raise StageNotRunError(f"no {folder} run named {run!r} in {self.root}")
             return path
-        runs = self.runs(stage)
+        runs = self.runs(folder)
         if not runs:
-            raise StageNotRunError(f"the store {self.root} has no {stage} run yet: run `trendgan {_command_for(stage)}` first")
+            raise StageNotRunError(f"the store {self.root} has no finished run in {folder}/ yet")
         return runs[-1]
 
-    def latest_run(self, stage: str) -> Path | None:
-        runs = self.runs(stage)
+    def latest_run(self, folder: str) -> Path | None:
+        runs = self.runs(folder)
         return runs[-1] if runs else None
 
     def record_run(self, run_id: str, stage: str, started_at: dt.datetime, status: str, folder: Path | None, summary: dict) -> None:
+        """The run's row in the ``runs`` table; a ``running`` row also names its process (``running_process``), so
+        ``trendgan check`` can tell a run in progress from one whose process was killed."""
+        if status == "running":
+            summary = {**summary, "process": running_process()}
         with self.catalog() as db:
             db.execute(
                 "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [run_id, stage, started_at, utcnow(), status, str(folder) if folder else None, json.dumps(summary, default=_json_default)],
             )
+
+
+# The lock files this process holds. A forked child (a worker pool, DataLoader workers) shares the parent's open
+# file description, and flock locks belong to that: a worker outliving a killed parent would keep the store locked.
+# So every forked child closes its copies at once (closing, never LOCK_UN, which would unlock the parent too).
+_HELD_LOCKS: set = set()
+
+
+def _close_inherited_locks() -> None:
+    for fh in list(_HELD_LOCKS):
+        with contextlib.suppress(Exception):
+            fh.close()
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a worker: ask the kernel to kill this process when its parent dies (Linux), and exit now if it already has.
+
+    Pool workers otherwise outlive a ``kill -9`` of their parent, blocked on a queue nobody will ever write to.
+    ``parent_pid`` is the parent's pid as the parent saw it (a pool initializer argument).
+    """
+    import ctypes
+    import signal
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:  # the parent died before the request was in place
+        os._exit(1)
+
+
+def running_process() -> dict:
+    """This process as a ``running`` runs row records it: pid, host and the kernel's start time of the pid (so a
+    pid reused by a later process is not mistaken for the run)."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "started": _process_started(os.getpid())}
+
+
+def process_is_gone(process: dict | None) -> bool | None:
+    """True when the process a runs row names has ended, False when it still runs, None when this machine cannot
+    tell (no process recorded, or another host)."""
+    if not isinstance(process, dict) or not isinstance(process.get("pid"), int) or process.get("host") != socket.gethostname():
+        return None
+    pid = process["pid"]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, owned by someone else
+    recorded, now = process.get("started"), _process_started(pid)
+    return recorded is not None and now is not None and recorded != now
+
+
+def _process_started(pid: int) -> int | None:
+    """The kernel's start time of ``pid`` in clock ticks since boot (Linux ``/proc/<pid>/stat`` field 22)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def is_finished_run(folder: Path) -> bool:
+    """A run folder is finished once its ``config.json`` is written (last) and no ``.incomplete`` marker is left."""
+    return folder.is_dir() and (folder / "config.json").exists() and not (folder / ".incomplete").exists()
 
 
 def encoder_slug(encoder_key: str) -> str:
@@ -332,8 +495,12 @@ def encoder_slug(encoder_key: str) -> str:
     return slug or "encoder"
 
 
-def _command_for(stage: str) -> str:
-    return {"forecasts": "forecast", "gan": "train", "renders": "render", "designs": "design"}.get(stage, stage)
+def _is_damage(exc: BaseException) -> bool:
+    """A DuckDB error that means the catalog's bytes are bad (not a query or constraint problem)."""
+    import duckdb
+
+    text = str(exc).lower()
+    return isinstance(exc, (duckdb.IOException, duckdb.SerializationException)) or "corrupt" in text or "checksum" in text
 
 
 def _first_line(exc: BaseException) -> str:

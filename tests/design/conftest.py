@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +16,8 @@ import pytest
 import torch
 from PIL import Image
 from torch import nn
+
+from trendgan.runs import ForecastRun, StylesRun, start_run
 
 
 class LayoutEncoder:
@@ -135,7 +136,6 @@ def styles_run(store, looks, draw):
     """A finished styles run in the documented format: two styles in the toy encoder's space."""
     import pandas as pd
 
-    folder = store.new_run("styles", "20260101-000000")
     examples = [str(draw(looks["green_yellow"], seed=5, name="style-example.png"))]
     frame = pd.DataFrame({
         "style_id": [0, 1],
@@ -146,9 +146,10 @@ def styles_run(store, looks, draw):
         "representatives": [["a"], ["b"]],
         "representative_paths": [examples, []],
     })
-    frame.to_parquet(folder / "styles.parquet", index=False)
-    (folder / "config.json").write_text(json.dumps({"encoder": "test-layout", "period": "W"}))
-    return folder
+    with start_run(store, StylesRun, name="20260101-000000", settings={"period": "W"},
+                   inputs={"encoder": "test-layout"}) as run:
+        run.write_table("styles", frame)
+    return run.folder
 
 
 @pytest.fixture
@@ -156,7 +157,6 @@ def forecast_run(store, styles_run):
     """A finished forecast run whose labels say style 1 (grey tones) is rising and style 0 declining."""
     import pandas as pd
 
-    folder = store.new_run("forecasts", "20260101-000001")
     labels = pd.DataFrame({
         "unique_id": [0, 1],
         "trend": ["declining", "rising"],
@@ -165,6 +165,6 @@ def forecast_run(store, styles_run):
         "yoy": ["down", "up"],
         "model": ["ets", "ets"],
     })
-    labels.to_parquet(folder / "labels.parquet", index=False)
-    (folder / "config.json").write_text(json.dumps({"styles_run": styles_run.name}))
-    return folder
+    with start_run(store, ForecastRun, name="20260101-000001", inputs={"styles_run": styles_run.name}) as run:
+        run.write_table("labels", labels)
+    return run.folder

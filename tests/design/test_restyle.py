@@ -2,7 +2,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from trendgan.design import restyle, structural_similarity

@@ -35,6 +35,17 @@ def test_strength_zero_keeps_the_garment_and_one_takes_the_look(tmp_path, encode
     cosines = [float(encoder.embed_images(out[s])[0] @ look_vector) for s in (0.0, 0.5, 1.0)]
     assert cosines[0] < cosines[1] < cosines[2], cosines
 
+    # The same, judged in plain pixels rather than by an encoder: the garment's own pixels take the look's colours
+    # (its mean colour moves most of the way from navy to the stripes' mean) while the white around it stays white.
+    before = np.asarray(original, float)
+    garment_pixels = np.abs(before - (40, 40, 60)).sum(axis=-1) < 30
+    look_mean = np.asarray(look, float).reshape(-1, 3).mean(axis=0)
+    start = np.linalg.norm(before[garment_pixels].mean(axis=0) - look_mean)
+    left = [np.linalg.norm(np.asarray(out[s][0], float)[garment_pixels].mean(axis=0) - look_mean) / start
+            for s in (0.0, 0.5, 1.0)]
+    assert left[0] > 0.95 and left[0] > left[1] > left[2] and left[2] < 0.4, left  # measured 1.0, 0.6, 0.2
+    assert np.asarray(out[1.0][0], float)[~garment_pixels].mean() > 235  # the silhouette is kept
+
 
 def test_transfer_mode_writes_a_run_with_scores(store, tmp_path, encoder):
     garment, look = _garment_and_look(tmp_path)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from trendgan.cli.app import app
 from trendgan.errors import DesignError
+from trendgan.runs import GanRun, start_run
 
 pytestmark = pytest.mark.slow  # model loading and a GAN checkpoint: 10-40 s on a shared CPU
 
@@ -31,12 +32,13 @@ def _gan_run(store, encoder_key, cond_dim, steps=2):
     conditions = torch.nn.functional.normalize(torch.randn(32, cond_dim), dim=1)
     for _ in range(steps):
         trainer.train_step(images, conditions)
-    folder = store.new_run("gan")
     state = trainer.state_dict()
     state["encoder_key"] = encoder_key
-    torch.save(state, folder / "checkpoint.pt")
-    (folder / "config.json").write_text(json.dumps({"stage": "train", "encoder": encoder_key, "cond_dim": cond_dim}))
-    return folder
+    with start_run(store, GanRun, inputs={"encoder": encoder_key}) as run:
+        with run.atomic("checkpoint.pt") as tmp:
+            torch.save(state, tmp)
+        run.finish(results={"cond_dim": cond_dim, "step": steps})
+    return run.folder
 
 
 def _photo(path, colour, size=48):

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from trendgan.cli.app import app
 from trendgan.forecast import forecast, load_forecast
-from trendgan.store import write_json_atomic, write_parquet_atomic
+from trendgan.runs import StylesRun, start_run
 
 from forecast_sim import long_frame, trend_shapes, weekly_dates
 
@@ -19,7 +19,7 @@ runner = CliRunner()
 
 
 def write_styles_run(store, n_periods=110, name="20260101-000000", with_noise=True):
-    """A finished styles run as the styles stage writes it: series.parquet, then config.json."""
+    """A finished styles run holding the series table, written through trendgan.runs as the styles stage does."""
     shapes = trend_shapes(n=n_periods)
     total = sum(shapes.values())
     shares = {i: v / total for i, v in enumerate(shapes.values())}
@@ -30,10 +30,9 @@ def write_styles_run(store, n_periods=110, name="20260101-000000", with_noise=Tr
     if with_noise:
         noise = series[series["unique_id"] == 0].assign(unique_id=-1, y=0.0)
         series = pd.concat([series, noise], ignore_index=True)
-    folder = store.new_run("styles", name)
-    write_parquet_atomic(series, folder / "series.parquet")
-    write_json_atomic(folder / "config.json", {"period": "W", "encoder": "effnet-lite0"})
-    return folder
+    with start_run(store, StylesRun, name=name, settings={"period": "W"}, inputs={"encoder": "effnet-lite0"}) as run:
+        run.write_table("series", series)
+    return run.folder
 
 
 def test_stage_writes_a_complete_run_and_loads_back(store):
@@ -42,10 +41,9 @@ def test_stage_writes_a_complete_run_and_loads_back(store):
     folder = result.folder
     for name in ("forecast.parquet", "backtests.parquet", "labels.parquet", "config.json", "metrics.jsonl"):
         assert (folder / name).exists(), name
-    config = json.loads((folder / "config.json").read_text())
-    assert config["styles_run"] == styles.name and config["horizon"] == 8 and config["period"] == "W"
-    assert config["models"] == ["snaive", "theta", "ensemble"]
     run = load_forecast(store)
+    assert run.styles_run == styles.name and run.horizon == 8 and run.period == "W"
+    assert run.settings["models"] == ["snaive", "theta", "ensemble"]
     assert run.folder == folder
     assert set(run.labels["unique_id"]) == {0, 1, 2, 3, 4}  # noise (-1) is not a style
     best = run.forecasts.query("model == 'best'")

@@ -63,17 +63,12 @@ def build_store(store, per_style: int = 8, seed: int = 0):
 
 
 def build_styles_and_forecast(store, labels: dict[int, str], periods: int = 6):
-    """A styles run (styles.parquet, drift.parquet) and a forecast run (labels.parquet) in the documented layout."""
+    """A styles run (styles, drift) and a forecast run (labels) written through trendgan.runs, as the stages do."""
     import pandas as pd
 
-    from trendgan.store import write_json_atomic
+    from trendgan.runs import ForecastRun, StylesRun, start_run
 
-    styles_folder = store.new_run("styles")
     centroids = np.eye(8, dtype=np.float32)[: len(STYLE_COLOURS)]
-    pd.DataFrame({
-        "style_id": range(len(STYLE_COLOURS)), "name": ["red <b>block</b>", "blue block", "green block"],
-        "size": [8] * 3, "share": [1 / 3] * 3, "centroid": [c.tolist() for c in centroids],
-    }).to_parquet(styles_folder / "styles.parquet", index=False)
     drift = []
     for style, centroid in enumerate(centroids):
         for p in range(periods):
@@ -81,16 +76,19 @@ def build_styles_and_forecast(store, labels: dict[int, str], periods: int = 6):
             moved[3] = 0.05 * p  # every style drifts towards dimension 3
             drift.append({"style_id": style, "ds": pd.Timestamp("2026-01-05") + pd.Timedelta(weeks=p),
                           "count": 4, "centroid": (moved / np.linalg.norm(moved)).tolist()})
-    pd.DataFrame(drift).to_parquet(styles_folder / "drift.parquet", index=False)
-    write_json_atomic(styles_folder / "config.json", {"encoder": ENCODER, "period": "W"})
+    with start_run(store, StylesRun, settings={"period": "W"}, inputs={"encoder": ENCODER}) as styles:
+        styles.write_table("styles", pd.DataFrame({
+            "style_id": range(len(STYLE_COLOURS)), "name": ["red <b>block</b>", "blue block", "green block"],
+            "size": [8] * 3, "share": [1 / 3] * 3, "centroid": [c.tolist() for c in centroids],
+        }))
+        styles.write_table("drift", pd.DataFrame(drift))
 
-    forecast_folder = store.new_run("forecasts")
-    pd.DataFrame({
-        "unique_id": list(labels), "trend": list(labels.values()),
-        "change": [0.1 * (i + 1) for i in range(len(labels))], "confidence": [0.8] * len(labels),
-    }).to_parquet(forecast_folder / "labels.parquet", index=False)
-    (forecast_folder / "config.json").write_text(json.dumps({"styles_run": styles_folder.name, "horizon": 4}))
-    return styles_folder, forecast_folder
+    with start_run(store, ForecastRun, settings={"horizon": 4}, inputs={"styles_run": styles.name}) as forecast:
+        forecast.write_table("labels", pd.DataFrame({
+            "unique_id": list(labels), "trend": list(labels.values()),
+            "change": [0.1 * (i + 1) for i in range(len(labels))], "confidence": [0.8] * len(labels),
+        }))
+    return styles.folder, forecast.folder
 
 
 @pytest.fixture

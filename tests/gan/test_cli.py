@@ -1,11 +1,10 @@
 """The CLI commands: thin wrappers that print a short summary, and one clean line on errors."""
 
-import json
 
-import pytest
 from typer.testing import CliRunner
 
 from trendgan.cli.app import app
+from trendgan.runs import GanRun
 
 runner = CliRunner()
 
@@ -20,7 +19,7 @@ def test_train_render_evaluate_from_the_command_line(store, gan_data, monkeypatc
 
     result = runner.invoke(app, ["train", "--resume", "--steps", "6", "--store", str(store.root), "-q"])
     assert result.exit_code == 0, result.output
-    assert json.loads((run / "config.json").read_text())["step"] == 6
+    assert GanRun(run).step == 6
 
     gan_data.build_styles_and_forecast(store, {0: "rising", 1: "emerging"})
     result = runner.invoke(app, ["render", "--top", "1", "--per-style", "2", "--store", str(store.root)])

@@ -40,6 +40,39 @@ def test_evaluate_gan_writes_metrics_into_the_run(store, gan_data):
     assert last["event"] == "evaluate" and last["frechet_distance"] == pytest.approx(result.values["frechet_distance"])
 
 
+def test_evaluate_gan_scores_a_perfect_generator_high_and_a_broken_one_low(store, gan_data, monkeypatch):
+    """Known answers: a 'generator' that returns the real pictures of each condition's style, and one that returns
+    blank grey. The range checks above would pass for any numbers; these say the metrics tell the two apart."""
+    from PIL import Image
+
+    from trendgan.gan.sampling import Renderer
+
+    gan_data.build_store(store)
+    train_gan(store, config="gan-tiny-16", steps=2, device="cpu")
+    gan_data.build_styles_and_forecast(store, {0: "rising"})
+    pictures = {style: [np.asarray(Image.open(p).convert("RGB").resize((16, 16), Image.BICUBIC))
+                        for p in sorted((store.root.parent / "images").glob(f"style{style}-*.png"))]
+                for style in range(3)}
+
+    def perfect(self, conditions, seed=0, per_condition=1, batch_size=64):
+        cond = np.repeat(np.atleast_2d(conditions), per_condition, axis=0)
+        return np.stack([pictures[int(c[:3].argmax())][i % 8] for i, c in enumerate(cond)])
+
+    def broken(self, conditions, seed=0, per_condition=1, batch_size=64):
+        return np.full((len(np.atleast_2d(conditions)) * per_condition, 16, 16, 3), 128, np.uint8)
+
+    encoder = ColourEncoder(gan_data.COLOURS)
+    scores = {}
+    for name, render in (("perfect", perfect), ("broken", broken)):
+        monkeypatch.setattr(Renderer, "render", render)
+        scores[name] = evaluate_gan(store, n=24, encoder=encoder).values
+    good, bad = scores["perfect"], scores["broken"]
+    assert good["frechet_distance"] < 0.05 and bad["frechet_distance"] > 20 * max(good["frechet_distance"], 1e-3)
+    assert good["precision"] >= 0.9 and good["recall"] >= 0.9
+    assert bad["recall"] <= 0.1
+    assert good["conditional_consistency"] == 1.0 and bad["conditional_consistency"] <= 0.5
+
+
 def test_the_stand_in_encoder_puts_real_images_near_their_vectors(store, gan_data):
     # Guards the test above: the stand-in encoder must agree with the stored vectors, or its numbers mean nothing.
     from PIL import Image

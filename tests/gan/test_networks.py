@@ -11,9 +11,15 @@ def test_builtin_configs_are_listed_and_build():
     for name in ("gan-tiny-16", "gan-32"):
         G, D = create_gan(name, cond_dim=12)
         size = load_config(name).image_size
-        images = G(torch.randn(3, G.z_dim), torch.randn(3, 12))
+        z, cond = torch.randn(3, G.z_dim), torch.randn(3, 12)
+        images = G(z, cond)
         assert images.shape == (3, 3, size, size)
+        # a tanh keeps pixels in [-1, 1]; that alone would pass for a constant or saturated output, so also: the
+        # picture varies, is mostly unsaturated, and depends on both the noise and the condition
         assert images.min() >= -1 and images.max() <= 1
+        assert images.std() > 1e-3 and (images.abs() < 0.999).float().mean() > 0.9
+        assert not torch.allclose(G(z[[0, 0]], cond[[0, 1]])[1], G(z[[0, 0]], cond[[0, 0]])[1], atol=1e-5)
+        assert not torch.allclose(G(z[[0, 1]], cond[[0, 0]])[1], G(z[[0, 0]], cond[[0, 0]])[1], atol=1e-5)
         assert D(images, torch.randn(3, 12)).shape == (3,)
 
 

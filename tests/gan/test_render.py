@@ -1,15 +1,17 @@
 """load_generator / Renderer and render(): deterministic images of the styles forecast to grow."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from trendgan.errors import GanError, StageNotRunError
-from trendgan.gan.render import extrapolate_centroid, render, style_seed
+from trendgan.gan.renders import extrapolate_centroid, render, style_seed
 from trendgan.gan.sampling import load_generator
 from trendgan.gan.train import train_gan
+from trendgan.runs import RenderRun
 
 
 @pytest.fixture
@@ -27,6 +29,8 @@ def test_renderer_exposes_what_the_design_stage_uses(trained, gan_data):
 
     out = renderer.generator(renderer.noise(2, seed=0), torch.eye(8)[:2])
     assert out.shape == (2, 3, 16, 16) and out.min() >= -1 and out.max() <= 1
+    # bounded by its tanh, but a picture: not saturated, and two conditions give two different images
+    assert (out.abs() < 0.999).float().mean() > 0.5 and (out[0] - out[1]).abs().mean() > 1e-3
 
 
 def test_render_is_deterministic_for_a_seed(trained):
@@ -62,6 +66,19 @@ def test_render_writes_growing_styles_with_index_and_grids(trained, gan_data):
             assert (again.folder / f).read_bytes() == (result.folder / f).read_bytes()
     top_one = render(trained, top=1, per_style=2, seed=1).styles
     assert [e["style_id"] for e in top_one] == [2]
+
+
+def test_render_trends_at_the_package_top_is_the_render_stage(trained, gan_data):
+    """`trendgan.render_trends` once failed with "'module' object is not callable": the stage's module shadowed it."""
+    import importlib
+
+    import trendgan
+
+    importlib.import_module("trendgan.gan.renders")  # importing the module must not shadow the function
+    gan_data.build_styles_and_forecast(trained, {0: "rising"})
+    result = trendgan.render_trends(trained, top=1, per_style=2, seed=1)
+    assert [entry["style_id"] for entry in result.styles] == [0] and result.images == 2
+    assert all(Path(f).is_file() for f in RenderRun.open(trained).entries[0]["files"])
 
 
 def test_render_without_a_forecast_says_what_to_run(trained):

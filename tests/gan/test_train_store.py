@@ -7,6 +7,7 @@ import torch
 
 from trendgan.errors import NoImagesError, StageNotRunError, StoreError
 from trendgan.gan.train import train_gan
+from trendgan.runs import GanRun
 
 
 def _metrics(folder):
@@ -18,15 +19,17 @@ def test_a_tiny_config_trains_on_the_store_and_its_losses_move(store, gan_data):
     result = train_gan(store, config="gan-tiny-16", steps=10, device="cpu")
     folder = result.folder
     assert result.step == 10 and result.start_step == 0 and result.images == 24
-    assert result.encoder_key == gan_data.ENCODER and result.images_per_s > 0
+    assert result.encoder_key == gan_data.ENCODER
+    # 10 steps of a 16-image batch over the seconds they took (a rate that is merely positive could be anything)
+    assert result.images_per_s * result.seconds == pytest.approx(10 * 16, rel=1e-6)
     assert (folder / "checkpoint.pt").is_file() and not (folder / ".incomplete").exists()
     assert sorted(p.name for p in (folder / "samples").glob("*.png")) == ["step-0000010.png"]
     records = _metrics(folder)
     assert [r["step"] for r in records] == [5, 10]
     assert {"loss_d", "loss_g", "images_per_s", "seconds"} <= set(records[0])
     assert records[0]["loss_d"] != records[1]["loss_d"] and records[0]["loss_g"] != records[1]["loss_g"]
-    config = json.loads((folder / "config.json").read_text())
-    assert config["encoder"] == gan_data.ENCODER and config["step"] == 10 and config["image_size"] == 16
+    run = GanRun(folder)
+    assert run.encoder == gan_data.ENCODER and run.step == 10 and run.settings["image_size"] == 16
     assert store.run_dir("gan") == folder
 
 

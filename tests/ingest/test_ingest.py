@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import trendgan.ingest.core as core
+import trendgan.ingest.images as core_images
 from trendgan.errors import IngestError, StoreLockedError
 from trendgan.ingest import ingest
 
@@ -95,24 +96,27 @@ def test_every_reject_reason_and_nothing_else_is_lost(pics, store, catalog_rows,
     pics.write("shop/locked.png", seed=5)
     pics.write("shop/.DS_Store.png", seed=6)  # hidden: not looked at
     pics.write_json("shop/good1.png.json", {"likes": 3})  # metadata: read, never rejected
+    os.mkfifo(pics.root / "shop/pipe.jpg")  # a named pipe: reading it would block forever
 
-    real_open = open
+    real_open = core_images.open_regular
 
     def no_permission(path, *args, **kwargs):
         if str(path).endswith("locked.png"):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr("trendgan.ingest.images.open", no_permission, raising=False)
+    monkeypatch.setattr(core_images, "open_regular", no_permission)
     result = ingest([pics.root], store=store, workers=1)
     assert result.new == 2
     assert result.rejected == {
         "empty": 1, "wrong_extension": 1, "not_an_image": 1, "truncated": 1, "corrupt": 1,
-        "decompression_bomb": 1, "unsupported_mode": 1, "unreadable": 1,
+        "decompression_bomb": 1, "unsupported_mode": 1, "unreadable": 1, "not_a_regular_file": 1,
     }
+    assert catalog_rows(store, "SELECT detail FROM rejects WHERE reason = 'not_a_regular_file'") == [
+        ("this is a named pipe (FIFO), not a regular file; only regular files are read",)]
     statuses = dict(catalog_rows(store, "SELECT status, count(*) FROM files GROUP BY status"))
-    assert statuses == {"image": 2, "rejected": 8}
-    assert catalog_rows(store, "SELECT count(*) FROM rejects")[0][0] == 8
+    assert statuses == {"image": 2, "rejected": 8}  # the FIFO is reported each time, never catalogued as a file
+    assert catalog_rows(store, "SELECT count(*) FROM rejects")[0][0] == 9
 
 
 def test_a_file_name_that_is_not_utf8_is_reported_not_fatal(pics, store, catalog_rows):
@@ -246,9 +250,14 @@ def test_manifest_files_outside_the_paths_and_missing_ones(pics, store, catalog_
     Image.open(pics.root / "a/in.png").rotate(180).save(outside / "out.png")
     manifest = tmp_path / "m.csv"
     manifest.write_text("path,date\noutside/out.png,2023-01-01\noutside/gone.png,2023-01-01\n")
-    result = ingest([pics.root], store=store, manifest=manifest)
-    assert result.new == 2 and result.rejected == {"missing": 1}
-    # a manifest alone is enough
+    # A manifest may only reach outside the folders given when the user says so.
+    kept_in = ingest([pics.root], store=store, manifest=manifest)
+    assert kept_in.new == 1 and kept_in.rejected == {"outside": 2}
+    assert catalog_rows(store, "SELECT reason, detail FROM rejects WHERE path LIKE '%out.png'") == [
+        ("outside", "listed in the manifest but outside the folders given to ingest; pass --allow-outside to read it")]
+    result = ingest([pics.root], store=store, manifest=manifest, allow_outside=True)
+    assert result.new == 1 and result.rejected == {"missing": 1}
+    # a manifest alone is enough: its own folder is the one given
     store2 = type(store)(tmp_path / "store2")
     assert ingest([], store=store2, manifest=manifest).new == 1
 

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from trendgan.config import load_toml
-from trendgan.pipeline import DEMO_PIPELINE, STAGE_ORDER, STAGES
+from trendgan.demo import DEMO_PIPELINE
+from trendgan.pipeline import STAGE_ORDER, STAGES
 
 PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
 

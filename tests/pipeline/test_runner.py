@@ -7,6 +7,7 @@ import pytest
 
 from trendgan.errors import ConfigError, NoImagesError
 from trendgan.pipeline import STAGES, StageSpec, files_state, read_state, run_pipeline
+from trendgan.runs import PipelineRun
 
 
 class FakeStages:
@@ -114,8 +115,8 @@ def test_resolved_settings_are_saved_with_the_run(fake, tmp_path):
     saved = json.loads((result.folder / "pipeline.json").read_text())
     assert saved["stages"]["ingest"] == {"paths": [str(feed)], "recursive": True}  # defaults filled in
     assert saved["stages"]["report"]["out"] == str(tmp_path / "store" / "report.html")  # {store} expanded
-    done = json.loads((result.folder / "config.json").read_text())
-    assert [o["status"] for o in done["outcomes"]] == ["ran", "ran", "ran"]
+    done = PipelineRun(result.folder)
+    assert [o["status"] for o in done.results["outcomes"]] == ["ran", "ran", "ran"]
     assert len((result.folder / "metrics.jsonl").read_text().splitlines()) == 3
     assert set(read_state(result.store)) == {"ingest", "styles", "report"}
 

@@ -20,12 +20,25 @@ def chromium_binary() -> str | None:
     return None
 
 
+def _skip_or_fail(reason: str):
+    """Skip where a browser is optional; fail in CI (TRENDGAN_REQUIRE_BROWSER=1), where a skip would hide that the
+    report was never opened in a browser."""
+    import os
+
+    if os.environ.get("TRENDGAN_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}, and TRENDGAN_REQUIRE_BROWSER=1 (CI) requires the browser test to run")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def browser():
     binary = chromium_binary()
     if binary is None:
-        pytest.skip("no Chromium binary found (install Debian's `chromium` to run the browser test)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+        _skip_or_fail("no Chromium binary found (install Debian's `chromium` to run the browser test)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _skip_or_fail("the playwright package is not installed")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=binary, args=LAUNCH_ARGS)
         yield browser

@@ -51,3 +51,24 @@ def test_assign_only_after_a_run_says_ids_are_unchanged(style_store):
     result = runner.invoke(app, [*args, "--assign-only"])
     assert result.exit_code == 0, result.output
     assert "ids and names unchanged" in " ".join(result.output.split())
+
+
+def test_the_summary_shows_families_with_their_styles_and_the_level(style_store):
+    args = ["styles", "--store", str(style_store.root), "--k", "6", "--map", "pca", "--level", "family"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "families above them" in text and "use the family level" in text
+    from trendgan.styles import load_styles
+
+    run = load_styles(style_store)
+    assert run.level == "family"
+    for family in run.families.itertuples():
+        assert family.name in result.output        # each family, and under it each of its styles
+    for name in run.styles["name"]:
+        assert name in result.output
+
+
+def test_an_unknown_level_is_one_clean_line(style_store):
+    result = runner.invoke(app, ["styles", "--store", str(style_store.root), "--level", "brand"])
+    assert result.exit_code == 1 and "unknown level 'brand'" in result.output and "Traceback" not in result.output

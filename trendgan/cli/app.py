@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "design",      # restyle, design
     "report",      # report
     "pipeline",    # run, demo
+    "check",       # check
 )
 
 for _name in COMMAND_MODULES:

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render the styles forecast to grow, from where each style's centroid is heading."""
         setup(quiet)
-        from trendgan.gan.render import render
+        from trendgan.gan import render
 
         result = render(store, forecast_run=forecast, top=top, per_style=per_style, seed=seed, gan_run=gan, device=device)
         if result.styles and not quiet:

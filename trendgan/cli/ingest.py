@@ -1,4 +1,4 @@
-"""`trendgan ingest` and `trendgan status`: thin wrappers over trendgan.ingest.ingest and store_status."""
+"""`trendgan ingest` and `trendgan status`: thin wrappers over trendgan.ingest.ingest and trendgan.status.store_status."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def ingest_command(
     near_duplicate_distance: Annotated[int, typer.Option("--near-duplicate-distance", help="Perceptual-hash bits (of 64) within which an image counts as a repost; -1 turns it off.")] = 6,
     colour_tolerance: Annotated[int, typer.Option("--colour-tolerance", help="How far (0-255) a near duplicate's 8x8 colour thumbnail may differ; keeps same-shape garments in other colours apart.")] = 32,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Processes reading images (default: up to 4).")] = None,
+    allow_outside: Annotated[bool, typer.Option("--allow-outside", help="Let the manifest name files outside the folders given.")] = False,
     store: StoreOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -54,6 +55,7 @@ def ingest_command(
             colour_tolerance=colour_tolerance,
             workers=workers,
             progress=advance,
+            allow_outside=allow_outside,
         )
     _print_ingest_summary(result)
 
@@ -108,7 +110,7 @@ def status_command(
 ) -> None:
     """Show what the store holds and which stages have run."""
     setup(False)
-    from trendgan.ingest import store_status
+    from trendgan.status import store_status
 
     status = store_status(store, period=period)
     if as_json:
@@ -121,6 +123,8 @@ def _print_status(status) -> None:
     from rich.table import Table
 
     out = _stdout()
+    for problem in status.problems:
+        say(f"[bold yellow]warning:[/] {escape(problem)}")
     dates = f"{status.first_date:%Y-%m-%d} .. {status.last_date:%Y-%m-%d}" if status.first_date else "no dated images"
     out.print(f"[bold]{escape(status.store)}[/]: {status.images:,} images ({dates}), {status.undated:,} undated, "
               f"{status.rejected_total:,} rejected, {status.exact_duplicates:,} exact and {status.near_duplicates:,} near duplicates")

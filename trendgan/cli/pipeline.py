@@ -48,7 +48,7 @@ def demo(
     quiet: QuietOption = False,
 ) -> None:
     setup(quiet)
-    from trendgan.pipeline import run_demo
+    from trendgan.demo import run_demo
 
     result = run_demo(store=store, out=out, quick=quick, seed=seed, overrides=overrides)
     _print_outcomes(result.pipeline)

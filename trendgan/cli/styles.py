@@ -24,6 +24,7 @@ def styles_command(
     assign_only: Annotated[bool, typer.Option("--assign-only", help="Put images into the previous run's styles without clustering again.")] = False,
     encoder: Annotated[Optional[str], typer.Option("--encoder", help="Which vectors (default: the latest embed run's encoder).")] = None,
     style_map: Annotated[str, typer.Option("--map", help="How to draw the 2-D style map: umap, or pca (instant, cruder).")] = "umap",
+    level: Annotated[str, typer.Option("--level", help="Which level forecasting and rendering use: style, or family (styles merged where their shares move together).")] = "style",
     top: Annotated[int, typer.Option("--top", help="How many styles to list in the summary.")] = 10,
     seed: SeedOption = 0,
     quiet: QuietOption = False,
@@ -33,7 +34,8 @@ def styles_command(
     from trendgan.styles import find_styles
 
     result = find_styles(store, k=k, method=method, period=period, min_share=min_share,
-                         weight_by_engagement=weighted, assign_only=assign_only, seed=seed, encoder=encoder, map_method=style_map)
+                         weight_by_engagement=weighted, assign_only=assign_only, seed=seed, encoder=encoder, map_method=style_map,
+                         level=level)
     if quiet:
         typer.echo(str(result.folder))
         return
@@ -49,8 +51,16 @@ def styles_command(
         f"silhouette {silhouette}, noise {result.noise_share:.1%}); {ids}; "
         f"{result.undated:,} undated images left out of the series"
     )
-    table = Table("style", "name", "images", "share", title=f"largest styles (names from {escape(result.naming)})")
-    for row in result.styles.sort_values("size", ascending=False).head(top).itertuples():
-        table.add_row(str(row.style_id), escape(row.name), f"{row.size:,}", f"{row.share:.1%}")
+    console.print(f"{result.n_families} families above them; {result.splits} styles split where look-alikes moved "
+                  f"differently; forecasting and rendering use the {escape(result.level)} level")
+    table = Table("family", "style", "name", "images", "share",
+                  title=f"largest families and their styles (names from {escape(result.naming)})")
+    styles = result.styles.set_index("style_id")
+    for family in result.families.sort_values("size", ascending=False).head(top).itertuples():
+        table.add_row(f"[bold]{family.family_id}[/]", "", f"[bold]{escape(family.name)}[/]", f"{family.size:,}",
+                      f"{family.share:.1%}")
+        for style_id in family.styles:
+            row = styles.loc[style_id]
+            table.add_row("", str(style_id), escape(row["name"]), f"{row['size']:,}", f"{row['share']:.1%}")
     console.print(table)
     console.print(f"written to {escape(result.folder)}")

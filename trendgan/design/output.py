@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
-from trendgan.design.images import save_png
-from trendgan.store import Store, append_jsonl, utcnow, write_json_atomic
+from trendgan.runs import DesignsRun, start_run
+from trendgan.store import Store
 
 
-def write_designs_run(store: Store, command: str, images: dict[str, object], index: dict, config: dict,
-                      started_at: dt.datetime) -> Path:
+def write_designs_run(store: Store, command: str, images: dict[str, object], index: dict, settings: dict,
+                      inputs: dict | None = None) -> Path:
     """Write ``designs/<run>/`` under the store's writer lock; returns the run folder.
 
-    ``images`` maps file names to PIL images; ``index`` is written as index.json. Everything is computed before
-    this is called, so the lock is held for the writes only and an error earlier leaves no folder behind.
+    ``images`` maps file names to PIL images; ``index`` is written as index.json; ``settings`` are what the person
+    asked for (``command`` is restyle or design) and ``inputs`` the runs and encoder used. Everything is computed
+    before this is called, so the lock is held for the writes only and an error earlier leaves no folder behind.
     """
-    with store.writer(command):
-        folder = store.new_run("designs")
+    with start_run(store, DesignsRun, settings={"command": command, **settings}, inputs=inputs, command=command) as run:
         for name, image in images.items():
-            save_png(image, folder / name)
-        write_json_atomic(folder / "index.json", {"run": folder.name, **index})
-        append_jsonl(folder / "metrics.jsonl", {"at": utcnow(), **_headline(index)})
-        write_json_atomic(folder / "config.json", {"command": command, **config})  # last: marks the run finished
-        if store.exists():
-            store.record_run(f"designs/{folder.name}", "designs", started_at, "done", folder, _headline(index))
-    return folder
+            run.write_image(name, image)
+        run.write_json("index.json", {"run": run.name, **index})
+        run.log(_headline(index))
+        run.finish(summary=_headline(index))
+    return run.folder
 
 
 def _headline(index: dict) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -16,7 +15,8 @@ from trendgan.design.output import write_designs_run
 from trendgan.design.targets import TEXT_NEEDS_CLIP, check_same_space, load_styles_table
 from trendgan.design.vectors import cosine, normalise
 from trendgan.errors import DesignError
-from trendgan.store import Store, utcnow
+from trendgan.runs import ForecastRun
+from trendgan.store import Store
 
 PROMISING = ("emerging", "rising")
 
@@ -51,7 +51,6 @@ def design_for(store: Store | str, liked: Sequence[str | Path] = (), prompt: str
     """
     store = store if isinstance(store, Store) else Store(store)
     _check_request(liked, prompt, trend_weight, n, candidates_per_design)
-    started_at = utcnow()
     images = [open_image(path) for path in liked]  # before any model loads: a bad file fails fast, naming itself
     renderer = renderer if renderer is not None else models.load_renderer(store, gan_run, device)
     encoder = encoder if encoder is not None else models.load_encoder(renderer.encoder_key, device)
@@ -95,7 +94,9 @@ def design_for(store: Store | str, liked: Sequence[str | Path] = (), prompt: str
     config = {"liked": [str(p) for p in liked], "prompt": prompt, "trend_weight": trend_weight, "n": n, "seed": seed,
               "candidates_per_design": candidates_per_design, "top_styles": top_styles, "forecast_run": forecast_run,
               "gan_run": gan_run}
-    folder = write_designs_run(store, "design", kept, index, config, started_at)
+    inputs = {"encoder": renderer.encoder_key, "gan_run": _run_name(renderer),
+              "forecast_run": trend.forecast_run if trend else None}
+    folder = write_designs_run(store, "design", kept, index, config, inputs)
     return DesignResult(folder=folder, files=files, trend_styles=trend.styles if trend else [], candidates=candidates)
 
 
@@ -113,18 +114,16 @@ def person_taste(encoder, images: list, prompt: str | None = None) -> np.ndarray
 
 def trend_direction(store: Store, forecast_run: str | None = None, top: int = 3, encoder_key: str | None = None) -> TrendDirection:
     """Confidence-weighted centroid of the ``top`` emerging or rising styles of a forecast run (latest by default)."""
-    import pandas as pd
 
-    folder = store.run_dir("forecasts", forecast_run)
-    labels = pd.read_parquet(folder / "labels.parquet")
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    forecast = ForecastRun.open(store, forecast_run)
+    labels = forecast.labels
     promising = labels[labels["trend"].isin(PROMISING)].copy()
     if promising.empty:
-        raise DesignError(f"forecast run {folder.name} expects no style to emerge or rise; use --trend-weight 0")
+        raise DesignError(f"forecast run {forecast.name} expects no style to emerge or rise; use --trend-weight 0")
     promising["rank_key"] = promising["confidence"].astype(float) * promising["change"].astype(float).clip(lower=0).add(1)
     promising = promising.sort_values(["rank_key", "unique_id"], ascending=[False, True]).head(top)
 
-    styles = load_styles_table(store, _styles_run_of(config))
+    styles = load_styles_table(store, forecast.styles_run)
     check_same_space(styles.encoder_key, encoder_key, f"styles run {styles.run}")
     by_id = {int(row.style_id): row for row in styles.frame.itertuples(index=False)}
     chosen, weights, vectors = [], [], []
@@ -138,20 +137,16 @@ def trend_direction(store: Store, forecast_run: str | None = None, top: int = 3,
         chosen.append({"style_id": int(row.unique_id), "name": str(style.name), "trend": str(row.trend),
                        "change": float(row.change), "confidence": float(row.confidence), "weight": weight})
     if not chosen:
-        raise DesignError(f"forecast run {folder.name} names styles missing from styles run {styles.run}; "
+        raise DesignError(f"forecast run {forecast.name} names styles missing from styles run {styles.run}; "
                           "re-run `trendgan forecast`")
     say("trend direction: " + ", ".join(escape(s["name"]) for s in chosen))
     return TrendDirection(vector=normalise(np.average(vectors, axis=0, weights=weights)), styles=chosen,
-                          forecast_run=folder.name)
+                          forecast_run=forecast.name)
 
 
-def _styles_run_of(config: dict) -> str | None:
-    for holder in (config, config.get("settings") or {}):
-        for name in ("styles_run", "styles"):
-            value = holder.get(name) if isinstance(holder, dict) else None
-            if isinstance(value, str) and value:
-                return value
-    return None
+def _run_name(renderer) -> str | None:
+    run = getattr(renderer, "run", None)
+    return Path(run).name if run else None
 
 
 def _check_request(liked, prompt, trend_weight, n, candidates_per_design) -> None:

@@ -19,7 +19,7 @@ from trendgan.design.targets import Target, load_styles_table, resolve_target
 from trendgan.design.transfer import TransferSettings, transfer_style
 from trendgan.design.vectors import blend_looks, cosine
 from trendgan.errors import DesignError, StageNotRunError
-from trendgan.store import Store, utcnow
+from trendgan.store import Store
 
 MODES = ("gan", "transfer")
 
@@ -64,7 +64,6 @@ def restyle(store: Store | str, garment: str | Path, to: str, strength: float | 
     """
     store = store if isinstance(store, Store) else Store(store)
     strengths = _check_request(strength, n, mode)
-    started_at = utcnow()
     image = open_image(garment)  # first, so an unreadable file fails before any model loads
     if mode == "gan":
         settings = _with_steps(inversion or InversionSettings(), steps)
@@ -89,7 +88,7 @@ def restyle(store: Store | str, garment: str | Path, to: str, strength: float | 
     }
     config = {"garment": str(garment), "to": str(to), "strengths": strengths, "n": n, "mode": mode, "seed": seed,
               "steps": steps, "gan_run": gan_run, "styles_run": styles_run, "variation": variation, **made.settings}
-    folder = write_designs_run(store, "restyle", pictures, index, config, started_at)
+    folder = write_designs_run(store, "restyle", pictures, index, config, {"encoder": index["encoder"]})
     return RestyleResult(folder=folder, mode=mode, target=made.target.describe(), strengths=strengths, files=files,
                          reconstruction_ssim=made.index.get("reconstruction", {}).get("ssim_garment"))
 

@@ -14,6 +14,7 @@ import numpy as np
 from trendgan.design.images import looks_like_image_path, open_image
 from trendgan.design.vectors import normalise
 from trendgan.errors import DesignError, StageNotRunError
+from trendgan.runs import StylesRun
 from trendgan.store import Store
 
 TEXT_NEEDS_CLIP = "text targets need an encoder with a text tower (CLIP); use a style name or an image instead"
@@ -49,21 +50,9 @@ class StylesTable:
 
 def load_styles_table(store: Store, run: str | None = None) -> StylesTable:
     """The styles of a run (latest by default) with the key of the encoder their centroids live in."""
-    from trendgan.styles import load_styles
-
-    styles_run = load_styles(store, run=run)
-    folder, frame, config = Path(styles_run.folder), styles_run.styles, dict(styles_run.config or {})
-    return StylesTable(run=folder.name, folder=folder, frame=frame, encoder_key=encoder_key_of(config))
-
-
-def encoder_key_of(config: dict) -> str | None:
-    """The encoder key a stage recorded in its config.json (its spelling is the stage's own)."""
-    for holder in (config, config.get("settings") or {}):
-        for name in ("encoder", "encoder_key"):
-            value = holder.get(name) if isinstance(holder, dict) else None
-            if isinstance(value, str) and value not in ("", "auto"):
-                return value
-    return None
+    styles_run = StylesRun.open(store, run)
+    return StylesTable(run=styles_run.name, folder=styles_run.folder, frame=styles_run.styles,
+                       encoder_key=styles_run.encoder)
 
 
 def resolve_target(store: Store, to: str, encoder, encoder_key: str | None = None, styles_run: str | None = None) -> Target:

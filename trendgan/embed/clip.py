@@ -1,4 +1,12 @@
-"""CLIP through open_clip: hub tags, local checkpoints, random weights, and a clear answer when offline."""
+"""CLIP through open_clip: hub tags, Hugging Face hub models, local checkpoints and folders, random weights, and a
+clear answer when offline.
+
+Keys: ``clip:ARCH/TAG`` (open_clip's built-in pretrained tags), ``clip:ARCH@CHECKPOINT`` (local weights for a
+built-in architecture), ``clip:hf-hub:ORG/NAME`` (a model published on the Hugging Face hub in open_clip's layout,
+e.g. the fashion encoders ``Marqo/marqo-fashionSigLIP`` and ``Marqo/marqo-fashionCLIP``) and
+``clip:local-dir:FOLDER`` (the same layout on disk: ``open_clip_config.json`` beside the weights, e.g. a folder made
+by ``huggingface-cli download ORG/NAME --local-dir FOLDER`` on a machine with internet).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,15 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from trendgan.embed.encoders import OFFLINE_ENCODER, Encoder
+from trendgan.embed.base import OFFLINE_ENCODER, Encoder
 from trendgan.embed.images import ImageRecipe
 from trendgan.errors import EncoderError, WeightsUnavailableError
 
 RANDOM_WEIGHTS = "none"   # ``clip:<arch>/none``: random initialisation, for tests and speed benchmarks
+HUB = "hf-hub:"           # ``clip:hf-hub:ORG/NAME``: config and weights from a Hugging Face hub repository
+FOLDER = "local-dir:"     # ``clip:local-dir:PATH``: the same layout in a local folder
+HUB_CONFIG = "open_clip_config.json"
+HUB_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")  # what open_clip publishes, preferred first
 HUB_TIMEOUT_S = 3.0
 _TINY_CONFIGS = Path(__file__).with_name("model_configs")
 _registered = False
@@ -32,8 +44,19 @@ def _open_clip():
 
 
 def parse_clip_key(key: str) -> tuple[str, str | None, str | None]:
-    """``clip:ARCH/TAG`` -> (arch, tag, None); ``clip:ARCH@PATH`` -> (arch, None, path)."""
+    """``clip:ARCH/TAG`` -> (arch, tag, None); ``clip:ARCH@PATH`` -> (arch, None, path); a hub repository or local
+    folder -> (``hf-hub:ORG/NAME`` or ``local-dir:PATH``, None, None): open_clip's own model name for it."""
     body = key.removeprefix("clip:")
+    if body.startswith(HUB):
+        repo = body[len(HUB):]
+        if repo.count("/") != 1 or not all(repo.split("/")):
+            raise EncoderError(f"encoder key {key!r} should look like clip:hf-hub:<org>/<name> "
+                               "(e.g. clip:hf-hub:Marqo/marqo-fashionSigLIP)")
+        return body, None, None
+    if body.startswith(FOLDER):
+        if not body[len(FOLDER):]:
+            raise EncoderError(f"encoder key {key!r} should look like clip:local-dir:<folder with {HUB_CONFIG}>")
+        return body, None, None
     if "@" in body:
         arch, path = body.split("@", 1)
         if not arch or not path:
@@ -42,13 +65,20 @@ def parse_clip_key(key: str) -> tuple[str, str | None, str | None]:
     arch, _, tag = body.partition("/")
     if not arch or not tag:
         raise EncoderError(f"encoder key {key!r} should look like clip:<arch>/<pretrained> "
-                           f"(e.g. clip:ViT-B-32/laion2b_s34b_b79k) or clip:<arch>@<checkpoint path>")
+                           f"(e.g. clip:ViT-B-32/laion2b_s34b_b79k), clip:<arch>@<checkpoint path>, "
+                           f"clip:hf-hub:<org>/<name> or clip:local-dir:<folder>")
     return arch, tag, None
 
 
 def normalise_clip_key(key: str) -> str:
-    """Check the architecture and make checkpoint paths absolute, so the key means the same from any folder."""
+    """Check the architecture and make local paths absolute, so the key means the same from any folder."""
     arch, tag, path = parse_clip_key(key)
+    if arch.startswith(HUB):
+        return f"clip:{arch}"
+    if arch.startswith(FOLDER):
+        folder = Path(arch[len(FOLDER):]).expanduser().resolve()
+        _check_model_folder(folder, key)
+        return f"clip:{FOLDER}{folder}"
     open_clip = _open_clip()
     if arch not in open_clip.list_models():
         raise EncoderError(f"open_clip has no architecture {arch!r} (key {key!r}); "
@@ -63,6 +93,17 @@ def normalise_clip_key(key: str) -> str:
         raise EncoderError(f"open_clip has no pretrained tag {tag!r} for {arch} (key {key!r}); known tags: {tags}; "
                            f"or use clip:{arch}@<checkpoint path>")
     return f"clip:{arch}/{tag}"
+
+
+def _check_model_folder(folder: Path, key: str) -> None:
+    if not folder.is_dir():
+        raise EncoderError(f"the folder {folder} for encoder {key!r} does not exist; check the path after 'local-dir:'")
+    if not (folder / HUB_CONFIG).is_file():
+        raise EncoderError(f"the folder {folder} for encoder {key!r} has no {HUB_CONFIG}: it should hold a model in "
+                           f"open_clip's hub layout ({HUB_CONFIG} beside {' or '.join(HUB_WEIGHTS)})")
+    if not any((folder / name).is_file() for name in HUB_WEIGHTS):
+        raise EncoderError(f"the folder {folder} for encoder {key!r} has {HUB_CONFIG} but no weights "
+                           f"({' or '.join(HUB_WEIGHTS)})")
 
 
 # --------------------------------------------------------------------------- are the weights here?
@@ -92,14 +133,26 @@ def cached_checkpoint(arch: str, tag: str) -> str | None:
     return None
 
 
+def cached_hub_folder(repo: str) -> Path | None:
+    """The snapshot folder of a hub repository in the local Hugging Face cache, when both its config and its
+    weights were downloaded before; else None."""
+    from huggingface_hub import try_to_load_from_cache
+
+    config = try_to_load_from_cache(repo, HUB_CONFIG)
+    if not (isinstance(config, str) and os.path.isfile(config)):
+        return None
+    folder = Path(config).parent
+    return folder if any((folder / name).is_file() for name in HUB_WEIGHTS) else None
+
+
 def clip_weights_status(key: str) -> str:
     """One of: cached, reachable, offline (HF_HUB_OFFLINE / TRENDGAN_OFFLINE set), unreachable, local, random."""
     arch, tag, path = parse_clip_key(key)
-    if path is not None:
+    if path is not None or arch.startswith(FOLDER):
         return "local"
     if tag == RANDOM_WEIGHTS:
         return "random"
-    if cached_checkpoint(arch, tag):
+    if cached_hub_folder(arch[len(HUB):]) if arch.startswith(HUB) else cached_checkpoint(arch, tag):
         return "cached"
     if _offline_by_setting():
         return "offline"
@@ -111,8 +164,8 @@ def _offline_by_setting() -> bool:
     return any(os.environ.get(name, "").strip().lower() in truthy for name in ("HF_HUB_OFFLINE", "TRENDGAN_OFFLINE"))
 
 
-def _hub_host(arch: str, tag: str) -> str:
-    cfg = _open_clip().get_pretrained_cfg(arch, tag)
+def _hub_host(arch: str, tag: str | None) -> str:
+    cfg = {"hf_hub": arch} if arch.startswith(HUB) else _open_clip().get_pretrained_cfg(arch, tag)
     if cfg.get("hf_hub"):
         endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
         return urlparse(endpoint).hostname or "huggingface.co"
@@ -141,9 +194,14 @@ def _hub_reachable(host: str, timeout: float = HUB_TIMEOUT_S) -> bool:
 
 def weights_unavailable(key: str, why: str) -> WeightsUnavailableError:
     arch = parse_clip_key(key)[0]
+    if arch.startswith(HUB):
+        local = (f"--encoder 'clip:{FOLDER}/path/to/folder' (a copy of the repository: "
+                 f"`huggingface-cli download {arch[len(HUB):]} --local-dir /path/to/folder` where there is internet)")
+    else:
+        local = f"--encoder 'clip:{arch}@/path/to/checkpoint'"
     return WeightsUnavailableError(
         f"the weights for encoder {key!r} are not available ({why}); either point at a local copy with "
-        f"--encoder 'clip:{arch}@/path/to/checkpoint' or use the offline encoder with --encoder {OFFLINE_ENCODER}"
+        f"{local} or use the offline encoder with --encoder {OFFLINE_ENCODER}"
     )
 
 
@@ -187,6 +245,10 @@ class ClipEncoder(Encoder):
 
     def _create_model(self):
         open_clip = _open_clip()
+        if self.arch.startswith(FOLDER):
+            return self._load_folder(open_clip, Path(self.arch[len(FOLDER):]))
+        if self.arch.startswith(HUB):
+            return self._load_hub(open_clip, self.arch[len(HUB):])
         if self.checkpoint is not None:
             return self._load(open_clip, self.checkpoint)
         if self.tag == RANDOM_WEIGHTS:
@@ -202,6 +264,28 @@ class ClipEncoder(Encoder):
             return open_clip.create_model(self.arch, pretrained=self.tag, weights_only=True)
         except Exception as exc:  # network errors come in many types (requests, hub, OSError): one message for all
             raise weights_unavailable(self.key, f"download failed: {str(exc).strip().splitlines()[0][:160]}") from None
+
+    def _load_hub(self, open_clip, repo: str):
+        cached = cached_hub_folder(repo)
+        if cached is not None:
+            # The cached snapshot is a local folder in the hub layout: no hub call at all, so it works offline.
+            return self._load_folder(open_clip, cached)
+        status = clip_weights_status(self.key)
+        if status != "reachable":
+            raise weights_unavailable(self.key, f"not in the local cache and the hub is {status}")
+        try:
+            return open_clip.create_model(self.arch, weights_only=True)
+        except Exception as exc:  # network and hub errors come in many types: one message for all
+            raise weights_unavailable(self.key, f"download failed: {str(exc).strip().splitlines()[0][:160]}") from None
+
+    def _load_folder(self, open_clip, folder: Path):
+        """A model folder in the hub layout, weights through torch.load(weights_only=True) or safetensors."""
+        _check_model_folder(folder, self.key)
+        try:
+            return open_clip.create_model(f"{FOLDER}{folder}", weights_only=True)
+        except (RuntimeError, KeyError, OSError, ValueError, pickle.UnpicklingError) as exc:
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise EncoderError(f"cannot load the open_clip model in {folder} for encoder {self.key!r} ({first})") from None
 
     def _load(self, open_clip, checkpoint: str, quick_gelu: bool = False):
         """Local weights, always through torch.load(weights_only=True): a checkpoint cannot run code."""
@@ -253,4 +337,4 @@ class ClipEncoder(Encoder):
             return torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
 
     def describe(self) -> dict:
-        return {**super().describe(), "arch": self.arch, "pretrained": self.tag or self.checkpoint}
+        return {**super().describe(), "arch": self.arch, "pretrained": self.tag or self.checkpoint or self.arch}

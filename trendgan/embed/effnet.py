@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trendgan.embed.encoders import OFFLINE_ENCODER, Encoder
+from trendgan.embed.base import OFFLINE_ENCODER, Encoder
 from trendgan.embed.images import ImageRecipe
 from trendgan.errors import EncoderError
 

@@ -62,7 +62,9 @@ class ImageRecipe:
         """
         from PIL import Image, ImageOps
 
-        with Image.open(path) as image:
+        from trendgan.ingest.images import open_regular
+
+        with open_regular(path) as fh, Image.open(fh) as image:  # a FIFO swapped in after ingest must not hang us
             if image.format == "JPEG":
                 image.draft("RGB", (self.resize_to, self.resize_to))
             image.load()

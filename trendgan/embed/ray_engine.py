@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from trendgan.embed.batches import Batch, Failure, decode_or_failure
 from trendgan.errors import MissingExtraError
 
 
@@ -29,8 +30,6 @@ def _ray():
 
 def decode_batch(batch: dict, recipe) -> dict:
     """Ray task: file paths -> uint8 pixels; undecodable files are flagged, never raised."""
-    from trendgan.embed.stage import decode_or_failure
-
     size = recipe.size
     count = len(batch["path"])
     pixels = np.zeros((count, 3, size, size), dtype=np.uint8)
@@ -69,8 +68,6 @@ def ray_batches(key: str, device: str, recipe, items: list[tuple[str, str]], bat
     Ray decides how many decode tasks run at once (one per free CPU); inference gets one actor per GPU, or a
     single actor on a CPU-only cluster, where torch already uses every core of its node.
     """
-    from trendgan.embed.stage import Batch, Failure
-
     ray = _ray()
     started_here = not ray.is_initialized()
     if started_here:

@@ -7,16 +7,17 @@ longer decode are moved from the catalog to the rejects table instead of stoppin
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from trendgan.console import escape, progress, say
+from trendgan.embed.batches import Batch, Failure, decode_or_failure
 from trendgan.embed.encoders import resolve_encoder_key
 from trendgan.embed.vectors import (
     embedded_ids,
@@ -24,24 +25,15 @@ from trendgan.embed.vectors import (
     write_encoder_info,
     write_part,
 )
-from trendgan.errors import NoImagesError, TrendganError
+from trendgan.errors import DiskFullError, NoImagesError, TrendganError
+from trendgan.ingest.catalog import images_in_path_order, reject_images
 from trendgan.store import Store, utcnow
 
 DEFAULT_PART_SIZE = 2048      # vectors per Parquet part
-FLUSH_EVERY_S = 60.0          # ...or this often, so a slow CPU run never has much unwritten work
-
-
-class Failure(NamedTuple):
-    image_id: str
-    path: str
-    reason: str               # missing | corrupt | truncated
-    detail: str
-
-
-class Batch(NamedTuple):
-    image_ids: list[str]
-    vectors: np.ndarray
-    failures: list[Failure]
+# ...or a part this often, so a kill or a full disk never costs more than this much work: on a 2-core CPU (about
+# 30 images/s with effnet-lite0) a part of ~300 vectors, a few hundred parts for 60,000 images (which pyarrow
+# reads as one dataset in well under a second); on a GPU the part size is reached first.
+FLUSH_EVERY_S = 10.0
 
 
 @dataclasses.dataclass
@@ -106,6 +98,9 @@ def embed(
     workers = default_workers(torch_device) if workers is None else workers
 
     with store.writer("embed"):
+        from trendgan.check import preflight
+
+        preflight(store, vectors=True)
         folder = store.embeddings_dir(key)
         done = embedded_ids(folder)
         todo, catalogued = _images_to_embed(store, done)
@@ -149,17 +144,26 @@ def _run(store, key, device, todo, batch_size, workers, engine, part_size, resul
             for batch in batches:
                 sink.add(batch)
                 bar.advance(len(batch.image_ids) + len(batch.failures))
-        status = "done"
-    finally:
-        # On Ctrl-C or an error, vectors already computed are still written: the rerun does not redo them.
         sink.flush()
+        status = "done"
+    except DiskFullError as exc:
+        parts = f"{sink.parts:,} finished part{'' if sink.parts == 1 else 's'}"
+        raise DiskFullError(f"{exc}: {sink.written:,} vectors in {parts} are kept, the {sink.pending:,} computed "
+                            "since the last part are not; `trendgan embed` finishes the rest") from None
+    except BaseException:
+        # On Ctrl-C or an error, vectors already computed are still written: the rerun does not redo them.
+        with contextlib.suppress(Exception):  # ...unless writing them fails too: the first error is the one to see
+            sink.flush()
+        raise
+    finally:
         result.embedded, result.rejected, result.missing = sink.written, sink.rejected, sink.missing
         result.total_vectors = result.already_embedded + sink.written
         result.seconds = time.perf_counter() - started
         summary = {"encoder": key, "embedded": result.embedded, "rejected": result.rejected, "missing": result.missing,
                    "seconds": round(result.seconds, 3),
                    "load_seconds": round(result.load_seconds, 3), "engine": engine, "device": result.device}
-        store.record_run(run_id, "embed", run_started, status, result.folder, summary)
+        with contextlib.suppress(Exception):  # bookkeeping must never hide the real error (a full disk)
+            store.record_run(run_id, "embed", run_started, status, result.folder, summary)
         if status == "done":
             write_encoder_info(result.folder, {}, finished_at=utcnow(), vectors=result.total_vectors)
     if result.missing:
@@ -169,8 +173,7 @@ def _run(store, key, device, todo, batch_size, workers, engine, part_size, resul
 
 def _images_to_embed(store: Store, done: set[str]) -> tuple[list[tuple[str, str]], int]:
     """(image_id, path) pairs without a vector, in path order (neighbouring files decode faster), and the catalog size."""
-    with store.catalog(read_only=True) as db:
-        rows = db.execute("SELECT image_id, path FROM images ORDER BY path").fetchall()
+    rows = images_in_path_order(store)
     return [(image_id, path) for image_id, path in rows if image_id not in done], len(rows)
 
 
@@ -195,23 +198,6 @@ class _DecodeImages:
     def __getitem__(self, index: int):
         image_id, path = self.items[index]
         return image_id, path, *decode_or_failure(self.recipe, path)
-
-
-def decode_or_failure(recipe, path: str):
-    """(pixels, None) or (None, (reason, detail)): a bad file must not stop a batch."""
-    from PIL import Image
-
-    from trendgan.embed.images import DECODE_ERRORS
-
-    try:
-        return recipe.load(path), None
-    except FileNotFoundError:
-        return None, ("missing", "file not found")
-    except Image.DecompressionBombError as exc:
-        return None, ("too_large", str(exc)[:200])
-    except DECODE_ERRORS as exc:
-        text = str(exc) or type(exc).__name__
-        return None, ("truncated" if "truncated" in text.lower() else "corrupt", text[:200])
 
 
 def _collate(samples):
@@ -269,6 +255,11 @@ class PartWriter:
         if len(self.ids) >= self.part_size or time.monotonic() - self.last_flush > FLUSH_EVERY_S:
             self.flush()
 
+    @property
+    def pending(self) -> int:
+        """Vectors computed but not yet in a finished part."""
+        return len(self.ids)
+
     def flush(self) -> None:
         while self.ids:
             take = min(self.part_size, len(self.ids))
@@ -287,32 +278,7 @@ class PartWriter:
         broken = [f for f in failures if f.reason != "missing"]
         self.missing += len(missing)
         if broken:
-            move_to_rejects(self.store, broken)
+            reject_images(self.store, broken, stage="embed")
             self.rejected += len(broken)
             for failure in broken[:5]:
                 say(f"[yellow]rejected[/] {escape(failure.path)}: {escape(failure.reason)} ({escape(failure.detail)})")
-
-
-def move_to_rejects(store: Store, failures: list[Failure]) -> None:
-    """Take undecodable images out of the catalog, in one transaction, keeping why in ``rejects``.
-
-    Their ``files`` rows are marked rejected so an unchanged file is not ingested again; a repaired file has new
-    bytes (a new mtime) and is picked up by the next ingest. Images that were flagged as near-duplicates of a
-    rejected image lose that flag.
-    """
-    now = utcnow()
-    with store.catalog() as db:
-        db.execute("BEGIN TRANSACTION")
-        try:
-            for failure in failures:
-                db.execute("INSERT INTO rejects (path, stage, reason, detail, rejected_at) VALUES (?, 'embed', ?, ?, ?)",
-                           [failure.path, failure.reason, failure.detail, now])
-                db.execute("UPDATE files SET status = 'rejected', image_id = NULL WHERE image_id = ?", [failure.image_id])
-                # Near-duplicates of a rejected image become originals: what they repeated is gone.
-                db.execute("UPDATE images SET duplicate_of = NULL WHERE duplicate_of = ?", [failure.image_id])
-                db.execute("DELETE FROM fingerprints WHERE image_id = ?", [failure.image_id])
-                db.execute("DELETE FROM images WHERE image_id = ?", [failure.image_id])
-            db.execute("COMMIT")
-        except Exception:
-            db.execute("ROLLBACK")
-            raise

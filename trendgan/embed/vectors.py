@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trendgan.errors import StageNotRunError
+from trendgan.errors import StageNotRunError, StoreDamagedError
 from trendgan.store import Store, atomic_path, utcnow, write_json_atomic
 
 ENCODER_FILE = "encoder.json"
@@ -22,7 +22,8 @@ def part_files(folder: Path) -> list[Path]:
 
 
 def write_part(folder: Path, name: str, image_ids: list[str], vectors: np.ndarray) -> Path:
-    """One Parquet part, atomically: a killed run leaves either the whole part or nothing."""
+    """One Parquet part, atomically: a killed run leaves either the whole part or nothing (a full disk raises
+    DiskFullError and leaves nothing)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -43,8 +44,27 @@ def embedded_ids(folder: Path) -> set[str]:
 
     ids: set[str] = set()
     for part in part_files(folder):
-        ids.update(pq.read_table(part, columns=["image_id"]).column("image_id").to_pylist())
+        try:
+            ids.update(pq.read_table(part, columns=["image_id"]).column("image_id").to_pylist())
+        except Exception as exc:  # pyarrow: ArrowInvalid, OSError... for a truncated or overwritten part
+            raise damaged_part(part, exc) from None
     return ids
+
+
+def damaged_part(part: Path, exc: BaseException) -> StoreDamagedError:
+    """The one-line error for a vector part that cannot be read."""
+    return StoreDamagedError(
+        f"the vector part {part.parent.name}/{part.name} is damaged ({parquet_trouble(exc)}); run "
+        "`trendgan check --repair` to move it aside, then `trendgan embed` to recompute its vectors")
+
+
+def parquet_trouble(exc: BaseException) -> str:
+    """What pyarrow's error about a damaged Parquet file means, in a few words."""
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    lower = detail.lower()
+    if "magic bytes" in lower or "size is 0" in lower or "file size" in lower or "too small" in lower:
+        return "truncated, empty or not a Parquet file"
+    return detail[:120]
 
 
 def read_encoder_info(folder: Path) -> dict:
@@ -81,8 +101,14 @@ def load_vectors(store: Store, encoder: str | None = None) -> tuple[list[str], n
     parts = part_files(folder)
     if not parts:
         raise StageNotRunError(f"the store {store.root} has no {key!r} vectors; run `trendgan embed --encoder {key}` first")
-    table = ds.dataset([str(p) for p in parts], format="parquet").to_table(columns=["image_id", "vector"])
+    try:
+        table = ds.dataset([str(p) for p in parts], format="parquet").to_table(columns=["image_id", "vector"])
+    except Exception as exc:
+        raise damaged_part(_first_damaged(parts) or parts[0], exc) from None
     image_ids = table.column("image_id").to_pylist()
+    lengths = table.column("vector").combine_chunks().value_lengths().to_numpy(zero_copy_only=False)
+    if len(lengths) and lengths.min() != lengths.max():
+        raise damaged_part(_odd_width_part(parts), ValueError("its vectors are not as wide as the other parts'"))
     flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
     vectors = np.asarray(flat, dtype=np.float32).reshape(table.num_rows, -1)
     return image_ids, vectors
@@ -93,6 +119,58 @@ def load_vectors_with_key(store: Store, encoder: str | None = None) -> tuple[str
     key = encoder or latest_encoder_key(store)
     image_ids, vectors = load_vectors(store, key)
     return key, image_ids, vectors
+
+
+def _odd_width_part(parts: list[Path]) -> Path:
+    """The part whose vector width differs from most parts'."""
+    import collections
+
+    import pyarrow.parquet as pq
+
+    widths = {}
+    for part in parts:
+        lengths = pq.read_table(part, columns=["vector"]).column("vector").combine_chunks().value_lengths()
+        widths[part] = lengths[0].as_py() if len(lengths) else None
+    usual = collections.Counter(w for w in widths.values() if w is not None).most_common(1)[0][0]
+    return next((part for part, width in widths.items() if width not in (usual, None)), parts[0])
+
+
+def _first_damaged(parts: list[Path]) -> Path | None:
+    import pyarrow.parquet as pq
+
+    for part in parts:
+        try:
+            pq.read_table(part, columns=["image_id", "vector"])
+        except Exception:
+            return part
+    return None
+
+
+def vectors_per_encoder(store: Store) -> dict[str, dict]:
+    """{encoder folder: {vectors, parts, damaged_parts}}, counted from Parquet footers (no data is read); a part
+    whose footer cannot be read is counted as damaged, not silently left out."""
+    import pyarrow.parquet as pq
+
+    root = store.root / "embeddings"
+    found = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        parts = part_files(folder)
+        vectors = damaged = 0
+        for part in parts:
+            try:
+                vectors += pq.ParquetFile(part).metadata.num_rows
+            except Exception:  # reported by store_status's problems and `trendgan check`
+                damaged += 1
+        found[folder.name] = {"vectors": vectors, "parts": len(parts), "damaged_parts": damaged}
+    return found
+
+
+def parts_state(store: Store) -> list:
+    """(part path, size) of every vector part: what the pipeline fingerprints to tell that vectors changed."""
+    root = store.root / "embeddings"
+    if not root.is_dir():
+        return []
+    return sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*.parquet"))
 
 
 def new_part_prefix() -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trendgan.errors import ForecastError
+from trendgan.errors import ConfigError, ForecastError
 from trendgan.forecast.engine import (
     ENSEMBLE_POOL,
     add_ensemble,
@@ -22,12 +22,11 @@ from trendgan.forecast.engine import (
 )
 from trendgan.forecast.labels import LabelRules, trend_labels
 from trendgan.forecast.models import LEVELS, MODEL_ALIASES
+from trendgan.periods import future_periods, infer_period, period_grid, season_length
 
 # Cheap vectorised models: thousands of series in seconds. Add "ets" / "arima" (statsmodels, per series) for a
 # few dozen styles where their cost does not matter.
 DEFAULT_MODELS = ("snaive", "ses", "theta", "damped", "ensemble")
-SEASON_LENGTHS = {"D": 7, "W": 52, "M": 12, "Q": 4, "Y": 1}
-PANDAS_FREQ = {"D": "D", "W": "7D", "M": "MS", "Q": "QS", "Y": "YS"}
 
 
 @dataclass
@@ -42,35 +41,18 @@ class ForecastResult:
 
 def period_of(ds) -> str:
     """The period code (D, W, M, Q, Y) from the spacing of the period starts."""
-    import pandas as pd
-
-    stamps = pd.DatetimeIndex(pd.to_datetime(pd.Series(ds).drop_duplicates().sort_values()))
-    if len(stamps) < 2:
-        raise ForecastError("cannot tell the period from a single date: pass period='W' (or M, Q, Y, D)")
-    days = float(np.median(np.diff(stamps.values).astype("timedelta64[s]").astype(float)) / 86_400)
-    for code, (lo, hi) in {"D": (0.5, 1.5), "W": (6, 8), "M": (27, 32), "Q": (85, 95), "Y": (360, 370)}.items():
-        if lo <= days <= hi:
-            return code
-    raise ForecastError(f"periods {days:.1f} days apart are not daily, weekly, monthly, quarterly or yearly")
+    try:
+        return infer_period(ds)
+    except ConfigError as exc:
+        raise ForecastError(str(exc)) from None
 
 
 def season_length_for(period: str) -> int:
     """W 52, M 12, Q 4, D 7, Y none (1)."""
-    code = period.upper()[:1]
-    if code not in SEASON_LENGTHS:
-        raise ForecastError(f"unknown period {period!r}: use D, W, M, Q or Y")
-    return SEASON_LENGTHS[code]
-
-
-def future_dates(last, h: int, period: str):
-    import pandas as pd
-
-    code = period.upper()[:1]
-    last = pd.Timestamp(last)
-    if code in ("D", "W"):
-        return pd.DatetimeIndex([last + pd.Timedelta(days=(7 if code == "W" else 1) * k) for k in range(1, h + 1)])
-    offset = {"M": pd.DateOffset(months=1), "Q": pd.DateOffset(months=3), "Y": pd.DateOffset(years=1)}[code]
-    return pd.DatetimeIndex([last + offset * k for k in range(1, h + 1)])
+    try:
+        return season_length(period)
+    except ConfigError as exc:
+        raise ForecastError(str(exc)) from None
 
 
 def check_models(models) -> tuple[str, ...]:
@@ -108,7 +90,7 @@ def to_matrix(series, period: str):
     if frame["y"].isna().all() or len(frame) == 0:
         raise ForecastError("the series frame holds no values to forecast")
     first, last = frame["ds"].min(), frame["ds"].max()
-    grid = pd.DatetimeIndex(pd.date_range(first, last, freq=PANDAS_FREQ[period]))
+    grid = period_grid(first, last, period)
     if period in ("M", "Q", "Y") and (len(grid) == 0 or grid[0] != first):
         grid = pd.DatetimeIndex(sorted(frame["ds"].unique()))
     if not frame["ds"].isin(grid).all():
@@ -218,7 +200,7 @@ def forecast_frame(
             result.forecasts[alias] = reconcile_shares(result.forecasts[alias], target)
 
     labels = trend_labels(Y, result.forecasts["best"], m, h, rules)
-    dates = future_dates(grid[-1], h, period)
+    dates = future_periods(grid[-1], h, period)
     forecasts = _forecast_frame(ids, dates, result.forecasts, level)
     backtests = _backtest_frame(ids, scores, result.backtests, level)
     label_frame = pd.DataFrame({

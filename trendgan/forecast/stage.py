@@ -7,16 +7,13 @@ period...): a run folder without it is unfinished and ignored.
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
-from trendgan.errors import ForecastError, StageNotRunError
-from trendgan.forecast.core import DEFAULT_MODELS, ForecastResult, forecast_frame, season_length_for
-from trendgan.store import Store, append_jsonl, read_json, utcnow, write_json_atomic, write_parquet_atomic
-
-STAGE_FOLDER = "forecasts"
+from trendgan.errors import ForecastError
+from trendgan.forecast.core import DEFAULT_MODELS, ForecastResult, forecast_frame, period_of, season_length_for
+from trendgan.console import progress
+from trendgan.runs import ForecastRun, StylesRun, start_run
+from trendgan.store import Store
 
 
 def default_horizon(period: str) -> int:
@@ -27,16 +24,9 @@ def default_horizon(period: str) -> int:
 
 def read_styles_series(store: Store, styles_run: str | None = None):
     """(series frame, period, styles run name) from a styles run (the latest finished one by default)."""
-    import pandas as pd
-
-    folder = store.run_dir("styles", styles_run)
-    series_path = folder / "series.parquet"
-    if not series_path.exists():
-        raise StageNotRunError(f"the styles run {folder.name} has no series.parquet: run `trendgan styles` again")
-    config = read_json(folder / "config.json")
-    series = pd.read_parquet(series_path)
-    period = str(config.get("period") or config.get("settings", {}).get("period") or "").upper()[:1] or None
-    return series, period, folder.name
+    run = StylesRun.open(store, styles_run)
+    period = str(run.period or "").upper()[:1] or None
+    return run.level_series, period, run.name  # styles, or families when the run says --level family
 
 
 def forecast(
@@ -63,73 +53,28 @@ def forecast(
     if horizon is not None and horizon < 1:
         raise ForecastError(f"--horizon must be at least 1, got {horizon}")
     started = time.perf_counter()
-    with store.writer("forecast"):
-        from trendgan.forecast.core import period_of
-
-        period = period or period_of(series["ds"])
-        h = horizon or default_horizon(period)
-        from trendgan.console import progress
-
+    period = period or period_of(series["ds"])
+    h = horizon or default_horizon(period)
+    settings = {"horizon": horizon, "models": [str(getattr(m, "alias", m)) for m in models], "backtest_windows": backtest_windows, "n_jobs": n_jobs,
+                "use_leading": use_leading}
+    with start_run(store, ForecastRun, settings=settings, inputs={"styles_run": run_name}) as run:
         with progress(series["unique_id"].nunique(), "forecasting", unit="styles") as bar:
             result = forecast_frame(series, h, models=models, backtest_windows=backtest_windows, period=period,
                                     n_jobs=n_jobs, use_leading=use_leading, on_progress=bar.advance)
-        folder = store.new_run(STAGE_FOLDER)
-        write_parquet_atomic(result.forecasts, folder / "forecast.parquet")
-        write_parquet_atomic(result.backtests, folder / "backtests.parquet")
-        write_parquet_atomic(result.labels, folder / "labels.parquet")
-        write_parquet_atomic(result.failures, folder / "failures.parquet")
+        run.write_table("forecast", result.forecasts)
+        run.write_table("backtests", result.backtests)
+        run.write_table("labels", result.labels)
+        run.write_table("failures", result.failures)
         seconds = time.perf_counter() - started
-        append_jsonl(folder / "metrics.jsonl", {"at": utcnow(), "seconds": round(seconds, 3), **result.summary})
-        config = {
-            "stage": "forecast",
-            "styles_run": run_name,
-            "horizon": h,
-            "models": list(result.summary["models"]),
-            "period": period,
-            "season_length": result.summary["season_length"],
-            "backtest_windows": backtest_windows,
-            "use_leading": use_leading,
-            "created_at": utcnow(),
-        }
-        write_json_atomic(folder / "config.json", config)
-    result.folder = folder
+        run.log({"seconds": round(seconds, 3), **result.summary})
+        run.finish(results={"horizon": h, "period": period, "models": list(result.summary["models"]),
+                            "season_length": result.summary["season_length"]},
+                   summary={"styles": int(series["unique_id"].nunique()), "horizon": h})
+    result.folder = run.folder
     result.summary["seconds"] = seconds
     return result
 
 
-@dataclass
-class ForecastRun:
-    """A finished forecast run, frames loaded on first use."""
-
-    folder: Path
-
-    def _read(self, name):
-        import pandas as pd
-
-        return pd.read_parquet(self.folder / name)
-
-    @property
-    def forecasts(self):
-        return self._read("forecast.parquet")
-
-    @property
-    def backtests(self):
-        return self._read("backtests.parquet")
-
-    @property
-    def labels(self):
-        return self._read("labels.parquet")
-
-    @property
-    def failures(self):
-        return self._read("failures.parquet")
-
-    @property
-    def config(self) -> dict:
-        return json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
-
-
 def load_forecast(store: Store | str | None = None, run: str | None = None) -> ForecastRun:
     """The named forecast run, or the latest finished one."""
-    store = store if isinstance(store, Store) else Store(store)
-    return ForecastRun(store.run_dir(STAGE_FOLDER, run))
+    return ForecastRun.open(store, run)

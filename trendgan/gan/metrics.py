@@ -145,7 +145,8 @@ def evaluate_gan(store, run: str | None = None, n: int = 1000, metrics=None, see
 
     from trendgan.embed import get_encoder, load_vectors
     from trendgan.gan.sampling import load_generator
-    from trendgan.store import Store, append_jsonl, utcnow
+    from trendgan.runs import GanRun, add_metrics
+    from trendgan.store import Store, utcnow
 
     store = store if isinstance(store, Store) else Store(store)
     store.require()
@@ -170,9 +171,9 @@ def evaluate_gan(store, run: str | None = None, n: int = 1000, metrics=None, see
     if judge:
         judged, judge_values = _judge_renders(store, renderer, judge, styles_run, image_ids, vectors, picks, seed)
         values.update(judge_values)
-    with store.writer("evaluate-gan"):
-        append_jsonl(renderer.run / "metrics.jsonl", {"event": "evaluate", "at": utcnow(), "step": renderer.step,
-                                                      "n": len(real), "seed": seed, **values, "judge": judged})
+    add_metrics(store, GanRun(renderer.run), {"event": "evaluate", "at": utcnow(), "step": renderer.step,
+                                              "n": len(real), "seed": seed, **values, "judge": judged},
+                command="evaluate-gan")
     return EvaluationResult(folder=renderer.run, step=renderer.step, encoder_key=renderer.encoder_key,
                             n_real=len(real), n_fake=len(fake), values=values, judge=judged)
 
@@ -274,20 +275,15 @@ def _embed(encoder, images: np.ndarray, Image) -> np.ndarray:
 
 
 def _style_centroids(store, styles_run, width: int):
-    import pandas as pd
-
     from trendgan.errors import StageNotRunError
+    from trendgan.runs import StylesRun
 
     try:
-        folder = store.run_dir("styles", styles_run)
+        styles = StylesRun.open(store, styles_run).styles
     except StageNotRunError:
         if styles_run:
             raise
         return None
-    path = folder / "styles.parquet"
-    if not path.exists():
-        return None
-    styles = pd.read_parquet(path, columns=["style_id", "centroid"])
     styles = styles[styles["style_id"] >= 0]
     if not len(styles):
         return None

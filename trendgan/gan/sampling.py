@@ -49,10 +49,8 @@ class Renderer:
         from trendgan.gan.config import create_generator, load_config
 
         path = Path(path)
-        if not path.is_file():
-            raise GanError(f"no GAN checkpoint at {path}: run `trendgan train` first")
+        state = read_checkpoint(path)
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
             config = load_config(state["config"])
             generator = create_generator(config, int(state["cond_dim"]))  # no discriminator (or its feature network)
             generator.load_state_dict(state["ema"])
@@ -113,15 +111,45 @@ class Renderer:
         return cond
 
 
+def read_checkpoint(path: str | Path) -> dict:
+    """A ``checkpoint.pt`` loaded weights-only on the CPU: the one loader of GAN checkpoints (render, restyle, design,
+    evaluate-gan, ``train --resume``). GanError in one line, with ``.reason``, when the file is missing, truncated,
+    not a torch checkpoint, or holds more than weights (a pickle that could run code is never loaded)."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise GanError(f"no GAN checkpoint at {path}: run `trendgan train` first")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        reason = None if isinstance(state, dict) else f"it holds a {type(state).__name__}, not a checkpoint"
+    except pickle.UnpicklingError as exc:
+        # torch names the class a pickle wanted to build ("Unsupported global"); plain garbage is an "operand"
+        unsafe = "global" in str(exc).lower()
+        reason = "it holds more than weights, and a file that could run code is not loaded" if unsafe else \
+            "it is not a torch checkpoint"
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, IndexError, KeyError):
+        reason = "truncated or damaged"  # torch's zip reader says so in many ways, none of them for users
+    if reason:
+        error = GanError(f"the GAN checkpoint {path} cannot be used ({reason}); train again with `trendgan train`, "
+                         "or `trendgan check --repair` moves the damaged run aside")
+        error.reason = reason
+        raise error
+    return state
+
+
 def load_generator(store, run: str | None = None, device="cpu") -> Renderer:
     """The EMA generator of a GAN run (the latest finished one by default) as a :class:`Renderer`."""
     from trendgan.devices import pick_device
+    from trendgan.runs import GanRun
 
-    folder = store.run_dir("gan", run)
-    checkpoint = folder / "checkpoint.pt"
-    if not checkpoint.exists():
-        raise StageNotRunError(f"the GAN run {folder.name} has no checkpoint yet: run `trendgan train --resume`")
-    return Renderer.from_checkpoint(checkpoint, device=pick_device(device) if isinstance(device, str) else device)
+    gan = GanRun.open(store, run)
+    if not gan.checkpoint.exists():
+        raise StageNotRunError(f"the GAN run {gan.name} has no checkpoint yet: run `trendgan train --resume`")
+    return Renderer.from_checkpoint(gan.checkpoint, device=pick_device(device) if isinstance(device, str) else device)
 
 
 def to_uint8(images) -> np.ndarray:

@@ -14,11 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from trendgan.console import escape, progress, say
-from trendgan.errors import GanError, NoImagesError, StageNotRunError
-from trendgan.store import Store, append_jsonl, atomic_path, utcnow, write_json_atomic
+from trendgan.errors import GanError, NoImagesError
+from trendgan.runs import GanRun, start_run
+from trendgan.store import Store
 
-STAGE_FOLDER = "gan"
 SAMPLE_ROWS = 8  # sample grids: up to 8 fixed conditions (rows) x 8 fixed noise vectors (columns)
+# Also checkpoint when this long has passed since the last save, whatever the step: a slow CPU run (or a big model)
+# may take far longer than this to reach `checkpoint_every` steps, and a kill before it would lose every step.
+# Five minutes costs a save of a few MB a few times an hour; a kill loses at most five minutes of training.
+CHECKPOINT_EVERY_S = 300.0
 
 
 @dataclass
@@ -55,7 +59,6 @@ def train_gan(
     ``steps`` is the step the run should reach (so after a kill the same command finishes the same job);
     ``minutes`` trains for a wall-clock budget instead; with neither, the config's ``steps``.
     """
-    import torch
 
     from trendgan.devices import pick_device
     from trendgan.gan.trainer import GanTrainer, train_loop
@@ -65,57 +68,55 @@ def train_gan(
     if steps is not None and steps < 1 or minutes is not None and minutes <= 0:
         raise GanError("--steps and --minutes must be positive")
     torch_device = pick_device(device)
-    with store.writer("train"):
+    previous = GanRun.resumable(store) if resume else None
+    with start_run(store, GanRun, resume=previous) as run:
         state = None
-        if resume:
-            folder = latest_gan_folder(store)
-            for stale in folder.glob(".checkpoint.pt.*.tmp"):  # a save cut short by a kill; the checkpoint itself is whole
+        if previous is not None:
+            for stale in run.folder.glob(".checkpoint.pt.*.tmp"):  # a save cut short by a kill; the checkpoint itself is whole
                 stale.unlink()
-            state = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True)
+            state = _load_checkpoint(previous.checkpoint)
+            _forget_metrics_after(run, int(state["step"]))
             config, encoder = state["config"], state["encoder_key"]
             seed = int(state["seed"])
-            say(f"resuming GAN run [bold]{folder.name}[/] at step {state['step']:,}")
+            say(f"resuming GAN run [bold]{run.name}[/] at step {state['step']:,}")
         encoder_key, images, conditions, skipped = load_training_set(store, encoder, _image_size(config))
         trainer = GanTrainer(config, cond_dim=conditions.shape[1], device=torch_device, seed=seed)
         if state is not None:
             if int(state["cond_dim"]) != conditions.shape[1]:
-                raise GanError(f"run {folder.name} was trained on {state['cond_dim']}-d vectors, the store now has "
+                raise GanError(f"run {run.name} was trained on {state['cond_dim']}-d vectors, the store now has "
                                f"{conditions.shape[1]}-d ones; start a new run without --resume")
             trainer.load_state_dict(state)
-        else:
-            folder = store.new_run(STAGE_FOLDER)
-        (folder / ".incomplete").touch()
         start_step = trainer.step
         until = steps if steps is not None else (None if minutes is not None else trainer.config.steps)
         if until is not None and until <= start_step:
-            say(f"run {folder.name} is already at step {start_step:,}; ask for more with --steps or --minutes")
+            say(f"run {run.name} is already at step {start_step:,}; ask for more with --steps or --minutes")
         say(f"training {escape(trainer.config.name)} on {len(images):,} images ({escape(encoder_key)} conditions) "
             f"on {torch_device.type}")
-        hooks = _run_hooks(folder, trainer, conditions, encoder_key)
+        hooks, checkpoint_if_due = _run_hooks(run, trainer, conditions, encoder_key)
         sizer = _thread_sizer(torch_device)
         try:
             with progress(None if until is None else (until - start_step) * trainer.config.batch, "training GAN") as bar:
                 hooks.tick = lambda t, losses: (bar.advance(t.config.batch), bar.update(
                     description=f"training GAN · step {t.step:,} · D {losses['loss_d']:.3f} · G {losses['loss_g']:.3f}"),
-                    sizer and sizer.update())
+                    checkpoint_if_due(t), sizer and sizer.update())
                 summary = train_loop(trainer, images, conditions, until_step=until, minutes=minutes, hooks=hooks)
         except KeyboardInterrupt:
             if trainer.step > start_step:
                 hooks.checkpoint(trainer)
             raise
-        if trainer.step > start_step or not (folder / "checkpoint.pt").exists():
+        if trainer.step > start_step or not run.opened().checkpoint.exists():
             if trainer.step % trainer.config.sample_every:
                 hooks.sample(trainer)
             if trainer.step % trainer.config.checkpoint_every or trainer.step == start_step:
                 hooks.checkpoint(trainer)
-        write_json_atomic(folder / "config.json", {
-            "stage": "train", **trainer.config.to_dict(), "encoder": encoder_key, "cond_dim": int(conditions.shape[1]),
-            "seed": trainer.seed, "step": trainer.step, "images": len(images), "device": torch_device.type,
-            "finished_at": utcnow(),
-        })
-        (folder / ".incomplete").unlink(missing_ok=True)
+        run.finish(
+            settings={**trainer.config.to_dict(), "seed": trainer.seed, "device": torch_device.type},
+            inputs={"encoder": encoder_key},
+            results={"step": trainer.step, "cond_dim": int(conditions.shape[1]), "images": len(images)},
+            summary={"config": trainer.config.name, "step": trainer.step, "images": len(images)},
+        )
     return TrainResult(
-        folder=folder, config=trainer.config.name, encoder_key=encoder_key, images=len(images), start_step=start_step,
+        folder=run.folder, config=trainer.config.name, encoder_key=encoder_key, images=len(images), start_step=start_step,
         step=trainer.step, seconds=summary["seconds"], images_per_s=summary["images_per_s"],
         loss_d=summary.get("loss_d"), loss_g=summary.get("loss_g"), skipped=skipped,
     )
@@ -138,22 +139,24 @@ def _image_size(config) -> int:
     return load_config(config).image_size
 
 
-def latest_gan_folder(store: Store) -> Path:
-    """The most recent GAN run with a checkpoint, finished or not (what ``--resume`` continues)."""
-    parent = store.stage_dir(STAGE_FOLDER)
-    runs = [p for p in parent.iterdir() if (p / "checkpoint.pt").is_file()] if parent.is_dir() else []
-    if not runs:
-        raise StageNotRunError(f"the store {store.root} has no GAN run to resume: run `trendgan train` without --resume")
-    return max(runs, key=lambda p: ((p / "checkpoint.pt").stat().st_mtime_ns, p.name))
+def _load_checkpoint(path: Path) -> dict:
+    from trendgan.gan.sampling import read_checkpoint
+
+    state = read_checkpoint(path)
+    missing = [key for key in ("config", "encoder_key", "seed", "step", "cond_dim") if key not in state]
+    if missing:
+        raise GanError(f"the GAN checkpoint {path} lacks {', '.join(missing)}: it was not written by `trendgan train`; "
+                       "start a new run without --resume")
+    return state
 
 
 # --------------------------------------------------------------------------- hooks: metrics, samples, checkpoints
 
 
-def _run_hooks(folder: Path, trainer, conditions, encoder_key: str):
+def _run_hooks(run, trainer, conditions, encoder_key: str):
     import torch
 
-    from trendgan.gan.sampling import image_grid, save_png, to_uint8
+    from trendgan.gan.sampling import image_grid, to_uint8
     from trendgan.gan.trainer import LoopHooks
 
     # Fixed rows of conditions and columns of noise, so grids from successive steps can be compared by eye.
@@ -165,7 +168,7 @@ def _run_hooks(folder: Path, trainer, conditions, encoder_key: str):
     seconds_at_start = trainer.seconds
 
     def log(t, record):
-        append_jsonl(folder / "metrics.jsonl", {
+        run.log({
             "step": t.step, **{k: round(float(v), 5) for k, v in record.items()},
             "seconds": round(t.seconds, 2), "wall_seconds": round(seconds_at_start + time.perf_counter() - started, 2),
             "threads": torch.get_num_threads(),
@@ -175,16 +178,46 @@ def _run_hooks(folder: Path, trainer, conditions, encoder_key: str):
         t.refresh_ema_statistics(conditions)
         with torch.no_grad():
             images = to_uint8(t.ema(sample_z, sample_cond))
-        save_png(image_grid(images, columns=SAMPLE_ROWS), folder / "samples" / f"step-{t.step:07d}.png")
+        run.write_image(f"samples/step-{t.step:07d}.png", image_grid(images, columns=SAMPLE_ROWS))
+
+    last_saved = [time.monotonic()]
 
     def checkpoint(t):
         t.refresh_ema_statistics(conditions)
         state = t.state_dict()
         state["encoder_key"] = encoder_key
-        with atomic_path(folder / "checkpoint.pt") as tmp:
+        with run.atomic("checkpoint.pt") as tmp:
             torch.save(state, tmp)
+        run.keep = True  # from now on a killed or failed run is resumed with --resume, not thrown away
+        last_saved[0] = time.monotonic()
 
-    return LoopHooks(log=log, checkpoint=checkpoint, sample=sample)
+    def checkpoint_if_due(t):
+        if time.monotonic() - last_saved[0] >= CHECKPOINT_EVERY_S and t.step % t.config.checkpoint_every:
+            checkpoint(t)
+
+    return LoopHooks(log=log, checkpoint=checkpoint, sample=sample), checkpoint_if_due
+
+
+def _forget_metrics_after(run, step: int) -> None:
+    """A resumed run trains again the steps after its checkpoint: drop the lines a killed run logged for them, so
+    metrics.jsonl has each step once (lines without a step, such as evaluations, stay)."""
+    import json
+
+    from trendgan.store import write_text_atomic
+
+    path = run.path("metrics.jsonl")
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by the kill
+        if not isinstance(record, dict) or not isinstance(record.get("step"), int) or record["step"] <= step \
+                or record.get("event"):
+            kept.append(line)
+    write_text_atomic(path, "".join(f"{line}\n" for line in kept))
 
 
 # --------------------------------------------------------------------------- the training set
@@ -224,8 +257,9 @@ def load_training_set(store: Store, encoder: str | None, image_size: int):
 
 
 def _catalog_paths(store: Store) -> dict[str, str]:
-    with store.catalog(read_only=True) as db:
-        return dict(db.execute("SELECT image_id, path FROM images WHERE duplicate_of IS NULL").fetchall())
+    from trendgan.ingest.catalog import image_paths
+
+    return image_paths(store, originals_only=True)
 
 
 def _resolve(store: Store, path: str) -> Path:
@@ -238,8 +272,10 @@ def _resolve(store: Store, path: str) -> Path:
 def _read_square(path: Path, size: int):
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from trendgan.ingest.images import safe_image  # a FIFO or a bomb swapped in since ingest is skipped, not hung on
+
     try:
-        with Image.open(path) as image:
+        with safe_image(path) as image:
             image = ImageOps.exif_transpose(image).convert("RGB")
             return np.asarray(ImageOps.fit(image, (size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):

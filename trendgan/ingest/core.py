@@ -13,13 +13,14 @@ import contextlib
 import datetime as dt
 import json
 import os
+import stat
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from trendgan.errors import IngestError
+from trendgan.errors import DiskFullError, IngestError
 from trendgan.ingest.dates import date_from_path, implausible_reason
 from trendgan.ingest.duplicates import (
     DEFAULT_COLOUR_TOLERANCE,
@@ -28,10 +29,12 @@ from trendgan.ingest.duplicates import (
     hashes_to_int,
     layouts_to_array,
 )
-from trendgan.ingest.images import DEFAULT_MAX_PIXELS, BadImage, ImageFacts, examine_file, has_image_extension
-from trendgan.ingest.metadata import PostInfo, read_manifest, read_sidecars
-from trendgan.ingest.scan import FoundFile, describe_missing, scan
-from trendgan.store import Store, utcnow
+from trendgan.ingest.images import (
+    DEFAULT_MAX_PIXELS, BadImage, ImageFacts, describe_file_type, examine_file, has_image_extension,
+)
+from trendgan.ingest.metadata import Manifest, PostInfo, read_manifest, read_sidecars
+from trendgan.ingest.scan import FoundFile, absolute, describe_missing, scan
+from trendgan.store import Store, die_with_parent, running_process, utcnow
 
 BATCH_SIZE = 1000  # files committed per transaction: the most an interruption can cost
 EXAMPLES_KEPT = 10
@@ -56,6 +59,8 @@ class IngestResult:
     sources: dict[str, int] = field(default_factory=dict)  # new images per source
     leading_sources: list[str] = field(default_factory=list)
     reject_examples: list[tuple[str, str, str]] = field(default_factory=list)  # (path, reason, detail)
+    manifest_conflicts: list[tuple[str, str, str]] = field(default_factory=list)  # (path, date used, date dropped)
+    long_captions: int = 0  # manifest captions cut to MAX_CAPTION_CHARS
     undated_examples: list[str] = field(default_factory=list)
     unreadable_date_examples: list[tuple[str, str]] = field(default_factory=list)  # (path, the date text)
     seconds: float = 0.0
@@ -73,7 +78,8 @@ class IngestResult:
                 "unreadable_dates")
         out = {k: getattr(self, k) for k in keys}
         out.update(rejected=dict(self.rejected), date_origins=dict(self.date_origins), sources=dict(self.sources),
-                   leading_sources=list(self.leading_sources), seconds=round(self.seconds, 3))
+                   leading_sources=list(self.leading_sources), manifest_conflicts=len(self.manifest_conflicts),
+                   long_captions=self.long_captions, seconds=round(self.seconds, 3))
         return out
 
 
@@ -88,6 +94,7 @@ class _Settings:
     max_pixels: int
     manifest: dict[str, PostInfo]
     now: dt.datetime
+    allowed_roots: list[str] | None = None  # manifest files must lie under these (None: anywhere)
 
 
 def ingest(
@@ -104,6 +111,7 @@ def ingest(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     batch_size: int = BATCH_SIZE,
     progress=None,
+    allow_outside: bool = False,
 ) -> IngestResult:
     """Catalog the images under ``paths`` (folders or files) in ``store``.
 
@@ -114,6 +122,10 @@ def ingest(
     An image is flagged as a near duplicate of the earliest image whose perceptual hash is within
     ``near_duplicate_distance`` bits (-1: no search) and whose 8x8 colour thumbnail differs by at most
     ``colour_tolerance`` in every cell. ``progress(done, total)`` is called after each batch (the CLI draws its bar from it).
+
+    A manifest may only name files under the folders given (or, with none given, under the manifest's own folder);
+    ``allow_outside`` lifts that. Only regular files are read: a FIFO, device or socket is rejected with a reason.
+    Batches of ``batch_size`` files are committed one at a time, so a kill or a full disk costs at most one batch.
     """
     paths = [Path(p) for p in paths]
     if not paths and manifest is None:
@@ -128,6 +140,7 @@ def ingest(
     if workers is not None and workers < 1:
         raise IngestError("--workers must be 1 or more")
     store = store if isinstance(store, Store) else Store(store)
+    roots = [absolute(p) for p in paths] or ([absolute(Path(manifest).expanduser().resolve().parent)] if manifest else [])
     settings = _Settings(
         source=source.strip() if source and source.strip() else None,
         leading_all=leading,
@@ -136,13 +149,19 @@ def ingest(
         near_duplicate_distance=near_duplicate_distance,
         colour_tolerance=colour_tolerance,
         max_pixels=max_pixels,
-        manifest=read_manifest(manifest) if manifest is not None else {},
+        manifest=read_manifest(manifest) if manifest is not None else Manifest(),
         now=utcnow(),
+        allowed_roots=None if allow_outside else roots,
     )
     started = time.perf_counter()
     with store.writer("ingest"):
+        from trendgan.check import preflight
+
+        preflight(store)
         # two ingests can start in the same second (a quick re-run): the suffix keeps their runs rows apart
         result = IngestResult(run_id=f"ingest-{settings.now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}", store=store.root)
+        result.manifest_conflicts = list(getattr(settings.manifest, "conflicts", []))
+        result.long_captions = getattr(settings.manifest, "long_captions", 0)
         try:
             _ingest_locked(store, paths, settings, result, workers, batch_size, progress, started)
         except BaseException as exc:
@@ -150,8 +169,28 @@ def ingest(
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             with contextlib.suppress(Exception):  # never hide the real error behind a bookkeeping one
                 store.record_run(result.run_id, "ingest", settings.now, status, None, result.summary())
+            if isinstance(exc, DiskFullError):
+                raise DiskFullError(f"{exc}; {result.new:,} new images from the batches before are committed, the "
+                                    "batch in flight is not") from None
             raise
+    _warn_about_manifest(result)
     return result
+
+
+def _warn_about_manifest(result: IngestResult) -> None:
+    """Choices ingest made for the user about the manifest, said once (the counts are in the summary too)."""
+    from trendgan.console import escape, say
+    from trendgan.ingest.metadata import MAX_CAPTION_CHARS
+
+    if result.manifest_conflicts:
+        path, kept, dropped = result.manifest_conflicts[0]
+        n = len(result.manifest_conflicts)
+        say(f"[yellow]{n:,} manifest {'path is' if n == 1 else 'paths are'} listed more than once with different "
+            f"dates[/]; the last row's date was used (e.g. {escape(path)}: {escape(kept)}, not {escape(dropped)})")
+    if result.long_captions:
+        n = result.long_captions
+        say(f"[yellow]{n:,} manifest {'caption was' if n == 1 else 'captions were'} longer than {MAX_CAPTION_CHARS:,} "
+            "characters[/] and cut to that length")
 
 
 def _ingest_locked(store: Store, paths, settings: _Settings, result: IngestResult, workers, batch_size, progress,
@@ -161,9 +200,7 @@ def _ingest_locked(store: Store, paths, settings: _Settings, result: IngestResul
     result.scanned = len(found.files) + len(found.unreadable)
     # one catalog connection to start and one to finish: opening DuckDB is most of an unchanged re-ingest's time
     with store.catalog() as db:
-        # we hold the writer lock, so an ingest still marked running was killed before it could say so
-        db.execute("UPDATE runs SET status = 'interrupted' WHERE stage = 'ingest' AND status = 'running'")
-        _record_run(db, result, settings, "running", {"paths": [str(p) for p in paths]})
+        _record_run(db, result, settings, "running", {"paths": [str(p) for p in paths], "process": running_process()})
         known = {path: (size, mtime) for path, size, mtime in db.execute("SELECT path, size, mtime_ns FROM files").fetchall()}
     todo = [f for f in found.files if known.get(f.path) != (f.size, f.mtime_ns)]
     result.unchanged = len(found.files) - len(todo)
@@ -196,20 +233,42 @@ def _record_run(db, result: IngestResult, settings: _Settings, status: str, summ
 
 
 def _add_manifest_only_files(found, settings: _Settings) -> None:
-    """Files a manifest lists outside the scanned folders are ingested too; listed files that are gone are reported."""
+    """Files a manifest lists that the folder scan did not find are ingested too, if they lie under the folders
+    given; listed files that are gone, elsewhere or not regular files are reported, as are rows naming no file."""
     scanned = {f.path for f in found.files}
+    found.unreadable.extend(getattr(settings.manifest, "problems", []))
     for path in settings.manifest:
         if path in scanned:
+            continue
+        if not _lies_under(path, settings.allowed_roots):
+            found.unreadable.append((path, "outside", "listed in the manifest but outside the folders given to ingest; "
+                                     "pass --allow-outside to read it"))
             continue
         try:
             info = os.stat(path)
         except OSError:
             found.unreadable.append((path, "missing", "listed in the manifest but not found on disk"))
             continue
+        if not stat.S_ISREG(info.st_mode):
+            found.unreadable.append((path, "not_a_regular_file", f"this is {describe_file_type(info.st_mode)}, not a "
+                                     "regular file; only regular files are read"))
+            continue
         folder = os.path.dirname(path)
         found.files.append(FoundFile(path=path, size=info.st_size, mtime_ns=info.st_mtime_ns, root=folder,
                                      source=os.path.basename(folder) or "unknown",
                                      looks_like_image=has_image_extension(path)))
+
+
+def _lies_under(path: str, roots: list[str] | None) -> bool:
+    """Is ``path`` (where it really is, symlinks followed) inside one of ``roots``? ``roots`` None: anywhere goes."""
+    if roots is None:
+        return True
+    real = os.path.realpath(path)
+    for root in roots:
+        for base in {root, os.path.realpath(root)}:
+            if real == base or real.startswith(base.rstrip(os.sep) + os.sep):
+                return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------- reading files
@@ -240,7 +299,10 @@ class _Examiner:
         self.pool = self._new_pool() if self.workers > 1 and jobs >= 64 else None
 
     def _new_pool(self):
-        return concurrent.futures.ProcessPoolExecutor(max_workers=self.workers)
+        # Workers die with this process (a `kill -9` of ingest must not leave them running) and, being forked,
+        # close their copy of the store's lock at once (trendgan.store), so they never hold it.
+        return concurrent.futures.ProcessPoolExecutor(max_workers=self.workers, initializer=die_with_parent,
+                                                      initargs=(os.getpid(),))
 
     def __enter__(self):
         return self
@@ -461,7 +523,10 @@ def _write_batch(store: Store, images: list[dict], files: list[dict], rejects: l
                 _forget_replaced_bytes(db, path)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # A failed COMMIT (a full disk) has already ended the transaction: ROLLBACK would then fail too and
+            # hide the real cause, which the catalog turns into one clear line.
+            with contextlib.suppress(Exception):
+                db.execute("ROLLBACK")
             raise
     for _, reason, detail in rejects:
         result.rejected[reason] = result.rejected.get(reason, 0) + 1

@@ -6,9 +6,12 @@ Every way a scraped file can be bad ends in a ``BadImage`` with a short reason c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
+import os
+import stat
 import struct
 import warnings
 from dataclasses import dataclass
@@ -21,6 +24,9 @@ from trendgan.ingest.dates import parse_exif_datetime
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".avif", ".bmp", ".tif", ".tiff"})
 # Pillow's own bomb limit (about 89 megapixels); a fashion photo is rarely above 50.
 DEFAULT_MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+# Files are read whole into memory: a 16-bit TIFF at the pixel limit is about 540 MB, nothing a scraper fetches is
+# larger, and a multi-gigabyte (or sparse) file named like an image must not exhaust memory.
+MAX_FILE_BYTES = 1 << 30
 
 # Modes whose conversion to RGB we trust. LAB (and anything rarer) would need colour management to look right,
 # so such files are rejected with a reason rather than ingested with wrong colours.
@@ -39,6 +45,9 @@ REJECT_REASONS = (
     "decompression_bomb",  # claims more pixels than is safe to decode
     "unsupported_mode",  # a colour mode that cannot be turned into RGB faithfully
     "unreadable",  # permissions or I/O errors (files and folders)
+    "not_a_regular_file",  # a FIFO, device or socket named like an image: reading it could block forever
+    "too_large",  # over MAX_FILE_BYTES
+    "outside",  # listed in a manifest but outside the folders given to ingest (--allow-outside reads it)
     "bad_name",  # a file or folder name that is not valid UTF-8
     "absurd_date",  # dated before 1900 or in the future
     "missing",  # listed in a manifest but not on disk
@@ -50,12 +59,16 @@ _OFFSET_TIME_ORIGINAL = 36881
 _DATETIME = 306
 
 
-class BadImage(Exception):
-    """A file that is not a usable image; ``reason`` is one of REJECT_REASONS."""
+class BadImage(OSError):
+    """A file that is not a usable image; ``reason`` is one of REJECT_REASONS. An OSError, so code that already
+    treats an unreadable file as skippable (``except OSError``) treats a bad image the same way."""
 
     def __init__(self, reason: str, detail: str):
         super().__init__(f"{reason}: {detail}")
         self.reason, self.detail = reason, detail
+
+    def __reduce__(self):  # pickles (process pools) with both parts, not the joined message
+        return type(self), (self.reason, self.detail)
 
 
 @dataclass
@@ -79,12 +92,74 @@ def has_image_extension(name: str) -> bool:
 
 def examine_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageFacts:
     """Read, hash, fully decode and fingerprint one file; raise BadImage with the reason when it is unusable."""
+    return examine_bytes(read_regular_file(path), max_pixels=max_pixels)
+
+
+def open_regular(path: str | os.PathLike):
+    """``open(path, "rb")`` for regular files only. A FIFO, device or socket named like an image would block the
+    reader forever (a FIFO with no writer) or never end (``/dev/zero``): BadImage("not_a_regular_file") instead.
+    Opened without blocking, then checked on the open descriptor, so a file swapped after a check is caught too."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise BadImage("unreadable", exc.strerror or str(exc)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise BadImage("not_a_regular_file", f"this is {describe_file_type(mode)}, not a regular file; only "
+                           "regular files are read")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def describe_file_type(mode: int) -> str:
+    """'a named pipe (FIFO)', 'a socket'... for a stat mode that is not a regular file."""
+    for test, words in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                        (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return words
+    return "not a regular file"
+
+
+def read_regular_file(path: str | os.PathLike, limit: int | None = None) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (default MAX_FILE_BYTES); BadImage (unreadable,
+    not_a_regular_file, too_large)."""
+    limit = MAX_FILE_BYTES if limit is None else limit
+    try:
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > limit:
+                raise BadImage("too_large", f"{size:,} bytes is over the {limit:,} byte limit for one image file")
+            return fh.read(limit + 1)
+    except BadImage:
+        raise
     except OSError as exc:
         raise BadImage("unreadable", exc.strerror or str(exc)) from None
-    return examine_bytes(data, max_pixels=max_pixels)
+
+
+@contextlib.contextmanager
+def safe_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS):
+    """``with safe_image(path) as image:`` in place of ``with Image.open(path) as image:`` for files that may have
+    changed since ingest: a regular file only, and a picture claiming more than ``max_pixels`` is refused before a
+    pixel is decoded. Raises BadImage (an OSError) for both."""
+    data = read_regular_file(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadImage("decompression_bomb", str(exc).split(".")[0]) from None
+    except UnidentifiedImageError:
+        raise BadImage("not_an_image", "Pillow does not recognise this file as a picture") from None
+    with image:
+        _check_pixels(image, max_pixels)
+        yield image
 
 
 def examine_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageFacts:
@@ -120,13 +195,10 @@ def colour_layout(picture: Image.Image) -> bytes:
 def open_rgb(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """An image file as upright 8-bit RGB (EXIF rotation applied, alpha over white); BadImage when unusable.
 
-    The one loader later stages need: it treats CMYK, palette, 16-bit and transparent files the way ingest did.
+    The one loader later stages need: it treats CMYK, palette, 16-bit and transparent files the way ingest did,
+    and refuses what may have replaced an image since ingest (a FIFO, a device, a decompression bomb).
     """
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise BadImage("unreadable", exc.strerror or str(exc)) from None
+    data = read_regular_file(path)
     if not data:
         raise BadImage("empty", "the file has zero bytes")
     with warnings.catch_warnings():

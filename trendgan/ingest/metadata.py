@@ -34,6 +34,9 @@ NESTING_KEYS = ("node", "post", "data", "item")
 METADATA_SUFFIXES = (".json", ".json.xz", ".jsonl", ".txt", ".csv")
 _HASHTAG = re.compile(r"#(\w+)", re.UNICODE)
 MAX_SIDECAR_BYTES = 20_000_000  # a sidecar bigger than this is not metadata; leave it alone
+# Captions are cut to this many characters: Instagram allows 2,200 and TikTok 4,000, so longer text is spam or a
+# scraper's mistake, and one such field must not weigh on the catalog (or, in a CSV, stop the whole manifest).
+MAX_CAPTION_CHARS = 10_000
 
 
 @dataclass
@@ -128,7 +131,7 @@ def _read_caption_txt(path: Path) -> str | None:
     try:
         if path.stat().st_size > MAX_SIDECAR_BYTES:
             return None
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        text = path.read_text(encoding="utf-8", errors="replace").strip()[:MAX_CAPTION_CHARS]
     except OSError:
         return None
     return text or None
@@ -172,7 +175,7 @@ def _first_caption(layer: dict) -> str | None:
             texts = [e.get("node", {}).get("text") for e in edges if isinstance(e, dict)]
             value = "\n".join(t for t in texts if isinstance(t, str)) or None
         if isinstance(value, str) and value.strip():
-            return clean_text(value.strip())
+            return clean_text(value.strip()[:MAX_CAPTION_CHARS])
     return None
 
 
@@ -233,21 +236,39 @@ MANIFEST_PATH_COLUMNS = ("path", "file", "filename", "image", "image_path")
 MANIFEST_DATE_COLUMNS = ("date", "posted_at", "timestamp", "created_at", "taken_at")
 
 
-def read_manifest(manifest: str | Path) -> dict[str, PostInfo]:
+class Manifest(dict):
+    """{absolute image path: PostInfo} read from a manifest, with what the reading found wrong.
+
+    ``problems``: (path as printable text, reason, detail) for rows that cannot name a file (a NUL byte, text that
+    is not UTF-8): they go to the rejects table. ``conflicts``: (path, date kept, date dropped) for a path listed
+    more than once with different dates: the last row wins, and ingest says so. ``long_captions``: rows whose caption
+    was cut to MAX_CAPTION_CHARS.
+    """
+
+    def __init__(self, path: Path | None = None):
+        super().__init__()
+        self.path = path
+        self.problems: list[tuple[str, str, str]] = []
+        self.conflicts: list[tuple[str, str, str]] = []
+        self.long_captions = 0
+
+
+def read_manifest(manifest: str | Path) -> Manifest:
     """A manifest (CSV or JSON Lines) -> {absolute image path: info}. Relative paths are taken from the manifest's folder.
 
     Raises IngestError when the file cannot be read or has no path column; rows with an unreadable date simply
-    carry no date (the sidecar, EXIF or path is tried next).
+    carry no date (the sidecar, EXIF or path is tried next); a row whose path cannot name a file is reported in
+    ``Manifest.problems``, not fatal.
     """
     manifest = Path(manifest).expanduser()
     if not manifest.is_file():
         raise IngestError(f"manifest {manifest} does not exist or is not a file; check the --manifest path")
     try:
         rows = _manifest_rows(manifest)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, csv.Error) as exc:
         raise IngestError(f"cannot read the manifest {manifest}: {exc}; it must be a CSV or JSON Lines file") from None
     base = manifest.resolve().parent
-    entries: dict[str, PostInfo] = {}
+    entries = Manifest(manifest)
     for number, row in enumerate(rows, start=1):
         row = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
         raw_path = _first_present(row, MANIFEST_PATH_COLUMNS)
@@ -257,22 +278,56 @@ def read_manifest(manifest: str | Path) -> dict[str, PostInfo]:
                     f"the manifest {manifest} has no path column (expected one of: {', '.join(MANIFEST_PATH_COLUMNS)})"
                 )
             continue
-        image_path = Path(str(raw_path).strip()).expanduser()
+        text = str(raw_path).strip()
+        why = _bad_path_reason(text)
+        if why:
+            entries.problems.append((_printable(text), "bad_name", f"manifest row {number}: the path {why}"))
+            continue
+        image_path = Path(text).expanduser()
         if not image_path.is_absolute():
             image_path = base / image_path
+        caption = _first_present(row, CAPTION_KEYS)
+        if isinstance(caption, str) and len(caption.strip()) > MAX_CAPTION_CHARS:
+            entries.long_captions += 1
         info = post_info_from_mapping(row, origin="manifest")
         raw_date = _first_present(row, MANIFEST_DATE_COLUMNS)
         if raw_date is not None:
-            info.posted_at, info.raw_date = parse_timestamp(raw_date), str(raw_date)
-            info.unreadable_date = None if info.posted_at else str(raw_date)
+            info.posted_at, info.raw_date = parse_timestamp(raw_date), clean_text(str(raw_date))
+            info.unreadable_date = None if info.posted_at else info.raw_date
         source = row.get("source")
         info.source = clean_text(str(source).strip()) if source not in (None, "") else None
-        entries[str(Path(_normalise(image_path)))] = info
+        key = str(Path(_normalise(image_path)))
+        earlier = entries.get(key)
+        if earlier is not None and earlier.posted_at != info.posted_at and earlier.raw_date and info.raw_date:
+            entries.conflicts.append((key, info.raw_date, earlier.raw_date))
+        entries[key] = info
     return entries
 
 
+def _bad_path_reason(text: str) -> str | None:
+    """Why a manifest's path text cannot name a file (the catalog and the OS need UTF-8 without NUL), or None."""
+    if "\x00" in text:
+        return "holds a NUL byte"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8 text (a broken character)"
+    return None
+
+
+def _printable(text: str) -> str:
+    """The path as text the catalog can store: broken characters and NUL bytes as escapes."""
+    return text.encode("utf-8", "surrogateescape" if _only_escapes(text) else "surrogatepass") \
+        .decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
+def _only_escapes(text: str) -> bool:
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
+
+
 def _manifest_rows(manifest: Path) -> list[dict]:
-    text = manifest.read_text(encoding="utf-8-sig")
+    # Bytes that are not UTF-8 stay as escapes (surrogateescape): one bad row is reported, the rest are read.
+    text = manifest.read_bytes().decode("utf-8", "surrogateescape").removeprefix("\ufeff")
     if manifest.suffix.lower() in {".jsonl", ".ndjson", ".json"} or text.lstrip().startswith("{"):
         rows = []
         for number, line in enumerate(text.splitlines(), start=1):
@@ -285,7 +340,14 @@ def _manifest_rows(manifest: Path) -> list[dict]:
             if isinstance(row, dict):
                 rows.append(row)
         return rows
-    return list(csv.DictReader(text.splitlines()))
+    # csv's default field limit (128 KiB) would stop the whole manifest at one long caption; the text is in memory
+    # already, so no field can be longer than it.
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        return list(csv.DictReader(text.splitlines()))
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _first_present(row: dict, keys: tuple[str, ...]):

@@ -8,12 +8,13 @@ folders that cannot be read are reported, not fatal.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trendgan.ingest.images import has_image_extension
+from trendgan.ingest.images import describe_file_type, has_image_extension
 from trendgan.ingest.metadata import is_metadata_file, sidecar_candidates
-from trendgan.store import STAGES
+from trendgan.store import DAMAGED_FOLDER, RUN_FOLDERS
 
 _SKIPPED_FOLDERS = {"__MACOSX", "@eaDir", "$RECYCLE.BIN"}
 
@@ -50,7 +51,7 @@ def scan(paths: list[str | os.PathLike], store_root: str | os.PathLike | None = 
     skip_dirs: set[str] = set()
     if store_root is not None:
         store = absolute(store_root)
-        skip_dirs = {store} | {os.path.join(store, name) for name in (*STAGES, "embeddings")}
+        skip_dirs = {store} | {os.path.join(store, name) for name in (*RUN_FOLDERS, "embeddings", "pipelines", DAMAGED_FOLDER)}
     seen: set[str] = set()
     for given in paths:
         root = absolute(given)
@@ -120,6 +121,10 @@ def _add_file(path, name, root, source, names, result: ScanResult, seen: set[str
         result.unreadable.append((path, "unreadable", f"file cannot be read: {exc.strerror or exc}"))
         return
     seen.add(path)
+    if not stat.S_ISREG(info.st_mode):  # a FIFO named x.jpg would block the reader forever
+        result.unreadable.append((path, "not_a_regular_file",
+                                  f"this is {describe_file_type(info.st_mode)}, not a regular file; only regular files are read"))
+        return
     sidecars = []
     if names:
         folder = os.path.dirname(path)

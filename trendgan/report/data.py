@@ -1,8 +1,7 @@
 """Everything the report shows, read from a store: each part is None when its stage has not run yet.
 
-Stages are read through their own loaders (``trendgan.styles.load_styles``, ``trendgan.forecast.load_forecast``,
-``trendgan.embed.latest_encoder_key``); renders and designs from the index files their contracts name
-(docs/stages.md).
+Runs are read through ``trendgan.runs`` (StylesRun, ForecastRun, RenderRun, DesignsRun), the catalog's counts through
+``trendgan.status.store_status`` and the encoder through ``trendgan.embed.latest_encoder_key``.
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from trendgan.errors import StageNotRunError, TrendganError
-from trendgan.store import Store, read_json
+from trendgan.runs import DesignsRun, ForecastRun, RenderRun, StylesRun
+from trendgan.store import Store
 
 
 @dataclasses.dataclass
@@ -49,39 +49,35 @@ def gather(store: Store) -> ReportData:
     data = ReportData(store=store.root)
     if store.exists():
         data.overview, data.rejects_by_reason = catalog_overview(store)
-    forecast = _latest_forecast(store)
-    styles_run_name = _config_value(forecast[0], ("styles_run", "styles")) if forecast else None
-    styles = _load_styles(store, styles_run_name)
+    forecast = ForecastRun.latest(store)
+    styles = _styles_run(store, forecast.styles_run if forecast else None)
     if styles is not None:
-        data.styles_run, data.styles, data.series, data.style_map, styles_config = styles
+        data.styles_run, data.styles, data.series = styles.name, styles.styles, styles.series
+        data.style_map = _maybe(lambda: styles.map)
         if data.overview is not None:
-            data.overview["encoder"] = styles_config.get("encoder") or styles_config.get("encoder_key") or data.overview.get("encoder")
-            data.overview["period"] = styles_config.get("period")
-            data.overview["periods"] = int(data.series["ds"].nunique()) if data.series is not None else data.overview.get("periods")
+            data.overview["encoder"] = styles.encoder or data.overview.get("encoder")
+            data.overview["period"] = styles.period
+            data.overview["periods"] = int(data.series["ds"].nunique())
     if forecast is not None:
-        folder, data.forecasts, data.backtests, data.labels = forecast
-        data.forecast_run = folder.name
+        data.forecast_run = forecast.name
+        data.forecasts, data.backtests, data.labels = forecast.forecasts, forecast.backtests, forecast.labels
     data.renders_run, data.renders = latest_renders(store)
     data.designs = latest_designs(store)
     return data
 
 
 def catalog_overview(store: Store) -> tuple[dict[str, Any], dict[str, int]]:
-    """Counts a reader checks first: images, periods, sources, rejects, undated and duplicate images."""
-    with store.catalog(read_only=True) as db:
-        images, undated, near_duplicates, sources, first, last = db.execute(
-            "SELECT count(*), count(*) FILTER (WHERE posted_at IS NULL), count(*) FILTER (WHERE duplicate_of IS NOT NULL),"
-            " count(DISTINCT source), min(posted_at), max(posted_at) FROM images"
-        ).fetchone()
-        weeks = db.execute("SELECT count(DISTINCT date_trunc('week', posted_at)) FROM images WHERE posted_at IS NOT NULL").fetchone()[0]
-        exact_duplicates = db.execute("SELECT count(*) FROM files WHERE status = 'exact_duplicate'").fetchone()[0]
-        rejects = dict(db.execute("SELECT reason, count(*) FROM rejects GROUP BY reason ORDER BY 2 DESC").fetchall())
+    """Counts a reader checks first (ingest's own status): images, periods, sources, rejects, undated, duplicates."""
+    from trendgan.status import store_status
+
+    status = store_status(store, period="week")
     overview = {
-        "images": int(images), "undated": int(undated), "near_duplicates": int(near_duplicates),
-        "exact_duplicates": int(exact_duplicates), "sources": int(sources), "rejects": int(sum(rejects.values())),
-        "periods": int(weeks), "period": "W", "first_posted": first, "last_posted": last, "encoder": latest_encoder(store),
+        "images": status.images, "undated": status.undated, "near_duplicates": status.near_duplicates,
+        "exact_duplicates": status.exact_duplicates, "sources": len(status.sources), "rejects": status.rejected_total,
+        "periods": len(status.images_per_period), "period": "W", "first_posted": status.first_date,
+        "last_posted": status.last_date, "encoder": latest_encoder(store),
     }
-    return overview, {str(k): int(v) for k, v in rejects.items()}
+    return overview, dict(status.rejected)
 
 
 def latest_encoder(store: Store) -> str | None:
@@ -93,72 +89,25 @@ def latest_encoder(store: Store) -> str | None:
         return None
 
 
-def _load_styles(store: Store, run: str | None):
-    try:
-        folder = store.run_dir("styles", run)
-    except StageNotRunError:
-        if run is None:
-            return None
-        return _load_styles(store, None)  # the forecast's styles run was deleted: show the latest instead
-    from trendgan.styles import load_styles
-
-    loaded = load_styles(store, folder.name)
-    return folder.name, loaded.styles, loaded.series, _maybe(lambda: loaded.map), dict(loaded.config or {})
-
-
-def _latest_forecast(store: Store):
-    try:
-        folder = store.run_dir("forecasts")
-    except StageNotRunError:
-        return None
-    from trendgan.forecast import load_forecast
-
-    loaded = load_forecast(store, folder.name)
-    return folder, loaded.forecasts, loaded.backtests, loaded.labels
+def _styles_run(store: Store, name: str | None) -> StylesRun | None:
+    """The styles run a forecast was made from, or the latest when that one is gone (or there is no forecast)."""
+    if name:
+        try:
+            return StylesRun.open(store, name)
+        except StageNotRunError:
+            pass
+    return StylesRun.latest(store)
 
 
 def latest_renders(store: Store) -> tuple[str | None, list[dict]]:
     """The latest render run's index, with every file made absolute so the page builder can read it."""
-    folder = store.latest_run("renders")
-    if folder is None or not (folder / "index.json").exists():
-        return None, []
-    entries = read_json(folder / "index.json")
-    if isinstance(entries, dict):  # tolerate {"styles": [...]} as well as a bare list
-        entries = entries.get("styles", [])
-    for entry in entries:
-        entry["files"] = [str(_resolve(folder, f)) for f in entry.get("files", [])]
-        if entry.get("grid"):
-            entry["grid"] = str(_resolve(folder, entry["grid"]))
-    return folder.name, entries
+    run = RenderRun.latest(store)
+    return (run.name, run.entries) if run is not None else (None, [])
 
 
 def latest_designs(store: Store, limit: int = 3) -> list[dict]:
     """The newest ``limit`` designs runs (restyles and personal designs): their index with absolute file paths."""
-    runs = []
-    for folder in reversed(store.runs("designs")[-limit:]):
-        index = read_json(folder / "index.json")
-        if not isinstance(index, dict):
-            continue
-        index["run"] = folder.name
-        for entry in index.get("files") or []:
-            if isinstance(entry, dict) and entry.get("file"):
-                entry["file"] = str(_resolve(folder, entry["file"]))
-        runs.append(index)
-    return runs
-
-
-def _resolve(folder: Path, name: str) -> Path:
-    path = Path(name)
-    return path if path.is_absolute() else folder / path
-
-
-def _config_value(folder: Path, keys: tuple[str, ...]) -> str | None:
-    config = read_json(folder / "config.json")
-    for key in keys:
-        value = config.get(key)
-        if isinstance(value, str) and value:
-            return Path(value).name
-    return None
+    return [run.index for run in reversed(DesignsRun.all(store)[-limit:])]
 
 
 def _maybe(getter):

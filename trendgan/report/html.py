@@ -18,6 +18,7 @@ import pandas as pd
 from trendgan.report import plots
 from trendgan.report.data import ReportData, gather
 from trendgan.errors import TrendganError
+from trendgan.periods import period
 from trendgan.store import Store, write_json_atomic, write_text_atomic
 
 THUMB_PX = 96
@@ -27,7 +28,6 @@ LEADERBOARDS = (
     ("rising", "Rising styles", "established and gaining share"),
     ("declining", "Declining styles", "losing share"),
 )
-PERIOD_WORDS = {"W": "week (from Monday)", "M": "month", "Q": "quarter", "Y": "year", "D": "day"}
 NOT_RUN = '<p class="not-run">Not run yet: {hint}</p>'
 
 
@@ -115,7 +115,7 @@ def overview_section(data: ReportData) -> str:
     span = ""
     if o.get("first_posted") is not None:
         span = f"<p>Images posted {_date(o['first_posted'])} to {_date(o['last_posted'])}"
-        span += f", counted by <b>{html.escape(PERIOD_WORDS.get(str(o.get('period') or 'W'), str(o.get('period'))))}</b>.</p>"
+        span += f", counted by <b>{html.escape(_period_description(o.get('period')))}</b>.</p>"
     encoder = html.escape(str(o.get("encoder") or "not embedded yet"))
     runs = ", ".join(f"{k} <code>{html.escape(v)}</code>" for k, v in
                      (("styles", data.styles_run), ("forecast", data.forecast_run), ("renders", data.renders_run)) if v)
@@ -246,11 +246,12 @@ def _representatives(data: ReportData, style_id, limit: int = 4) -> list[str]:
 
 def thumbnail_data_uri(path: str | Path, size: int = THUMB_PX) -> str | None:
     """A small JPEG of an image as a data: URI, or None when the file is gone or unreadable."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
+
+    from trendgan.ingest import open_rgb  # refuses FIFOs and decompression bombs swapped in since ingest
 
     try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
+        with open_rgb(str(path)) as image:
             image.thumbnail((size, size))
             buffer = io.BytesIO()
             image.save(buffer, format="JPEG", quality=80)
@@ -270,6 +271,13 @@ def _figure(fig, div_id: str) -> str:
     # auto_play off: plotly would otherwise run through the style map's periods on load and stop at a random one.
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, auto_play=False,
                        config={"displaylogo": False, "responsive": True})
+
+
+def _period_description(code) -> str:
+    try:
+        return period(code or "W").description
+    except TrendganError:
+        return str(code)
 
 
 def _fmt(value) -> str:

@@ -173,7 +173,7 @@ def _true_trends(scenario: Scenario, curves, shares: np.ndarray, source_weights:
     The future is the holdout periods; a scenario without them gets a quarter of noise-free future from the curves
     (the noise draws are left alone so the corpus stays the same for a seed).
     """
-    from trendgan.forecast.core import season_length_for
+    from trendgan.periods import season_length
     from trendgan.forecast.labels import true_trends
 
     if holdout:
@@ -187,7 +187,7 @@ def _true_trends(scenario: Scenario, curves, shares: np.ndarray, source_weights:
         market = shares_from_weights(np.stack([c.weights(t, months, observed - 1) for c in curves], axis=1))
         seen = np.stack([market[s.lead + observed: s.lead + observed + ahead] for s in scenario.sources])
         future = np.einsum("s,spl->pl", source_weights, seen)
-    season = season_length_for(scenario.period)
+    season = season_length(scenario.period)
     return [str(x) for x in true_trends(shares[:observed].T, future.T, season)]
 
 

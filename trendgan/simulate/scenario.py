@@ -63,10 +63,11 @@ from typing import Any
 
 from trendgan.config import load_toml
 from trendgan.errors import ConfigError
+from trendgan.periods import parse_period
 from trendgan.simulate.curves import DEFAULTS, Curve
 from trendgan.simulate.garments import GarmentStyle, parse_style
 
-PERIODS = ("W", "M", "D")
+PERIODS = "WMD"  # the periods a scenario can be written in (trendgan.periods defines them)
 IMAGE_KINDS = ("garments", "fashion-mnist", "folder")
 
 DEFAULT_SOURCES = [
@@ -237,9 +238,7 @@ def _parse(table: dict, base_dir: Path) -> Scenario:
     unknown = sorted(set(table) - _TOP_KEYS)
     if unknown:
         raise ConfigError(f"unknown scenario setting(s) {', '.join(unknown)}; known: {', '.join(sorted(_TOP_KEYS))}")
-    period = str(table.get("period", "W")).upper()
-    if period not in PERIODS:
-        raise ConfigError(f"period {table.get('period')!r} is not one of W (weeks), M (months), D (days)")
+    period = parse_period(table.get("period", "W"), allowed=PERIODS)
     if "start" not in table:
         raise ConfigError("the scenario needs a start date, e.g. start = 2024-01-01")
     start = snap_to_period(_as_date(table["start"], "start"), period)

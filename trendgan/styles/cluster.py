@@ -71,19 +71,23 @@ class StyleClusterer:
         raise NotImplementedError
 
     def predict(self, vectors: np.ndarray) -> np.ndarray:
+        if getattr(self, "metric", "cosine") == "euclidean":
+            return self.estimator_.predict(np.asarray(vectors, dtype=np.float32)).astype(np.int64)
         labels, _ = nearest_style(normalise(vectors), self.centroids_)
         return labels
 
 
 class KMeansStyles(StyleClusterer):
-    """k-means on unit vectors; k by cosine silhouette when ``n_styles="auto"``.
+    """k-means on unit vectors (``metric="cosine"``, the default) or on plain coordinates (``"euclidean"``, e.g. a
+    UMAP of the vectors); k by silhouette when ``n_styles="auto"``.
 
     Full k-means up to ``minibatch_above`` images; beyond that mini-batch k-means on a ``fit_sample`` and a
     chunked nearest-centroid pass over everything (the same answer k-means' own predict would give).
     """
 
     def __init__(self, n_styles="auto", k_min=4, k_max=30, k_sample=3000, minibatch_above=50_000,
-                 fit_sample=200_000, chunk_size=65_536, seed=0):
+                 fit_sample=200_000, chunk_size=65_536, seed=0, metric="cosine"):
+        self.metric = metric
         self.n_styles = n_styles
         self.k_min = k_min
         self.k_max = k_max
@@ -96,10 +100,11 @@ class KMeansStyles(StyleClusterer):
     def fit(self, vectors):
         from sklearn.cluster import KMeans, MiniBatchKMeans
 
-        vectors = normalise(vectors)
+        unit = self.metric == "cosine"
+        vectors = normalise(vectors) if unit else np.asarray(vectors, dtype=np.float32)
         n = len(vectors)
         if self.n_styles == "auto":
-            self.k_scores_ = silhouette_by_k(vectors, self.k_min, self.k_max, self.k_sample, self.seed)
+            self.k_scores_ = silhouette_by_k(vectors, self.k_min, self.k_max, self.k_sample, self.seed, self.metric)
             k = max(self.k_scores_, key=self.k_scores_.get) if self.k_scores_ else 1
         else:
             k = int(self.n_styles)
@@ -118,18 +123,24 @@ class KMeansStyles(StyleClusterer):
 
             with threadpool_limits(limits=1):
                 model.fit(vectors[rows])
-            self.centroids_ = normalise(model.cluster_centers_)
-            self.labels_, _ = nearest_style(vectors, self.centroids_, self.chunk_size)
+            if unit:
+                self.centroids_ = normalise(model.cluster_centers_)
+                self.labels_, _ = nearest_style(vectors, self.centroids_, self.chunk_size)
+            else:
+                self.centroids_ = model.cluster_centers_.astype(np.float32)
+                self.labels_ = np.concatenate([model.predict(vectors[i:i + self.chunk_size])
+                                               for i in range(0, n, self.chunk_size)]).astype(np.int64)
         else:
             model = KMeans(n_clusters=k, random_state=self.seed, n_init=4)
             self.labels_ = model.fit_predict(vectors).astype(np.int64)
-            self.centroids_ = style_centroids(vectors, self.labels_, k)
+            self.centroids_ = style_centroids(vectors, self.labels_, k) if unit else model.cluster_centers_.astype(np.float32)
         self.estimator_ = model
         return self
 
 
-def silhouette_by_k(vectors, k_min, k_max, sample_size, seed) -> dict[int, float]:
-    """Cosine silhouette of k-means for each k in the range, on one seeded sample (higher is better)."""
+def silhouette_by_k(vectors, k_min, k_max, sample_size, seed, metric="cosine") -> dict[int, float]:
+    """Silhouette (cosine, or ``metric``) of k-means for each k in the range, on one seeded sample (higher is
+    better)."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
@@ -143,7 +154,7 @@ def silhouette_by_k(vectors, k_min, k_max, sample_size, seed) -> dict[int, float
             labels = KMeans(n_clusters=k, random_state=seed, n_init=2).fit_predict(sample)
             if len(np.unique(labels)) < 2:
                 continue
-            scores[k] = float(silhouette_score(sample, labels, metric="cosine"))
+            scores[k] = float(silhouette_score(sample, labels, metric=metric))
     return scores
 
 

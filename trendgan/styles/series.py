@@ -5,25 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trendgan.periods import all_periods, period_start  # noqa: F401  (period_start is re-exported)
 from trendgan.styles.cluster import group_sums, normalise
-
-# pandas period aliases: "W" is W-SUN, i.e. weeks running Monday..Sunday, so a week's start is its Monday.
-_PANDAS_PERIOD = {"W": "W-SUN", "M": "M", "Q": "Q", "Y": "Y"}
-
-
-def period_start(posted_at, period: str = "W") -> pd.Series:
-    """The start of the period (Monday of the week, first of the month/quarter/year) holding each date; NaT stays."""
-    stamps = pd.to_datetime(pd.Series(posted_at), utc=False)
-    if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    starts = stamps.dt.to_period(_PANDAS_PERIOD[period]).dt.start_time
-    return starts.astype("datetime64[ns]")
-
-
-def all_periods(first, last, period: str) -> pd.DatetimeIndex:
-    """Every period start from ``first`` to ``last``, gaps included, so each series has a regular frequency."""
-    spans = pd.period_range(first, last, freq=_PANDAS_PERIOD[period])
-    return pd.DatetimeIndex(spans.start_time).astype("datetime64[ns]")
 
 
 def engagement_weights(engagement, how: str = "log1p") -> np.ndarray:

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from trendgan.console import progress, say
 from trendgan.errors import NoImagesError, StageNotRunError, TrendganError
-from trendgan.store import Store, append_jsonl, utcnow, write_json_atomic, write_parquet_atomic
+from trendgan.runs import StylesRun, start_run
+from trendgan.store import Store
 from trendgan.styles.cluster import (
-    cluster_labels, fold_small_styles, make_clusterer, nearest_style, normalise, relabel_by_size, sample_rows,
-    style_centroids,
+    KMeansStyles, cluster_labels, fold_small_styles, make_clusterer, nearest_style, normalise, relabel_by_size,
+    sample_rows, style_centroids,
 )
+from trendgan.styles.families import FamilySettings, build_families, family_name, match_families
+from trendgan.styles.granularity import choose_fine_k
 from trendgan.styles.matching import match_styles
 from trendgan.styles.naming import StyleName, name_style_from_images, name_styles_with_text, unique_names
-from trendgan.styles.series import engagement_weights, period_start, style_drift, style_series
+from trendgan.styles.series import all_periods, engagement_weights, period_start, style_drift, style_series
 from trendgan.styles.settings import StyleSettings
+from trendgan.styles.space import StyleSpace, centroids_in
+from trendgan.styles.splitting import SplitSettings, counts_per_period, split_by_trend
 from trendgan.styles.style_map import style_map
 
 STAGE = "styles"
@@ -44,58 +46,23 @@ class StylesResult:
     matched: int
     new_styles: int
     naming: str
-    styles: object = field(repr=False)  # pandas frame: style_id, name, size, share
+    styles: object = field(repr=False)  # pandas frame: style_id, name, size, share, family
+    families: object = field(default=None, repr=False)  # pandas frame: family_id, name, size, share, styles
+    level: str = "style"
+    splits: int = 0
+
+    @property
+    def n_families(self) -> int:
+        return 0 if self.families is None else len(self.families)
 
     @property
     def run(self) -> str:
         return self.folder.name
 
 
-@dataclass
-class StylesRun:
-    """A finished styles run; each table loads from Parquet on first use."""
-
-    folder: Path
-
-    @cached_property
-    def config(self) -> dict:
-        return json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
-
-    def _table(self, name):
-        import pandas as pd
-
-        return pd.read_parquet(self.folder / f"{name}.parquet")
-
-    @cached_property
-    def styles(self):
-        return self._table("styles")
-
-    @cached_property
-    def series(self):
-        return self._table("series")
-
-    @cached_property
-    def assignments(self):
-        return self._table("assignments")
-
-    @cached_property
-    def drift(self):
-        return self._table("drift")
-
-    @cached_property
-    def map(self):
-        return self._table("map")
-
-    @property
-    def metrics(self) -> list[dict]:
-        path = self.folder / "metrics.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-
 def load_styles(store: Store | str | Path, run: str | None = None) -> StylesRun:
     """The named styles run, or the latest finished one."""
-    store = store if isinstance(store, Store) else Store(store)
-    return StylesRun(store.run_dir(STAGE, run))
+    return StylesRun.open(store, run)
 
 
 # --------------------------------------------------------------------------- the stage
@@ -118,7 +85,7 @@ def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W"
     if settings is None:
         settings = StyleSettings(k=k, method=method, period=period, min_share=min_share,
                                  weight_by_engagement=weight_by_engagement, assign_only=assign_only, seed=seed, **more)
-    if settings.assign_only and not store.runs(STAGE):
+    if settings.assign_only and not StylesRun.all(store):
         raise StageNotRunError(f"--assign-only needs an earlier styles run in {store.root}; run `trendgan styles` first")
 
     images, vectors, encoder_key, counts = _read_images_and_vectors(store, settings)
@@ -130,34 +97,55 @@ def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W"
             "run `trendgan styles` without --assign-only to cluster these vectors"
         )
 
+    images = images.assign(period=period_start(images["posted_at"], settings.period))
+    period_index = _period_index(images["period"], settings.period)
     if settings.assign_only:
-        ids, labels, centroids, match_info = _assign_to_previous(vectors, previous, settings)
+        found = _assign_to_previous(vectors, previous, settings)
     else:
-        ids, labels, centroids, match_info = _cluster_and_match(vectors, previous, _first_free_id(store),
-                                                                settings, clusterer)
+        found = _cluster_and_match(vectors, period_index, previous, _first_free_id(store), settings, clusterer)
+    ids, labels, centroids, match_info = found.ids, found.labels, found.centroids, found.match_info
 
     labels_stable = np.where(labels >= 0, ids[np.maximum(labels, 0)], -1)
     distance = distance_to_style(vectors, labels, centroids, settings.chunk_size)
-    images = images.assign(style_id=labels_stable, distance=distance, period=period_start(images["posted_at"], settings.period))
+    images = images.assign(style_id=labels_stable, distance=distance)
 
     styles = _styles_table(images, ids, labels, distance, centroids, settings)
     styles = _name_styles(styles, images, centroids, encoder_key, previous if settings.assign_only else None, settings)
+    family = _find_families(found, period_index, previous, settings)
+    styles["family"] = family.of_style
+    families = _families_table(images, vectors, styles, family, settings)
+    family_of_image = np.where(labels >= 0, family.of_style[np.maximum(labels, 0)], -1)
+    images = images.assign(family=family_of_image)
     weights = (engagement_weights(images["engagement"], settings.engagement_weight)
                if settings.weight_by_engagement else None)
     series = style_series(images, settings.period, weights, settings.min_images_per_period, style_ids=ids)
+    family_series = style_series(images.assign(style_id=family_of_image), settings.period, weights,
+                                 settings.min_images_per_period, style_ids=families["family_id"].to_numpy())
     drift = style_drift(vectors, labels_stable, images["period"])
+    family_drift = style_drift(vectors, family_of_image, images["period"])
     map_frame, map_method = _map_frame(images, vectors, settings)
 
     metrics = _metrics(images, vectors, labels, ids, match_info, counts, styles, map_method, settings)
+    metrics.update(space=found.space, granularity=found.k_choice, splits=len(found.events),
+                   families=len(families), family_silhouette_by_count=family.scores,
+                   family_merges=sum(e["event"] == "merge" and e["kept"] for e in family.events),
+                   families_kept_apart=sum(e["event"] == "kept_apart" for e in family.events),
+                   level=settings.level)
     metrics["seconds"] = round(time.perf_counter() - started, 2)
-    config = dict(dataclasses.asdict(settings), encoder=encoder_key, next_style_id=match_info["next_style_id"],
-                  previous_run=previous.folder.name if previous else None, created_at=utcnow())
-    folder = _write_run(store, images, styles, series, drift, map_frame, metrics, config)
+    inputs = {"encoder": encoder_key, "previous_run": previous.name if previous else None}
+    results = {"next_style_id": match_info["next_style_id"], "next_family_id": family.next_id,
+               "naming_used": metrics["naming"]}
+    tables = {"styles": styles, "series": series, "drift": drift, "map": map_frame, "families": families,
+              "family_series": family_series, "family_drift": family_drift}
+    folder = _write_run(store, images, tables, [metrics, *found.events, *family.events],
+                        dataclasses.asdict(settings), inputs, results)
     return StylesResult(
         folder=folder, encoder=encoder_key, n_images=len(images), n_styles=len(styles), k=metrics["k"],
         method=metrics["method"], silhouette=metrics.get("silhouette"), noise_share=metrics["noise_share"],
         undated=counts["undated"], matched=metrics["matched_styles"], new_styles=metrics["new_styles"],
-        naming=metrics["naming"], styles=styles[["style_id", "name", "size", "share"]].copy(),
+        naming=metrics["naming"], styles=styles[["style_id", "name", "size", "share", "family"]].copy(),
+        families=families[["family_id", "name", "size", "share", "styles"]].copy(), level=settings.level,
+        splits=len(found.events),
     )
 
 
@@ -169,16 +157,15 @@ def escape_key(text) -> str:
 
 def _previous_run(store: Store, encoder_key: str) -> StylesRun | None:
     """The latest finished run over the same encoder's vectors: only its centroids live in the same space."""
-    for folder in reversed(store.runs(STAGE)):
-        run = StylesRun(folder)
-        if run.config.get("encoder") == encoder_key:
+    for run in reversed(StylesRun.all(store)):
+        if run.encoder == encoder_key:
             return run
     return None
 
 
 def _first_free_id(store: Store) -> int:
     """One more than any style id ever handed out in this store, whatever the encoder: ids are never reused."""
-    return max((int(StylesRun(folder).config.get("next_style_id", 0)) for folder in store.runs(STAGE)), default=0)
+    return max((run.next_style_id for run in StylesRun.all(store)), default=0)
 
 
 # --------------------------------------------------------------------------- reading
@@ -189,14 +176,10 @@ def _read_images_and_vectors(store: Store, settings: StyleSettings):
     import pandas as pd
 
     from trendgan.embed import load_vectors_with_key
+    from trendgan.ingest.catalog import dated_images
 
     encoder_key, image_ids, vectors = load_vectors_with_key(store, settings.encoder)
-    with store.catalog(read_only=True) as db:
-        columns = {row[0] for row in db.execute("DESCRIBE images").fetchall()}
-        engagement = "engagement" if "engagement" in columns else "NULL::BIGINT AS engagement"
-        catalog = db.execute(
-            f"SELECT image_id, path, source, leading_source, posted_at, {engagement}, duplicate_of FROM images"
-        ).df()
+    catalog = dated_images(store)
     counts = {"catalog_images": len(catalog), "vectors": len(image_ids)}
     if not settings.include_duplicates:
         catalog = catalog[catalog["duplicate_of"].isna()]
@@ -220,12 +203,74 @@ def _read_images_and_vectors(store: Store, settings: StyleSettings):
 # --------------------------------------------------------------------------- clustering and ids
 
 
-def _cluster_and_match(vectors, previous: StylesRun | None, first_free_id: int, settings: StyleSettings, clusterer):
-    model = clusterer if clusterer is not None else make_clusterer(settings.method, settings)
-    if clusterer is None and settings.method == "kmeans" and settings.k == "auto":
-        say(f"styles: choosing k by silhouette over {settings.k_min}..{settings.k_max}")
-    labels = cluster_labels(model, vectors)
-    labels = relabel_by_size(fold_small_styles(vectors, labels, settings.min_share))
+@dataclass
+class Clustering:
+    """Styles found (or assigned): per-image style index, stable id per index, centroids in the encoder's space,
+    the vectors in the clustering space, and why the number of styles is what it is."""
+
+    ids: np.ndarray
+    labels: np.ndarray
+    centroids: np.ndarray
+    space_vectors: np.ndarray
+    match_info: dict
+    space: dict = field(default_factory=dict)
+    k_choice: dict = field(default_factory=dict)
+    events: list = field(default_factory=list)      # splits, with their tests
+    previous_families: dict | None = None           # assign-only: style id -> family id of the previous run
+    metric: str = "cosine"                          # how the clustering space is compared
+
+
+def _season_length(period: str) -> int | None:
+    """Periods in a year, for the trend tests' yearly sine and cosine (none for years)."""
+    from trendgan.periods import season_length
+
+    length = season_length(period)
+    return length if length > 1 else None
+
+
+def _period_index(periods, period: str) -> np.ndarray:
+    """0.. for each image's period in the range of dated periods (gaps counted), -1 for undated images."""
+    import pandas as pd
+
+    stamps = pd.to_datetime(pd.Series(periods)).to_numpy()
+    dated = ~pd.isna(stamps)
+    index = np.full(len(stamps), -1, dtype=np.int64)
+    if dated.any():
+        grid = all_periods(stamps[dated].min(), stamps[dated].max(), period).to_numpy()
+        index[dated] = np.searchsorted(grid, stamps[dated])
+    return index
+
+
+def _cluster_and_match(vectors, period_index, previous: StylesRun | None, first_free_id: int,
+                       settings: StyleSettings, clusterer) -> Clustering:
+    space = make_space(settings)
+    space_vectors = space.fit_transform(vectors)
+    k_choice = {}
+    if clusterer is not None:
+        model = clusterer
+    elif settings.method == "kmeans" and settings.k == "auto":
+        choice = choose_fine_k(space_vectors, period_index, settings.k_min, settings.k_max,
+                               settings.min_style_images_per_period, settings.min_style_images,
+                               settings.k_tolerance, settings.k_sample, settings.seed, space.metric_)
+        k_choice = choice.as_dict()
+        say(f"styles: {choice.k} styles ({escape_key(choice.why)})")
+        model = KMeansStyles(choice.k, settings.k_min, settings.k_max, settings.k_sample, settings.minibatch_above,
+                             settings.fit_sample, settings.chunk_size, settings.seed, metric=space.metric_)
+    elif settings.method == "kmeans":
+        model = KMeansStyles(settings.k, settings.k_min, settings.k_max, settings.k_sample, settings.minibatch_above,
+                             settings.fit_sample, settings.chunk_size, settings.seed, metric=space.metric_)
+    else:
+        model = make_clusterer(settings.method, settings)
+    labels = cluster_labels(model, space_vectors)
+    labels = fold_small_styles(vectors, labels, settings.min_share)  # the nearest larger style by the encoder's look
+    events = []
+    if settings.split_by_trend and (labels >= 0).any():
+        split = split_by_trend(space_vectors, labels, period_index,
+                               SplitSettings(alpha=settings.split_alpha, min_size=settings.split_min_size,
+                                             season_length=_season_length(settings.period), seed=settings.seed))
+        labels, events = split.labels, split.events
+    before = labels
+    labels = relabel_by_size(labels)
     n_styles = int(labels.max()) + 1 if (labels >= 0).any() else 0
     if n_styles == 0:
         raise NoImagesError("clustering left every image as noise; use --method kmeans or a smaller min cluster size")
@@ -244,18 +289,119 @@ def _cluster_and_match(vectors, previous: StylesRun | None, first_free_id: int, 
         "matched": match.matched if match else {}, "match_distances": match.distances if match else {},
         "next_style_id": match.next_style_id if match else first_free_id + n_styles, "retired": retired,
     }
-    return ids, labels, centroids, info
+    return Clustering(ids, labels, centroids, space_vectors, info, space.describe(), k_choice,
+                      _events_with_ids(events, before, labels, ids), metric=space.metric_)
 
 
-def _assign_to_previous(vectors, previous: StylesRun, settings: StyleSettings):
+def make_space(settings: StyleSettings) -> StyleSpace:
+    """The clustering space the settings ask for (``space``: none, whiten, or umap = whiten then UMAP)."""
+    return StyleSpace(settings.space_components if settings.space != "none" else 0, settings.space_power,
+                      seed=settings.seed, chunk_size=settings.chunk_size,
+                      umap_components=settings.umap_components if settings.space == "umap" else 0,
+                      umap_neighbors=settings.umap_neighbors, umap_sample=settings.umap_sample,
+                      umap_min_images=settings.umap_min_images)
+
+
+def _events_with_ids(events, before, after, ids):
+    """Split events name the styles by their final stable ids (the splitter numbered them before relabelling)."""
+    lookup = {}
+    for old, new in zip(before[before >= 0], after[after >= 0]):
+        lookup.setdefault(int(old), int(ids[new]))
+    for event in events:
+        event["style"], event["new_style"] = lookup.get(event["style"]), lookup.get(event["new_style"])
+    return events
+
+
+def _assign_to_previous(vectors, previous: StylesRun, settings: StyleSettings) -> Clustering:
     old = previous.styles.sort_values("style_id")
     centroids = np.stack(old["centroid"].to_numpy()).astype(np.float32)  # kept exactly: these styles do not move
     labels, _ = nearest_style(vectors, centroids, settings.chunk_size)
     ids = old["style_id"].to_numpy(dtype=np.int64)
     info = {"k": len(ids), "k_scores": {}, "method": "assign-only", "matched": {i: int(v) for i, v in enumerate(ids)},
             "match_distances": {}, "retired": [],
-            "next_style_id": int(previous.config.get("next_style_id", ids.max() + 1))}
-    return ids, labels, centroids, info
+            "next_style_id": previous.next_style_id or int(ids.max() + 1)}
+    families = dict(zip(old["style_id"].astype(int), old["family"].astype(int))) if "family" in old else None
+    return Clustering(ids, labels, centroids, vectors, info, {"space": "assign-only: nearest previous centroid"},
+                      previous_families=families)
+
+
+# --------------------------------------------------------------------------- families
+
+
+@dataclass
+class Families:
+    of_style: np.ndarray                 # stable family id per style index
+    events: list = field(default_factory=list)
+    scores: dict = field(default_factory=dict)
+    next_id: int = 0
+    matched: int = 0
+
+
+def _find_families(found: Clustering, period_index, previous: StylesRun | None, settings: StyleSettings) -> Families:
+    """Merge the styles into families (or keep the previous run's families when assigning only)."""
+    n_styles = len(found.ids)
+    previous_families = _previous_families(previous)
+    first_free = previous.next_family_id if previous is not None else 0
+    if found.previous_families is not None and len(found.previous_families) == n_styles:
+        of_style = np.array([found.previous_families[int(i)] for i in found.ids], dtype=np.int64)
+        return Families(of_style, next_id=max(first_free, int(of_style.max()) + 1), matched=len(set(of_style)))
+    space_centroids = centroids_in(found.space_vectors, found.labels, n_styles, found.metric)
+    sizes = np.bincount(found.labels[found.labels >= 0], minlength=n_styles)
+    dated = (period_index >= 0).any() and period_index.max() >= 1
+    counts = counts_per_period(found.labels, period_index, n_styles, int(period_index.max()) + 1) if dated else None
+    tree = build_families(space_centroids, sizes, counts, found.space_vectors, found.labels,
+                          FamilySettings(alpha=settings.family_alpha, season_length=_season_length(settings.period),
+                                         seed=settings.seed), found.metric)
+    members = [np.flatnonzero(tree.family_of_style == f) for f in range(tree.n_families)]
+    match = match_families([found.ids[m].tolist() for m in members], [sizes[m].tolist() for m in members],
+                           previous_families, first_free)
+    of_style = match.ids[tree.family_of_style]
+    events = []
+    for event in tree.events:
+        event = dict(event)
+        for key in ("styles", "styles_a", "styles_b"):
+            if key in event:
+                event[key] = [int(found.ids[i]) for i in event[key]]
+        if event["event"] == "merge" and event["kept"]:
+            event["family"] = int(of_style[np.flatnonzero(found.ids == event["styles"][0])[0]])
+        events.append(event)
+    return Families(of_style, events, tree.scores, match.next_family_id, len(match.matched))
+
+
+def _previous_families(previous: StylesRun | None) -> dict[int, list[int]] | None:
+    if previous is None or "family" not in previous.styles:
+        return None
+    grouped = previous.styles.groupby("family")["style_id"].apply(lambda s: [int(v) for v in s])
+    return {int(k): v for k, v in grouped.items()}
+
+
+def _families_table(images, vectors, styles, family: Families, settings):
+    """One row per family: size, share, centroid (encoder space), member styles and the images closest to it."""
+    import pandas as pd
+
+    family_ids = np.unique(family.of_style)
+    index_of = {int(f): i for i, f in enumerate(family_ids)}
+    style_family = dict(zip(styles["style_id"].astype(int), styles["family"].astype(int)))
+    image_family = np.array([index_of[style_family[s]] if s >= 0 else -1 for s in images["style_id"]], dtype=np.int64)
+    centroids = style_centroids(vectors, image_family, len(family_ids))
+    distance = distance_to_style(vectors, image_family, centroids, settings.chunk_size)
+    rows = []
+    styled = image_family >= 0
+    for i, family_id in enumerate(family_ids):
+        members = styles[styles["family"] == family_id].sort_values(["size", "style_id"], ascending=[False, True])
+        mine = np.flatnonzero(image_family == i)
+        closest = mine[np.argsort(distance[mine], kind="stable")[:settings.n_representatives]]
+        rows.append({
+            "family_id": int(family_id),
+            "name": family_name(members["name"].tolist(), members["size"].tolist()),
+            "size": int(len(mine)),
+            "share": len(mine) / max(1, int(styled.sum())),
+            "centroid": centroids[i].astype(np.float32),
+            "styles": members["style_id"].astype(int).tolist(),
+            "representatives": images["image_id"].to_numpy()[closest].tolist(),
+            "representative_paths": images["path"].to_numpy()[closest].tolist(),
+        })
+    return pd.DataFrame(rows).sort_values(["size", "family_id"], ascending=[False, True]).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- tables
@@ -301,7 +447,7 @@ def _name_styles(styles, images, centroids, encoder_key, previous, settings):
         old = previous.styles.set_index("style_id")
         styles["name"] = old.loc[styles["style_id"], "name"].to_numpy()
         styles["keywords"] = old.loc[styles["style_id"], "keywords"].to_numpy() if "keywords" in old else [[]] * len(styles)
-        styles.attrs["naming"] = previous.config.get("naming_used", "previous run")
+        styles.attrs["naming"] = previous.results.get("naming_used", "previous run")
     else:
         names, how = _names_for(styles, centroids, encoder_key, settings)
         styles["name"] = unique_names([n.name for n in names], styles["style_id"])
@@ -338,12 +484,14 @@ def _encoder_for_naming(encoder_key):
 
 
 def _open_images(paths):
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
+
+    from trendgan.ingest.images import safe_image
 
     images = []
     for path in paths:
         try:
-            with Image.open(path) as image:
+            with safe_image(path) as image:  # a FIFO or a bomb swapped in since ingest is skipped, not hung on
                 images.append(image.convert("RGB"))
         except (OSError, UnidentifiedImageError, ValueError):
             continue  # moved or unreadable since ingest: name from the others
@@ -386,26 +534,18 @@ def _metrics(images, vectors, labels, ids, info, counts, styles, map_method, set
     }
 
 
-def _write_run(store, images, styles, series, drift, map_frame, metrics, config) -> Path:
-    """Everything into a fresh run folder under the writer lock; config.json last marks the run finished."""
-    with store.writer(STAGE):
-        folder = store.new_run(STAGE)
-        try:
-            assignments = images[["image_id", "style_id", "distance", "posted_at", "period", "source", "leading_source"]]
-            write_parquet_atomic(assignments, folder / "assignments.parquet")
-            write_parquet_atomic(styles, folder / "styles.parquet")
-            write_parquet_atomic(series, folder / "series.parquet")
-            write_parquet_atomic(drift, folder / "drift.parquet")
-            write_parquet_atomic(map_frame, folder / "map.parquet")
-            append_jsonl(folder / "metrics.jsonl", metrics)
-            config = dict(config, naming_used=metrics["naming"])
-            write_json_atomic(folder / "config.json", config)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        try:
-            store.record_run(folder.name, STAGE, config["created_at"], "done", folder,
-                             {k: metrics[k] for k in ("k", "images", "silhouette", "new_styles")})
-        except TrendganError:
-            pass  # the run folder is complete; the catalog's run log is a convenience
-    return folder
+def _write_run(store, images, tables: dict, metric_lines: list[dict], settings, inputs, results) -> Path:
+    """Everything into a fresh run folder under the writer lock; config.json last marks the run finished.
+    ``metric_lines``: the run's summary, then one line per split, merge or refusal (``StylesRun.events``)."""
+    metrics = metric_lines[0]
+    with start_run(store, StylesRun, settings=settings, inputs=inputs) as run:
+        assignments = images[["image_id", "style_id", "family", "distance", "posted_at", "period", "source",
+                              "leading_source"]]
+        run.write_table("assignments", assignments)
+        for name, table in tables.items():
+            run.write_table(name, table)
+        for line in metric_lines:
+            run.log(line)
+        run.finish(results=results,
+                   summary={k: metrics[k] for k in ("k", "images", "silhouette", "new_styles", "families")})
+    return run.folder

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from trendgan.console import escape, say
-from trendgan.errors import GanError, StageNotRunError
-from trendgan.store import Store, append_jsonl, read_json, utcnow, write_json_atomic
+from trendgan.errors import GanError
+from trendgan.runs import ForecastRun, RenderRun, StylesRun, start_run
+from trendgan.store import Store
 
-STAGE_FOLDER = "renders"
 GROWING = ("emerging", "rising")
 RECENT_PERIODS = 8   # drift periods the extrapolation fits; older ones describe a style that has since moved
 MIN_PERIODS = 3      # fewer than this and a line through the centroids is noise: use the style's centroid
@@ -48,20 +48,24 @@ def render(
     {style_id, name, trend, change, confidence, files, grid}, paths relative to the run folder), ``metrics.jsonl``
     and ``config.json``. The same store, seed and settings give the same images.
     """
-    from trendgan.gan.sampling import image_grid, load_generator, save_png
+    from trendgan.gan.sampling import image_grid, load_generator
 
     store = store if isinstance(store, Store) else Store(store)
     store.require()
     if top < 1 or per_style < 1:
         raise GanError("--top and --per-style must be at least 1")
-    forecast_folder, labels, forecast_config = _read_forecast(store, forecast_run)
-    styles_folder, styles, drift, styles_config = _read_styles(store, forecast_config.get("styles_run"))
+    forecast = ForecastRun.open(store, forecast_run)
+    styles_run = StylesRun.open(store, forecast.styles_run)
+    styles, drift = styles_run.level_styles, styles_run.level_drift if styles_run.has_table("drift") else None  # --level
     renderer = load_generator(store, gan_run, device=device)
-    _check_same_space(renderer, styles_config, styles)
-    horizon = int(forecast_config.get("horizon") or 1)
-    chosen = _growing_styles(labels, styles, trends, top)
-    with store.writer("render"):
-        folder = store.new_run(STAGE_FOLDER)
+    _check_same_space(renderer, styles_run.encoder, styles)
+    horizon = int(forecast.horizon or 1)
+    chosen = _growing_styles(forecast.labels, styles, trends, top)
+    settings = {"top": top, "per_style": per_style, "seed": seed, "trends": list(trends), "device": device}
+    inputs = {"forecast_run": forecast.name, "styles_run": styles_run.name,
+              "gan_run": renderer.run.name if renderer.run else None, "gan_step": renderer.step,
+              "encoder": renderer.encoder_key}
+    with start_run(store, RenderRun, settings=settings, inputs=inputs) as run:
         entries = []
         for row in chosen:
             style_id = int(row["style_id"])
@@ -69,26 +73,21 @@ def render(
             images = renderer.render(condition, seed=style_seed(seed, style_id), per_condition=per_style)
             files = [f"style-{style_id}/{n:02d}.png" for n in range(len(images))]
             for image, name in zip(images, files):
-                save_png(image, folder / name)
+                run.write_image(name, image)
             grid = f"style-{style_id}.png"
-            save_png(image_grid(images), folder / grid)
+            run.write_image(grid, image_grid(images))
             entries.append({
                 "style_id": style_id, "name": str(row["name"]), "trend": str(row["trend"]),
                 "change": _number(row.get("change")), "confidence": _number(row.get("confidence")),
                 "condition": how, "files": files, "grid": grid,
             })
-        write_json_atomic(folder / "index.json", entries)
-        append_jsonl(folder / "metrics.jsonl", {"at": utcnow(), "styles": len(entries), "images": len(entries) * per_style})
-        write_json_atomic(folder / "config.json", {
-            "stage": "render", "forecast_run": forecast_folder.name, "styles_run": styles_folder.name,
-            "gan_run": renderer.run.name if renderer.run else None, "gan_step": renderer.step,
-            "encoder": renderer.encoder_key, "horizon": horizon, "top": top, "per_style": per_style, "seed": seed,
-            "trends": list(trends), "created_at": utcnow(),
-        })
+        run.write_json("index.json", entries)
+        run.log({"styles": len(entries), "images": len(entries) * per_style})
+        run.finish(results={"horizon": horizon}, summary={"styles": len(entries), "images": len(entries) * per_style})
     if not entries:
-        say(f"no style in forecast run {escape(forecast_folder.name)} is labelled {' or '.join(trends)}; nothing rendered")
-    return RenderResult(folder=folder, styles=entries, images=len(entries) * per_style,
-                        forecast_run=forecast_folder.name, gan_run=renderer.run.name if renderer.run else "")
+        say(f"no style in forecast run {escape(forecast.name)} is labelled {' or '.join(trends)}; nothing rendered")
+    return RenderResult(folder=run.folder, styles=entries, images=len(entries) * per_style,
+                        forecast_run=forecast.name, gan_run=renderer.run.name if renderer.run else "")
 
 
 def style_seed(seed: int, style_id: int) -> int:
@@ -153,30 +152,7 @@ def _growing_styles(labels, styles, trends, top: int) -> list[dict]:
     return named.to_dict("records")
 
 
-def _read_forecast(store: Store, run: str | None):
-    import pandas as pd
-
-    folder = store.run_dir("forecasts", run)
-    labels_path = folder / "labels.parquet"
-    if not labels_path.exists():
-        raise StageNotRunError(f"forecast run {folder.name} has no labels.parquet: run `trendgan forecast` again")
-    config = read_json(folder / "config.json")
-    return folder, pd.read_parquet(labels_path), config
-
-
-def _read_styles(store: Store, run: str | None):
-    import pandas as pd
-
-    folder = store.run_dir("styles", run)
-    styles_path, drift_path = folder / "styles.parquet", folder / "drift.parquet"
-    if not styles_path.exists():
-        raise StageNotRunError(f"styles run {folder.name} has no styles.parquet: run `trendgan styles` again")
-    drift = pd.read_parquet(drift_path) if drift_path.exists() else None
-    return folder, pd.read_parquet(styles_path), drift, read_json(folder / "config.json")
-
-
-def _check_same_space(renderer, styles_config: dict, styles) -> None:
-    encoder = styles_config.get("encoder")
+def _check_same_space(renderer, encoder: str | None, styles) -> None:
     if encoder and renderer.encoder_key and encoder != renderer.encoder_key:
         raise GanError(f"the styles were found with encoder {encoder!r} but the GAN was trained on "
                        f"{renderer.encoder_key!r} vectors; retrain with `trendgan train` after `trendgan embed`")
