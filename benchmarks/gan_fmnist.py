@@ -58,7 +58,9 @@ def parse_args(argv=None):
     p.add_argument("--per-class", type=int, default=100, help="renders per class centroid for conditional accuracy")
     p.add_argument("--max-photos", type=int, default=0, help="products: use only the first N photos (0: all)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch CPU threads (0: the cores other work leaves free, measured at the start; on a busy "
+                        "2-core machine torch's default of 2 made each step several times slower)")
     p.add_argument("--skip-baseline", action="store_true", help="train only trendgan's GAN")
     p.add_argument("--out", type=Path, default=Path("benchmark-out/gan_fmnist"), help="where sample grids go (not git)")
     p.add_argument("--seed", type=int, default=0)
@@ -414,10 +416,9 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     import torch
 
-    from trendgan.devices import pick_device
+    from trendgan.devices import free_cpus, pick_device
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or free_cpus())
     device = pick_device(args.device)
     started = time.perf_counter()
     result = run_products(args, device) if args.data == "products" else run_fashion_mnist(args, device)
