@@ -244,13 +244,23 @@ class StylesRun(Run):
 
 
 class ForecastRun(Run):
-    """``forecasts/<run>/``: forecast, backtests, labels and failures tables."""
+    """``forecasts/<run>/``: forecast, backtests, labels, calibration and failures tables."""
 
     stage, folder_name, command = "forecast", "forecasts", "forecast"
     forecasts = _table("forecast")
     backtests = _table("backtests")
     labels = _table("labels")
     failures = _table("failures")
+
+    @cached_property
+    def calibration(self):
+        """The trend calls' reliability on rolling-origin backtests (kind, bin_lo, bin_hi, calls, predicted,
+        observed); empty for a run made before the forecast stage kept it."""
+        import pandas as pd
+
+        if not self.has_table("calibration"):
+            return pd.DataFrame(columns=["kind", "bin_lo", "bin_hi", "calls", "predicted", "observed"])
+        return self.table("calibration")
 
     @property
     def styles_run(self) -> str | None:

@@ -84,6 +84,10 @@ def _problems(store: Store) -> list[str]:
 
 
 def _stage_runs(store: Store, folder: str) -> dict:
+    if folder == "reports":  # a report is a page (plus its .json and .csv), not a run folder
+        parent = store.stage_dir(folder)
+        pages = sorted(parent.rglob("*.htm*"), key=lambda p: (p.stat().st_mtime_ns, p.name)) if parent.is_dir() else []
+        return {"runs": len(pages), "latest": str(pages[-1].relative_to(parent)) if pages else None}
     runs = store.runs(folder)
     return {"runs": len(runs), "latest": runs[-1].name if runs else None}
 

@@ -25,7 +25,7 @@ def test_restyle_command_writes_a_run_and_prints_a_summary(store, toy_models, lo
     garment = draw(looks["coral_navy"], seed=3)
     target = draw(looks["green_yellow"], seed=9, name="target.png")
     result = _invoke("restyle", garment, "--to", target, "--strength", 0, "--strength", 1, "--n", 2, "--steps", 3,
-                     "--store", store.root, "--quiet")
+                     "--store", store.root)
     assert result.exit_code == 0, result.output
     assert "restyled garment.png toward target.png" in result.output
     assert "strength 1.00: 2 renders" in result.output
@@ -44,7 +44,7 @@ def test_restyle_transfer_mode_needs_no_gan(store, monkeypatch, encoder, looks, 
     garment = draw(looks["coral_navy"], seed=3)
     target = draw(looks["green_yellow"], seed=9, name="target.png")
     result = _invoke("restyle", garment, "--to", target, "--mode", "transfer", "--steps", 5, "--n", 1,
-                     "--store", store.root, "--device", "cpu", "--quiet")
+                     "--store", store.root, "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert "transfer mode" in result.output
 
@@ -52,11 +52,13 @@ def test_restyle_transfer_mode_needs_no_gan(store, monkeypatch, encoder, looks, 
 def test_design_command(store, toy_models, looks, draw, forecast_run):
     liked = [draw(looks["coral_navy"], seed=s, name=f"liked-{s}.png") for s in (1, 2)]
     result = _invoke("design", "--like", liked[0], "--like", liked[1], "--trend-weight", 0.4, "--n", 3,
-                     "--store", store.root, "--quiet")
+                     "--store", store.root)
     assert result.exit_code == 0, result.output
     assert "3 designs (best of 12)" in result.output
     assert "pulled toward: grey tones" in result.output
     assert len(json.loads((store.run_dir("designs") / "index.json").read_text())["files"]) == 3
+    quiet = _invoke("design", "--like", liked[0], "--n", 1, "--store", store.root, "--quiet")
+    assert quiet.exit_code == 0 and quiet.output.strip() == str(store.run_dir("designs"))  # the run folder, nothing else
 
 
 @pytest.mark.parametrize("to, message", [

@@ -124,7 +124,8 @@ def test_without_ensemble_best_is_chosen_per_series_from_backtests():
     shapes = trend_shapes(n=130)
     result = forecast_frame(long_frame(shapes, weekly_dates(130)), horizon=13, models=("naive", "damped"),
                             reconcile=False, n_jobs=1)
-    chosen = result.labels.set_index("unique_id")["model"]
+    # A strong trend call carries its trend into the chosen model's forecast ("damped+trend"): the choice is before it.
+    chosen = result.labels.set_index("unique_id")["model"].str.split("+").str[0]
     assert set(chosen) <= {"naive", "damped"}
     # A straight rise is what a damped trend is for; carrying the last value forward lags behind it.
     assert chosen["rising"] == "damped"
@@ -145,7 +146,7 @@ def test_a_leading_signal_that_runs_ahead_is_learnt_and_used():
     report = result.summary["leading"]
     assert report["used"], report
     assert report["mase_with"] < report["mase_without"]
-    assert result.labels["model"].str.endswith("+leading").all()
+    assert result.labels["model"].str.contains(r"\+leading").all()
 
 
 @pytest.mark.slow

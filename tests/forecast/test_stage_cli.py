@@ -39,13 +39,21 @@ def test_stage_writes_a_complete_run_and_loads_back(store):
     styles = write_styles_run(store)
     result = forecast(store, horizon=8, models=["snaive", "theta", "ensemble"], backtest_windows=2)
     folder = result.folder
-    for name in ("forecast.parquet", "backtests.parquet", "labels.parquet", "config.json", "metrics.jsonl"):
+    for name in ("forecast.parquet", "backtests.parquet", "labels.parquet", "calibration.parquet", "config.json",
+                 "metrics.jsonl"):
         assert (folder / name).exists(), name
     run = load_forecast(store)
     assert run.styles_run == styles.name and run.horizon == 8 and run.period == "W"
     assert run.settings["models"] == ["snaive", "theta", "ensemble"]
     assert run.folder == folder
     assert set(run.labels["unique_id"]) == {0, 1, 2, 3, 4}  # noise (-1) is not a style
+    from trendgan.forecast.core import CALIBRATION_COLUMNS, LABEL_COLUMNS
+
+    assert list(run.labels.columns) == list(LABEL_COLUMNS)
+    calibration = run.calibration
+    assert list(calibration.columns) == list(CALIBRATION_COLUMNS)
+    assert len(calibration) and set(calibration["kind"]) <= {"trend", "yoy"}
+    assert calibration["predicted"].between(0, 1).all() and calibration["observed"].between(0, 1).all()
     best = run.forecasts.query("model == 'best'")
     np.testing.assert_allclose(best.groupby("ds")["mean"].sum(), 1.0, atol=1e-9)
     metrics = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]

@@ -25,6 +25,8 @@ def test_train_render_evaluate_from_the_command_line(store, gan_data, monkeypatc
     result = runner.invoke(app, ["render", "--top", "1", "--per-style", "2", "--store", str(store.root)])
     assert result.exit_code == 0, result.output
     assert "blue block" in result.output and "rendered 2 images of 1 styles" in result.output
+    more = runner.invoke(app, ["render", "--top", "5", "--per-style", "1", "--store", str(store.root)])
+    assert more.exit_code == 0 and "adjusted: 2 of the 5 styles asked for" in more.output  # said, not silent
 
     class Flat:  # any encoder into the 8-d test space will do for the CLI's plumbing
         def embed_images(self, images):

@@ -39,9 +39,9 @@ def synthetic_forecasts(series: pd.DataFrame, horizon: int = 4) -> pd.DataFrame:
     rows = []
     for s in STYLES:
         y_last = float(series.loc[series["unique_id"] == s, "y"].iloc[-1])
-        for model in ("best", "ets", "seasonal_naive"):
+        for model in ("best", "ets", "snaive"):
             for h, ds in enumerate(future, start=1):
-                mean = y_last * (1 + TRENDS[s][1] * h / horizon) if model != "seasonal_naive" else y_last
+                mean = y_last * (1 + TRENDS[s][1] * h / horizon) if model != "snaive" else y_last
                 rows.append({"unique_id": s, "ds": ds, "model": model, "mean": mean, "lo-80": mean * 0.8,
                              "hi-80": mean * 1.2, "lo-95": mean * 0.6, "hi-95": mean * 1.4})
     return pd.DataFrame(rows)
@@ -50,7 +50,7 @@ def synthetic_forecasts(series: pd.DataFrame, horizon: int = 4) -> pd.DataFrame:
 def synthetic_backtests() -> pd.DataFrame:
     rows = []
     for s in STYLES:
-        for model, mase in (("ets", 0.7), ("seasonal_naive", 1.0), ("best", 0.65)):
+        for model, mase in (("ets", 0.7), ("snaive", 1.0), ("best", 0.65)):
             for window in range(2):
                 rows.append(dict(unique_id=s, model=model, window=window, mase=mase + 0.05 * window, smape=0.1,
                                  coverage_80=0.8, coverage_95=0.95))
@@ -146,3 +146,47 @@ def synthetic():
         BAIT=BAIT, STYLES=STYLES, TRENDS=TRENDS, series=synthetic_series, forecasts=synthetic_forecasts,
         backtests=synthetic_backtests, labels=synthetic_labels, build_store=build_store,
     )
+
+
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+
+
+def chromium_binary() -> str | None:
+    import shutil
+    from pathlib import Path
+
+    for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Open a report in headless Chromium: ``with chromium(path) as page:``; fails the test on any page error."""
+    import contextlib
+
+    binary = chromium_binary()
+    if binary is None:
+        pytest.skip("no Chromium binary found (install Debian's `chromium` to run the browser tests)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=LAUNCH_ARGS)
+
+        @contextlib.contextmanager
+        def open_page(path, width: int = 1400):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            problems = []
+            page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+            try:
+                yield page
+            finally:
+                page.close()
+            assert problems == []
+
+        yield open_page
+        browser.close()

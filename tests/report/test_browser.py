@@ -74,11 +74,14 @@ def test_report_renders_all_charts_without_errors(browser, full_store, tmp_path,
     page.evaluate("Plotly.restyle('style-map', document.getElementById('style-map').layout.sliders[0].steps[1].args[0])")
     picked = page.evaluate("document.getElementById('style-map').data.reduce((n, t) => n + (t.selectedpoints || []).length, 0)")
     assert picked == 4  # one image per style in the first week (the synthetic map puts image k in week k % 12)
-    # Clicking a style in the legend hides all four of its traces (history, forecast, both bands).
+    # Clicking a style in the legend hides both of its traces (history and forecast; its bands are in its panel).
     page.locator("#trend-chart .legend .legendtoggle").first.click()
     page.wait_for_timeout(1000)  # plotly waits out its double-click delay
     hidden = page.evaluate("document.getElementById('trend-chart').data.filter(t => t.visible === 'legendonly').length")
-    assert hidden == 4
+    assert hidden == 2
+    # One panel per style, each titled with the style's call and expected change.
+    titles = page.evaluate("document.getElementById('style-panels').layout.annotations.map(a => a.text)")
+    assert len(titles) == 4 and "expected +80%" in titles[0]
     assert problems == []
     page.close()
 

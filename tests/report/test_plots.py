@@ -6,19 +6,50 @@ from trendgan.report import plots
 
 
 
-def test_trend_chart_has_history_forecast_and_both_intervals_per_style(synthetic):
+def test_overview_chart_has_history_and_forecast_per_style_and_no_merged_bands(synthetic):
     series = synthetic.series()
     fig = plots.plot_trends(series, synthetic.forecasts(series), synthetic.STYLES)
     assert isinstance(fig, go.Figure)
     groups = {t.legendgroup for t in fig.data}
     assert groups == {f"style-{s}" for s in synthetic.STYLES}  # one legend group per style, so the legend toggles a style
     per_style = [t for t in fig.data if t.legendgroup == "style-0"]
-    assert [t.name for t in per_style] == ["0 · wide-leg denim 95 %", "0 · wide-leg denim 80 %", "0 · wide-leg denim",
-                                           "0 · wide-leg denim forecast"]
+    assert [t.name for t in per_style] == ["0 · wide-leg denim", "0 · wide-leg denim forecast"]
+    assert all(t.fill is None for t in fig.data)  # every style's bands at once merge into one block: not drawn here
     # Only the 'best' model is drawn, and the forecast line starts at the last observation.
     forecast = per_style[-1]
     assert len(forecast.x) == 1 + 4
     assert forecast.y[0] == series.loc[series.unique_id == 0, "y"].iloc[-1]
+    with_bands = plots.plot_trends(series, synthetic.forecasts(series), synthetic.STYLES, bands=True)
+    assert [t.name for t in with_bands.data if t.legendgroup == "style-0"][:2] == ["0 · wide-leg denim 95 %",
+                                                                                   "0 · wide-leg denim 80 %"]
+
+
+def test_style_panels_give_each_style_its_own_panel_colour_bands_and_title(synthetic):
+    series = synthetic.series()
+    colours = {0: "#2d8947", 1: "#bd1f2f", 2: "#171d5a", 3: "#dc6fa7"}
+    titles = {0: "wide-leg denim · emerging +80%"}
+    fig = plots.plot_style_panels(series, synthetic.forecasts(series), order=[3, 0, 1, 2], names=synthetic.STYLES,
+                                  titles=titles, colours=colours, columns=2)
+    annotations = [a.text for a in fig.layout.annotations]
+    assert annotations[1] == "wide-leg denim · emerging +80%" and annotations[0].startswith("3 · puffer jacket")
+    for style_id, colour in colours.items():
+        traces = [t for t in fig.data if t.legendgroup == f"style-{style_id}"]
+        assert len(traces) == 4  # its 95 % and 80 % bands, history and forecast: in its panel only
+        bands = [t for t in traces if t.fill == "toself"]
+        assert len(bands) == 2
+        r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        assert all(t.fillcolor.startswith(f"rgba({r},{g},{b},") for t in bands)
+        assert {t.xaxis for t in traces} == {traces[0].xaxis}  # one panel per style
+    assert len({t.xaxis for t in fig.data}) == 4
+
+
+def test_charts_draw_each_style_in_the_colour_given(synthetic):
+    series = synthetic.series()
+    colours = {0: "#2d8947", 1: "#bd1f2f", 2: "#171d5a", 3: "#dc6fa7"}
+    fig = plots.plot_trends(series, synthetic.forecasts(series), synthetic.STYLES, colours=colours)
+    for trace in fig.data:
+        style_id = int(trace.legendgroup.split("-")[1])
+        assert trace.line.color == colours[style_id]
 
 
 def test_style_names_are_escaped_in_figures(synthetic):
@@ -33,6 +64,7 @@ def test_trend_chart_without_forecast_draws_history_only(synthetic):
     fig = plots.plot_trends(synthetic.series(), None, synthetic.STYLES)
     assert len(fig.data) == len(synthetic.STYLES)
     assert all(t.fill is None for t in fig.data)
+    assert plots.plot_style_panels(pd.DataFrame(columns=["unique_id", "ds", "y"]), None).layout.annotations[0].text == "No styles yet"
 
 
 def test_top_movers_ranks_by_absolute_change(synthetic):
@@ -69,8 +101,8 @@ def test_style_map_samples_large_maps_reproducibly():
 
 def test_backtest_quality_marks_seasonal_naive_as_baseline(synthetic):
     summary = plots.backtest_summary(synthetic.backtests())
-    assert summary["model"].tolist() == ["best", "ets", "seasonal_naive"]
-    assert abs(summary.loc[summary.model == "seasonal_naive", "mase"].iloc[0] - 1.025) < 1e-9
+    assert summary["model"].tolist() == ["best", "ets", "snaive"]
+    assert abs(summary.loc[summary.model == "snaive", "mase"].iloc[0] - 1.025) < 1e-9
     fig = plots.plot_backtest_quality(synthetic.backtests())
     assert fig.layout.shapes[0].y0 == summary["mase"].iloc[-1]  # the dotted line sits at seasonal naive's MASE
 

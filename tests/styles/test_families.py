@@ -132,6 +132,13 @@ def test_the_stage_splits_a_style_whose_halves_move_apart_and_writes_families(lo
     halves = run.styles.set_index("style_id").loc[[split["style"], split["new_style"]], "family"]
     assert halves.nunique() == 2  # opposite trends never share a family
     assert run.level == "style" and run.level_series.equals(run.series)
+    # a refusal names the styles that decided it by their ids, in its fields and in its words
+    apart = [e for e in run.events if e["event"] == "kept_apart"]
+    assert apart
+    for event in apart:
+        a, b = event["decided_by"]
+        assert a in event["styles_a"] and b in event["styles_b"]
+        assert event["why"].startswith(f"styles {a} and {b} move differently")
 
 
 def test_family_and_style_ids_are_the_same_when_the_same_store_runs_twice(lookalike_store):
@@ -155,3 +162,11 @@ def test_level_family_makes_the_forecast_read_family_series(lookalike_store):
     assert name == run.folder.name and period == "W"
     assert set(series["unique_id"]) == set(run.families["family_id"])
     assert set(run.level_styles["style_id"]) == set(run.families["family_id"])
+
+
+def test_a_family_drops_the_style_number_and_two_families_never_read_the_same():
+    from trendgan.styles.families import unique_family_names
+
+    assert family_name(["red tee (style 0)", "red tee (style 8)"], [30, 20]) == "red tee"
+    assert unique_family_names(["red tee", "red tee", "blue bag"], [3, 5, 1]) == [
+        "red tee (family 3)", "red tee (family 5)", "blue bag"]

@@ -119,7 +119,7 @@ def test_apparel_classes_keep_only_garments():
     probabilities[:, 610] = 0.15   # jersey, T-shirt
     assert apparel_from_classes(probabilities) == ["jeans"]  # the runner-up is too rare to name
     probabilities[:, 610], probabilities[:, 999] = 0.3, 0.3
-    assert apparel_from_classes(probabilities) == ["jeans", "t-shirt"]
+    assert apparel_from_classes(probabilities) == ["jeans", "tee"]
     assert apparel_from_classes(np.full((1, 1000), 1e-3)) == []
 
 
@@ -145,3 +145,123 @@ def test_without_text_tower_names_come_from_classes_and_pixels():
 def test_repeated_or_empty_names_get_the_style_id():
     assert unique_names(["red look", "red look", "", "navy jeans"], [3, 8, 9, 1]) == [
         "red look (style 3)", "red look (style 8)", "style 9", "navy jeans"]
+
+
+# --------------------------------------------------------------------------- names from captions (c-TF-IDF)
+
+from trendgan.styles.naming import (  # noqa: E402
+    ClassTfidf, caption_choice, class_tfidf, concepts_in, confident_garment, garment_colour, keep_stable, name_styles,
+)
+from trendgan.styles.naming import _garment_index, _pattern_index  # noqa: E402
+
+
+def test_class_tfidf_weighs_what_one_style_says_over_what_every_style_says():
+    counts = np.array([[10, 5, 0], [10, 0, 5]])  # word 0 in both styles, word 1 only in style 0, word 2 only in 1
+    weights = class_tfidf(counts)
+    assert weights[0, 1] > weights[0, 0] and weights[1, 2] > weights[1, 0]
+    assert weights[0, 2] == 0
+    model = ClassTfidf(min_posts=2).fit([
+        ["Loving my #ootd kicks", "new kicks today #ootd", "kicks kicks #sneakerhead", "#ootd"],
+        ["#ootd floral midi", "floral again #ootd", "#ootd garden party in florals"],
+    ])
+    assert model.terms_[0][0][0] == "kicks" and model.terms_[1][0][0] == "floral"
+    assert "#ootd" not in [t for t, _ in model.terms_[0][:1]]  # every style's posts say it: not distinctive
+    assert ClassTfidf().fit([[], []]).terms_ == [[], []]
+
+
+def test_garment_words_in_captions_and_hashtags():
+    garments = _garment_index()
+    assert concepts_in("Obsessed with these trainers #greensneakers", garments) == {"sneakers"}
+    assert concepts_in("Caught this tee shirt on the tram #redtee", garments) >= {"tee"}
+    assert concepts_in("#sneakerhead", garments) == {"sneakers"}
+    assert concepts_in("Sunday mood #ootd #streetstyle", garments) == set()
+    assert concepts_in("Loving this polka dot skirt", _pattern_index()) == {"polka dot"}
+
+
+def test_a_garment_every_style_mentions_in_passing_is_not_a_styles_garment():
+    captions = [
+        ["navy trousers", "slacks for work", "pants again", "trousers #pants", "with a tee"],
+        ["green kicks", "my trainers", "sneakers day", "with navy trousers", "kicks"],
+        ["pink skirt", "midi skirt", "skirt with navy trousers", "skirt", "skirt love"],
+    ]
+    assert caption_choice(captions, _garment_index()) == ["trousers", "sneakers", "skirt"]
+    assert caption_choice([["Sunday mood"], ["coffee first"]], _garment_index()) == [None, None]
+
+
+def test_the_classifier_names_a_garment_only_when_it_is_confident():
+    sure = np.zeros((4, 1000))
+    sure[:, 770] = 0.6  # running shoe
+    assert confident_garment(sure) == "sneakers"
+    unsure = np.zeros((4, 1000))
+    unsure[:, 770], unsure[:, 630] = 0.15, 0.12  # running shoe vs loafer, both weak
+    assert confident_garment(unsure) is None
+    split = np.zeros((4, 1000))
+    split[:2, 770], split[2:, 608] = 0.9, 0.9  # half the images say sneakers, half jeans
+    assert confident_garment(split) in ("sneakers", "jeans")  # half agree: just enough
+    split[:3, 608], split[:3, 770] = 0.0, 0.0
+    split[3, 608] = 0.0
+    split[:3, 774] = 0.2
+    assert confident_garment(split) is None
+
+
+def test_garment_colour_is_measured_on_the_garment_not_on_a_lit_backdrop():
+    from trendgan.report.colours import delta_e
+    from trendgan.simulate.garments import PALETTE, render_garment
+
+    for style in ("green solid sneaker", "pink dotted skirt", "navy solid trousers", "red striped tee"):
+        images = [render_garment(style, size=64, seed=i) for i in range(6)]
+        drawn = "#%02x%02x%02x" % PALETTE[style.split()[0]]
+        assert delta_e(garment_colour(images), drawn) < 15, style
+
+
+def test_names_come_from_captions_pixels_and_a_confident_classifier():
+    images = [[garment_image((46, 139, 66)) for _ in range(3)], [garment_image((28, 38, 92)) for _ in range(3)],
+              [garment_image((200, 30, 40)) for _ in range(3)]]
+    captions = [["Green kicks #sneakerhead #ootd", "new trainers #kicks #ootd", "Sunday mood #ootd", "sneakers #ootd"],
+                ["Navy slacks for work #ootd", "wide-leg trousers #ootd", "pants day #ootd", "#ootd"],
+                ["Sunday mood #ootd", "coffee first #ootd", "golden hour #ootd"]]
+
+    def classify(batch):
+        probabilities = np.zeros((len(batch), 1000))
+        probabilities[:, 610] = 0.7  # jersey, T-shirt
+        return probabilities
+
+    names = name_styles(images, captions, classify=classify)
+    assert names[0].name.startswith("green sneakers") and names[0].garment_from == "captions"
+    assert names[1].name.startswith("navy trousers")
+    assert names[2].name == "red tee" and names[2].garment_from == "classes"  # captions name nothing: the CNN does
+    assert names[0].colour.startswith("#") and len(names[0].colour) == 7
+    without = name_styles(images[2:], captions[2:], classify=None)
+    assert without[0].name == "red look" and without[0].garment is None
+
+
+def test_a_style_keeps_its_name_unless_its_colour_or_garment_changed():
+    new = name_styles([[garment_image((28, 38, 92))]], [["navy trousers", "trousers", "slacks"]])[0]
+    kept = keep_stable(new, ("navy tailored trousers", ["navy", "trousers", "tailored"]))
+    assert kept.name == "navy tailored trousers"
+    changed = keep_stable(new, ("navy tie & academic gown", ["navy", "tie", "gown"]))
+    assert changed.name == new.name
+    # a garment among the old name's extra words is not the garment it was named for
+    assert keep_stable(new, ("navy suit · trousers, dark", ["navy", "suit", "trousers", "dark"])).name == new.name
+    assert keep_stable(new, None).name == new.name
+
+
+def test_styles_that_keep_their_id_keep_their_name_across_runs(style_store):
+    import pandas as pd
+
+    from trendgan.styles import find_styles, load_styles
+
+    first = find_styles(style_store, k=4, map_method="pca")
+    run = load_styles(style_store, first.run)
+    styles = run.styles
+    # names a person recognises (say, edited after the first run): the next run must not replace them
+    styles["name"] = [f"{words[0]} classic" for words in styles["keywords"]]
+    styles.to_parquet(run.folder / "styles.parquet", index=False)
+    second = find_styles(style_store, k=5, map_method="pca")  # one look split in two: a new id
+    before = dict(zip(styles["style_id"], styles["name"]))
+    after = dict(zip(second.styles["style_id"], second.styles["name"]))
+    assert set(before) < set(after)
+    assert all(after[s] == before[s] for s in before)
+    new = (set(after) - set(before)).pop()
+    assert after[new].endswith(" look")  # the new style is named afresh
+    assert pd.Series(list(after.values())).is_unique

@@ -43,15 +43,21 @@ for _name in COMMAND_MODULES:
     _module.register(app)
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    # An eager option with a callback runs while the options are parsed, before Click asks for a command.
+    if value:
         from trendgan import __version__
 
         typer.echo(__version__)
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                 callback=_print_version, metavar=""),
+) -> None:
+    """Fashion trend forecasting: ingest dated images, find styles, forecast them, render what will trend."""
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from trendgan.cli._util import DeviceOption, QuietOption, SeedOption, StoreOption, setup
-from trendgan.console import console, escape
+from trendgan.console import escape, is_quiet, out
 
 
 def register(app: typer.Typer) -> None:
@@ -36,14 +36,17 @@ def restyle_command(
 
     result = restyle(Store(store), garment, to, strength=strength or [0.7], n=n, mode=mode, seed=seed, steps=steps,
                      gan_run=gan_run, device=device)
-    console.print(f"[bold]restyled[/] {escape(garment.name)} toward {escape(result.target['label'])} "
+    if is_quiet():
+        typer.echo(str(result.folder))
+        return
+    out.print(f"[bold]restyled[/] {escape(garment.name)} toward {escape(result.target['label'])} "
                   f"({result.target['kind']}, {result.mode} mode) -> {escape(result.folder)}", soft_wrap=True)
     if result.reconstruction_ssim is not None:
-        console.print(f"  garment redrawn by the generator: SSIM {result.reconstruction_ssim:.3f}")
+        out.print(f"  garment redrawn by the generator: SSIM {result.reconstruction_ssim:.3f}")
     for s in result.strengths:
         rows = [f for f in result.files if f["strength"] == s]
         best = max(rows, key=lambda f: f["cos_target"])
-        console.print(f"  strength {s:.2f}: {len(rows)} renders, best cosine to target {best['cos_target']:.3f}, "
+        out.print(f"  strength {s:.2f}: {len(rows)} renders, best cosine to target {best['cos_target']:.3f}, "
                       f"SSIM to garment {best['ssim_garment']:.3f}")
 
 
@@ -66,9 +69,12 @@ def design_command(
 
     result = design_for(Store(store), liked=like or [], prompt=prompt, trend_weight=trend_weight, n=n, seed=seed,
                         gan_run=gan_run, forecast_run=forecast_run, device=device)
-    console.print(f"[bold]{len(result.files)} designs[/] (best of {result.candidates}) -> {escape(result.folder)}",
+    if is_quiet():
+        typer.echo(str(result.folder))
+        return
+    out.print(f"[bold]{len(result.files)} designs[/] (best of {result.candidates}) -> {escape(result.folder)}",
                   soft_wrap=True)
     if result.trend_styles:
-        console.print("  pulled toward: " + ", ".join(escape(s["name"]) for s in result.trend_styles))
+        out.print("  pulled toward: " + ", ".join(escape(s["name"]) for s in result.trend_styles))
     for entry in result.files[:3]:
-        console.print(f"  {entry['file']}: score {entry['score']:.3f} (taste {entry['cos_taste']:.3f})")
+        out.print(f"  {entry['file']}: score {entry['score']:.3f} (taste {entry['cos_taste']:.3f})")

@@ -13,7 +13,7 @@ from trendgan.cli._util import (
     TrendganTyper,
     setup,
 )
-from trendgan.console import console, escape, is_quiet
+from trendgan.console import escape, is_quiet, out
 
 
 def register(app: TrendganTyper) -> None:
@@ -42,6 +42,6 @@ def embed_command(
             f"({result.dim}-d) in {result.seconds:.1f} s")
     if result.embedded:
         line += f", {result.images_per_second:,.1f} images/s on {escape(result.device)}"
-    console.print(line)
-    console.print(f"  already embedded {result.already_embedded:,} · rejected {result.rejected:,} · missing {result.missing:,} "
+    out.print(line, soft_wrap=True)
+    out.print(f"  already embedded {result.already_embedded:,} · rejected {result.rejected:,} · missing {result.missing:,} "
                   f"· vectors now {result.total_vectors:,} in {escape(result.folder)}")

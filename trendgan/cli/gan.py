@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from trendgan.cli._util import DeviceOption, QuietOption, SeedOption, StoreOption, setup
-from trendgan.console import console, escape, say
+from trendgan.console import console, escape, out, say
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         per_style: Annotated[int, typer.Option("--per-style", help="Images per style.")] = 8,
         gan: Annotated[Optional[str], typer.Option("--gan", help="GAN run (default: the latest finished).", show_default=False)] = None,
         store: StoreOption = None,
-        device: DeviceOption = "cpu",
+        device: DeviceOption = "auto",
         seed: SeedOption = 0,
         quiet: QuietOption = False,
     ) -> None:
@@ -53,12 +53,19 @@ def register(app: typer.Typer) -> None:
         if result.styles and not quiet:
             from rich.table import Table
 
-            table = Table("style", "name", "trend", "change", "grid", box=None)
+            from trendgan.report.calls import fmt_change
+
+            # render's index carries the labels' year-on-year change: shown under the name the report gives it
+            table = Table("style", "name", "trend", "vs a year ago", "grid", box=None)
             for entry in result.styles:
-                change = f"{entry['change']:+.0%}" if entry["change"] is not None else "-"
+                change = fmt_change(entry["change"])
                 table.add_row(str(entry["style_id"]), escape(entry["name"]), entry["trend"], change, escape(entry["grid"]))
-            console.print(table)
+            out.print(table)
         say(f"rendered {result.images:,} images of {len(result.styles)} styles")
+        if len(result.styles) < top:
+            say(f"[yellow]adjusted: {len(result.styles)} of the {top} styles asked for[/]: only "
+                f"{len(result.styles)} style(s) in the forecast carry a trend label that is rendered (emerging or rising); "
+                "the report's leaderboards list every style")
         typer.echo(str(result.folder))
 
     @app.command("gan-configs")
@@ -75,7 +82,7 @@ def register(app: typer.Typer) -> None:
             table.add_row(row["name"], f"{row['image_size']} px", row["generator"], row["discriminator"],
                           str(row["batch"]), f"{row['steps']:,}")
         if not quiet:
-            console.print(table)
+            out.print(table)
         else:
             typer.echo("\n".join(f"{r['name']} {r['image_size']}" for r in rows))
 
@@ -85,7 +92,7 @@ def register(app: typer.Typer) -> None:
         n: Annotated[int, typer.Option("-n", "--n", help="Images to render and compare with as many real ones.")] = 1000,
         judge: Annotated[str, typer.Option("--judge", help="Labels for the independent judge: 'styles' (the styles run's), a CSV of path,label, or 'none'.")] = "styles",
         store: StoreOption = None,
-        device: DeviceOption = "cpu",
+        device: DeviceOption = "auto",
         seed: SeedOption = 0,
         quiet: QuietOption = False,
     ) -> None:
@@ -94,8 +101,11 @@ def register(app: typer.Typer) -> None:
         setup(quiet)
         from trendgan.gan.metrics import evaluate_gan
 
-        result = evaluate_gan(store, run=run, n=n, seed=seed, device=device,
-                              judge=None if judge.lower() == "none" else judge)
+        from trendgan.console import working
+
+        with working(f"evaluating the GAN on {n:,} renders"):
+            result = evaluate_gan(store, run=run, n=n, seed=seed, device=device,
+                                  judge=None if judge.lower() == "none" else judge)
         from rich.table import Table
 
         table = Table("metric", "value", box=None, title=f"GAN run {escape(result.folder.name)} at step {result.step:,}")

@@ -9,7 +9,8 @@ from typing import Annotated, List, Optional
 import typer
 
 from trendgan.cli._util import QuietOption, StoreOption, TrendganTyper, setup
-from trendgan.console import escape, is_quiet, progress, say
+from trendgan.console import escape, is_quiet, out, progress, say
+from trendgan.errors import StoreError
 
 
 def register(app: TrendganTyper) -> None:
@@ -91,7 +92,7 @@ def _print_ingest_summary(result) -> None:
     if result.leading_sources:
         table.add_row("leading sources", escape(", ".join(result.leading_sources)))
     table.add_row("time", f"{result.seconds:.1f} s ({result.files_per_second:,.0f} files/s)")
-    _stdout().print(table)
+    out.print(table)
     for path, reason, detail in result.reject_examples[:5]:
         say(f"[yellow]rejected[/] {escape(path)}: {escape(reason)} ({escape(detail)})")
     if result.unreadable_date_examples:
@@ -105,24 +106,60 @@ def _print_ingest_summary(result) -> None:
 
 def status_command(
     store: StoreOption = None,
-    period: Annotated[str, typer.Option("--period", help="Group images by day, week, month, quarter or year.")] = "month",
+    period: Annotated[str, typer.Option("--period", help="Count images per D/day, W/week, M/month, Q/quarter or Y/year.")] = "month",
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as one JSON object on stdout.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Show what the store holds and which stages have run."""
-    setup(False)
+    """Show what the store holds and which stages have run (with no store here, the stores it can see)."""
+    setup(quiet)
     from trendgan.status import store_status
+    from trendgan.store import Store
 
-    status = store_status(store, period=period)
+    found = Store(store)
+    if not found.exists():
+        raise StoreError(_no_store_message(found.root, store is not None))
+    status = store_status(found, period=period)  # either spelling: trendgan.periods
     if as_json:
         typer.echo(json.dumps(status.to_dict(), default=str))
         return
+    if quiet:
+        typer.echo(str(status.store))
+        return
     _print_status(status)
+
+
+def visible_stores(folder: Path | None = None) -> list[Path]:
+    """Stores in ``folder`` (default: here) and the folders just below it, e.g. ./trendgan-demo after `trendgan demo`."""
+    folder = Path(folder or Path.cwd())
+    candidates = [folder, *sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))] \
+        if folder.is_dir() else []
+    return [p for p in candidates if (p / "catalog.duckdb").is_file()]
+
+
+def _no_store_message(root: Path, asked: bool) -> str:
+    import os
+
+    where = "at" if asked else "at the default place"
+    message = f"no trendgan store {where} {root}"
+    others = [p for p in visible_stores() if p.resolve() != root]
+    if others:
+        names = ", ".join(_shown(p) for p in others)
+        message += f"; stores here: {names} (e.g. `trendgan status --store {_shown(others[0])}`)"
+    elif not os.environ.get("TRENDGAN_STORE"):
+        message += "; run `trendgan ingest PATH` to create one, or `trendgan demo` to try one"
+    return message
+
+
+def _shown(path: Path) -> str:
+    try:
+        return "./" + str(path.resolve().relative_to(Path.cwd().resolve())) if path.resolve() != Path.cwd().resolve() else "."
+    except ValueError:
+        return str(path)
 
 
 def _print_status(status) -> None:
     from rich.table import Table
 
-    out = _stdout()
     for problem in status.problems:
         say(f"[bold yellow]warning:[/] {escape(problem)}")
     dates = f"{status.first_date:%Y-%m-%d} .. {status.last_date:%Y-%m-%d}" if status.first_date else "no dated images"
@@ -163,13 +200,6 @@ def _print_status(status) -> None:
     for stage, info in status.stages.items():
         stages.add_row(stage, f"{info['runs']:,}", escape(info["latest"]) if info["latest"] else "-")
     out.print(stages)
-
-
-def _stdout():
-    """Summaries are the command's result: stdout (progress and warnings stay on stderr)."""
-    from rich.console import Console
-
-    return Console(highlight=False)
 
 
 def _day(value) -> str:

@@ -72,7 +72,7 @@ def _print_outcomes(result) -> None:
 def _print_recovery(result) -> None:
     from rich.table import Table
 
-    from trendgan.console import console, escape, is_quiet
+    from trendgan.console import escape, is_quiet, out
 
     if is_quiet():
         return
@@ -83,8 +83,8 @@ def _print_recovery(result) -> None:
         found = "not found" if row.style_id is None else f"#{row.style_id} ({row.coverage:.0%})"
         table.add_row(escape(row.label), row.true_trend, escape(row.forecast_trend or "–"),
                       "[green]✓[/]" if row.match else "[red]✗[/]", escape(found), _pct(row.share_mae), _pct(row.forecast_mae))
-    console.print(table)
-    console.print("[dim]found as: the style holding most of the simulated style's images (that share in brackets); "
+    out.print(table)
+    out.print("[dim]found as: the style holding most of the simulated style's images (that share in brackets); "
                   "MAE in share points: observed share vs true share, forecast vs the true held-out future[/]")
     recovery = result.recovery
     # The true trend is the forecast's own rule on the true shares; over a horizon shorter than the holdout the
@@ -92,9 +92,9 @@ def _print_recovery(result) -> None:
     shorter = (recovery["rule_trend"].notna() & (recovery["rule_trend"] != recovery["true_trend"])).any()
     aside = (f" ({int(recovery['rule_match'].sum())} of {len(recovery)} against the true shares over the forecast's "
              "horizon only)") if shorter else ""
-    console.print(f"trend labels recovered: [bold]{int(recovery['match'].sum())} of {len(recovery)}[/] simulated styles"
+    out.print(f"trend labels recovered: [bold]{int(recovery['match'].sum())} of {len(recovery)}[/] simulated styles"
                   f"{aside}; demo took {result.seconds / 60:.1f} min")
-    console.print(f"report: [bold]{escape(result.report)}[/]")
+    out.print(f"report: [bold]{escape(result.report)}[/]")
 
 
 def _pct(value) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from trendgan.cli._util import QuietOption, SeedOption, setup
-from trendgan.console import console, escape, say
+from trendgan.console import escape, say, show
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +40,6 @@ def register(app: typer.Typer) -> None:
             table = Table("label", "true trend", box=None)
             for label, trend in result.trends.items():
                 table.add_row(escape(label), trend)
-            console.print(table)
+            show(table)
         say(f"next: {escape(result.ingest_command())}")
         typer.echo(str(result.out))

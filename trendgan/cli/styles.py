@@ -18,7 +18,7 @@ def styles_command(
     store: StoreOption = None,
     k: Annotated[str, typer.Option("--k", help="Number of styles, or 'auto' (cosine silhouette over a range).")] = "auto",
     method: Annotated[str, typer.Option("--method", help="kmeans, or hdbscan (finds its own number; reports noise).")] = "kmeans",
-    period: Annotated[str, typer.Option("--period", help="W (weeks from Monday), M, Q or Y.")] = "W",
+    period: Annotated[str, typer.Option("--period", help="W/week (from Monday), M/month, Q/quarter or Y/year.")] = "W",
     min_share: Annotated[float, typer.Option("--min-share", help="Fold styles holding less than this share of images into their nearest style.")] = 0.0,
     weighted: Annotated[bool, typer.Option("--weight-by-engagement", help="Shares weighted by log(1 + likes).")] = False,
     assign_only: Annotated[bool, typer.Option("--assign-only", help="Put images into the previous run's styles without clustering again.")] = False,
@@ -30,7 +30,7 @@ def styles_command(
     quiet: QuietOption = False,
 ) -> None:
     setup(quiet)
-    from trendgan.console import console, escape
+    from trendgan.console import escape, out
     from trendgan.styles import find_styles
 
     result = find_styles(store, k=k, method=method, period=period, min_share=min_share,
@@ -46,12 +46,12 @@ def styles_command(
         ids = "images put into the previous run's styles, ids and names unchanged"
     else:
         ids = f"{result.matched} kept their id from the previous run, {result.new_styles} new"
-    console.print(
+    out.print(
         f"[bold green]{result.n_styles} styles[/] from {result.n_images:,} images ({escape(result.method)}, "
         f"silhouette {silhouette}, noise {result.noise_share:.1%}); {ids}; "
         f"{result.undated:,} undated images left out of the series"
     )
-    console.print(f"{result.n_families} families above them; {result.splits} styles split where look-alikes moved "
+    out.print(f"{result.n_families} families above them; {result.splits} styles split where look-alikes moved "
                   f"differently; forecasting and rendering use the {escape(result.level)} level")
     table = Table("family", "style", "name", "images", "share",
                   title=f"largest families and their styles (names from {escape(result.naming)})")
@@ -62,5 +62,5 @@ def styles_command(
         for style_id in family.styles:
             row = styles.loc[style_id]
             table.add_row("", str(style_id), escape(row["name"]), f"{row['size']:,}", f"{row['share']:.1%}")
-    console.print(table)
-    console.print(f"written to {escape(result.folder)}")
+    out.print(table)
+    out.print(f"written to {escape(result.folder)}", soft_wrap=True)

@@ -11,11 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trendgan.forecast.metrics import coverage, mase, mase_scale, smape
-from trendgan.forecast.models import LEVELS, SLOW_MODELS, SeasonalNaive, make_model
-
-# Ensemble members by default: the vectorised models that carry both a level and a season. Naive and drift lose
-# the season, so they would only drag a seasonal ensemble down.
-ENSEMBLE_POOL = ("snaive", "ses", "theta", "damped", "ets", "arima", "arimax")
+from trendgan.forecast.models import LEVELS, ForecastModel, SeasonalNaive, is_slow, make_model
 
 
 @dataclass
@@ -63,16 +59,28 @@ def lagged_signal(leading: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray
     return X[:, :, None], leading[:, T - lag :][:, :, None] if T >= lag else None
 
 
-def fit_predict(Y: np.ndarray, aliases, h: int, season_length: int, level=LEVELS, leading=None):
-    """Fit each model on the batch and forecast ``h`` periods; returns ({alias: prediction}, failures).
+def as_models(models, season_length: int) -> list[ForecastModel]:
+    """Model objects from objects or aliases (an alias gets the frame's season)."""
+    return [make_model(m, season_length) if isinstance(m, str) else m for m in models]
 
-    ``arimax`` is ARIMA with the leading sources' share (lagged by ``h``) as a regressor; it needs ``leading``.
+
+def fit_predict(Y: np.ndarray, models, h: int, season_length: int, level=LEVELS, leading=None, fallback=None):
+    """Fit a fresh copy of each model on the batch and forecast ``h`` periods; returns ({alias: prediction}, failures).
+
+    ``models``: model objects or aliases. A model with ``uses_leading`` (ARIMAX) gets the leading sources' share,
+    lagged by ``h``, as its regressor. ``fallback`` (a model; default seasonal naive with the batch's season)
+    forecasts the rows a model fails on.
     """
     forecasts, failures = {}, []
-    for alias in aliases:
-        model = make_model("arima" if alias == "arimax" else alias, season_length)
+    for template in as_models(models, season_length):
+        alias = template.alias
+        model = template.clone()
+        if fallback is not None and getattr(model, "fallback", None) is None:
+            model.fallback = fallback
         try:
-            if alias == "arimax":
+            if model.uses_leading:
+                if leading is None:
+                    raise ValueError("this model needs the leading sources' share (a y_leading column)")
                 X, X_future = lagged_signal(leading, h)
                 if X_future is None:
                     raise ValueError(f"the history is shorter than the horizon ({h}) the signal is lagged by")
@@ -82,44 +90,52 @@ def fit_predict(Y: np.ndarray, aliases, h: int, season_length: int, level=LEVELS
                 model.fit(Y)
                 forecasts[alias] = model.predict(h, level=level)
             failures.extend((row, alias, msg) for row, msg in model.failures_)
-            _replace_broken_rows(forecasts, alias, Y, h, season_length, level, failures)
+            _replace_broken_rows(forecasts, alias, Y, h, level, failures, _fallback_for(model, fallback, season_length))
         except Exception as exc:  # a whole-batch failure (should be rare): every row falls back
-            forecasts[alias] = SeasonalNaive(season_length).fit(Y).predict(h, level=level)
+            forecasts[alias] = _fallback_for(model, fallback, season_length).fit(Y).predict(h, level=level)
             failures.extend((row, alias, f"{type(exc).__name__}: {exc}"[:200]) for row in range(len(Y)))
     return forecasts, failures
 
 
-def _replace_broken_rows(forecasts, alias, Y, h, season_length, level, failures) -> None:
-    """Rows whose forecast is not finite (a numerical blow-up) get the seasonal naive forecast instead."""
+def _fallback_for(model, fallback, season_length) -> ForecastModel:
+    """The model's own fallback, else the frame's, else seasonal naive with the batch's season."""
+    chosen = getattr(model, "fallback", None) or fallback
+    return chosen.clone() if chosen is not None else SeasonalNaive(season_length)
+
+
+def _replace_broken_rows(forecasts, alias, Y, h, level, failures, fallback) -> None:
+    """Rows whose forecast is not finite (a numerical blow-up) get the fallback's forecast instead."""
     prediction = forecasts[alias]
     broken = ~np.all(np.isfinite(np.column_stack(list(prediction.values()))), axis=1)
     if broken.any():
-        fallback = SeasonalNaive(season_length).fit(Y[broken]).predict(h, level=level)
+        replacement = fallback.fit(Y[broken]).predict(h, level=level)
         for key in prediction:
-            prediction[key][broken] = fallback[key]
+            prediction[key][broken] = replacement[key]
         failures.extend((int(row), alias, "non-finite forecast") for row in np.flatnonzero(broken))
 
 
-def run_batch(Y: np.ndarray, aliases, h: int, season_length: int, windows: int, level=LEVELS, leading=None) -> BatchResult:
+def run_batch(Y: np.ndarray, models, h: int, season_length: int, windows: int, level=LEVELS, leading=None,
+              fallback=None) -> BatchResult:
     """Final forecasts plus backtest forecasts for every model on one batch of equal-length series."""
-    forecasts, failures = fit_predict(Y, aliases, h, season_length, level, leading)
+    forecasts, failures = fit_predict(Y, models, h, season_length, level, leading, fallback)
     min_train = max(4, min(2 * season_length, Y.shape[1] // 2)) if season_length > 1 else 4
     backtests = []
     for origin, step_h in backtest_origins(Y.shape[1], h, windows, min_train):
         window_leading = None if leading is None else leading[:, :origin]
-        window_forecasts, _ = fit_predict(Y[:, :origin], aliases, step_h, season_length, level, window_leading)
+        window_forecasts, _ = fit_predict(Y[:, :origin], models, step_h, season_length, level, window_leading, fallback)
         backtests.append(Backtest(origin, step_h, window_forecasts))
     return BatchResult(forecasts, backtests, failures)
 
 
-def run_parallel(Y: np.ndarray, aliases, h: int, season_length: int, windows: int, n_jobs: int = -1, level=LEVELS,
-                 leading=None, on_progress=None) -> BatchResult:
+def run_parallel(Y: np.ndarray, models, h: int, season_length: int, windows: int, n_jobs: int = -1, level=LEVELS,
+                 leading=None, on_progress=None, fallback=None) -> BatchResult:
     """``run_batch`` over chunks of rows in parallel processes; rows are independent so results just concatenate.
 
     ``on_progress(n)`` is called with the number of series finished as each chunk completes.
     """
-    n_workers = _workers(n_jobs, len(Y), aliases)
-    slow = any(a in SLOW_MODELS for a in aliases)
+    models = as_models(models, season_length)
+    n_workers = _workers(n_jobs, len(Y), models)
+    slow = any(is_slow(m) for m in models)
     # Several chunks per worker keep the per-series models balanced across processes and the progress bar moving;
     # the vectorised models want big chunks (numpy per step costs the same for 500 rows as for 5).
     per_chunk = 8 if slow else 2500
@@ -128,7 +144,7 @@ def run_parallel(Y: np.ndarray, aliases, h: int, season_length: int, windows: in
     bounds = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
     def chunk(a, b):
-        return Y[a:b], aliases, h, season_length, windows, level, None if leading is None else leading[a:b]
+        return Y[a:b], models, h, season_length, windows, level, None if leading is None else leading[a:b], fallback
 
     parts = []
     if n_workers <= 1:
@@ -147,13 +163,13 @@ def run_parallel(Y: np.ndarray, aliases, h: int, season_length: int, windows: in
     return parts[0] if len(parts) == 1 else concat_batches(parts, [a for a, _ in bounds])
 
 
-def _workers(n_jobs: int, n_series: int, aliases) -> int:
+def _workers(n_jobs: int, n_series: int, models) -> int:
     import os
 
     cores = os.cpu_count() or 1
     wanted = cores if n_jobs in (-1, 0, None) else max(1, min(n_jobs, cores))
     # Process start-up costs more than the vectorised models save on a handful of series.
-    heavy = any(a in SLOW_MODELS for a in aliases)
+    heavy = any(is_slow(m) for m in models)
     if n_series < (4 if heavy else 2000):
         return 1
     return min(wanted, n_series)
@@ -189,94 +205,6 @@ def score_backtests(Y: np.ndarray, result: BatchResult, season_length: int, leve
                 per[f"coverage_{lv}"].append(coverage(actual, pred[f"lo-{lv}"], pred[f"hi-{lv}"]))
         scores[alias] = {k: np.column_stack(v) if v else np.empty((len(Y), 0)) for k, v in per.items()}
     return scores
-
-
-def ensemble_weights(scores: dict, members) -> dict:
-    """Weights of the ensemble members from their backtest MASE, pooled over all series and windows.
-
-    Pooled rather than per series: three windows of one noisy series say little about which model suits it, while
-    thousands of (series, window) pairs rank models reliably. Weight = 1 / MASE^2 for members within 25 % of the
-    best one; the rest get none. Equal weights when nothing could be backtested.
-    """
-    means = {}
-    for alias in members:
-        values = scores.get(alias, {}).get("mase")
-        if values is not None and values.size and np.isfinite(values).any():
-            means[alias] = float(np.nanmean(np.clip(values, 0, 10)))
-    if not means:
-        return {alias: 1.0 / len(members) for alias in members}
-    best = min(means.values())
-    kept = {a: 1.0 / max(v, 1e-9) ** 2 for a, v in means.items() if v <= 1.25 * best}
-    total = sum(kept.values())
-    return {a: w / total for a, w in kept.items()}
-
-
-def combine(predictions: dict, weights: dict) -> np.ndarray:
-    return sum(w * predictions[a]["mean"] for a, w in weights.items())
-
-
-def conformal_intervals(mean: np.ndarray, errors: list, level=LEVELS) -> dict:
-    """Intervals from backtest errors (``errors``: one (n, h) array per window, NaN past a window's end).
-
-    Each series' errors are divided by its own mean absolute backtest error, so series of any size and noise pool
-    together; per horizon step the pooled quantile of these standardised errors (neighbouring steps pooled for
-    enough samples, never shrinking with the horizon) times the series' own error size gives the half-width.
-    """
-    n, h = mean.shape
-    stacked = np.stack(errors)  # (windows, n, h)
-    with np.errstate(invalid="ignore"):
-        size = np.nanmean(np.abs(stacked), axis=(0, 2))
-    size = np.where(np.isfinite(size), size, 0.0)
-    standard = np.abs(stacked) / np.where(size > 0, size, np.nan)[None, :, None]
-    standard = np.moveaxis(standard, 2, 0).reshape(stacked.shape[2], -1)  # (h, windows * n)
-    k = max(1, h // 10)
-    out = {"mean": mean}
-    for lv in level:
-        q = np.zeros(h)
-        for j in range(h):
-            values = standard[max(0, j - k) : min(standard.shape[0], j + k + 1)]
-            values = values[np.isfinite(values)]
-            if values.size == 0:
-                values = standard[np.isfinite(standard)]
-            q[j] = np.quantile(values, lv / 100) if values.size else 0.0
-        half = np.maximum.accumulate(q)[None, :] * size[:, None]
-        out[f"lo-{lv}"] = mean - half
-        out[f"hi-{lv}"] = mean + half
-    return out
-
-
-def add_ensemble(Y: np.ndarray, result: BatchResult, weights: dict, season_length: int, level=LEVELS) -> None:
-    """Add alias 'ensemble' to the final and backtest forecasts, with conformal intervals.
-
-    A backtest window's intervals come from the *other* windows' errors (leave one window out), so its coverage is
-    an honest estimate; the final forecast's intervals use every window.
-    """
-    bt_means = [combine(bt.forecasts, weights) for bt in result.backtests]
-    h = next(iter(result.forecasts.values()))["mean"].shape[1]
-    errors = []
-    for bt, mean in zip(result.backtests, bt_means):
-        err = np.full((len(Y), h), np.nan)
-        err[:, : bt.h] = Y[:, bt.origin : bt.origin + bt.h] - mean
-        errors.append(err)
-    final_mean = combine(result.forecasts, weights)
-    if errors:
-        result.forecasts["ensemble"] = conformal_intervals(final_mean, errors, level)
-    else:
-        result.forecasts["ensemble"] = _average_bounds(result.forecasts, weights, final_mean, level)
-    for i, (bt, mean) in enumerate(zip(result.backtests, bt_means)):
-        others = [e[:, : bt.h] for j, e in enumerate(errors) if j != i]
-        if others:
-            bt.forecasts["ensemble"] = conformal_intervals(mean, others, level)
-        else:
-            bt.forecasts["ensemble"] = _average_bounds(bt.forecasts, weights, mean, level)
-
-
-def _average_bounds(predictions, weights, mean, level):
-    out = {"mean": mean}
-    for lv in level:
-        for side in ("lo", "hi"):
-            out[f"{side}-{lv}"] = sum(w * predictions[a][f"{side}-{lv}"] for a, w in weights.items())
-    return out
 
 
 # --------------------------------------------------------------------------- leading-signal correction

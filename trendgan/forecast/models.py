@@ -7,11 +7,17 @@ series of equal length (2-D, one row per series); the simple models are vectoris
 to the seasonal naive forecast and the failure is kept in ``failures_`` (row, message).
 
 Intervals are model-based (normal approximations of each model's error variance) for every model here except the
-ensemble, whose intervals come from backtest errors (see ``trendgan.forecast.backtest.conformal_intervals``).
+ensemble, whose intervals come from backtest errors (``trendgan.forecast.ensemble``).
+
+Models are objects (``Theta(season_length=52)``, ``ARIMA(12, alias="arima12")``) or names (``"theta"``, made by
+``make_model`` with the frame's season): ``forecast_frame(models=[...])`` takes either, as statsforecast's
+``StatsForecast(models=[...], fallback_model=...)`` does. ``clone()`` gives an unfitted copy with the same settings,
+which the engine fits once per batch and backtest window.
 """
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import Sequence
 
@@ -68,16 +74,18 @@ def seasonal_profile(Y: np.ndarray, m: int, decay: float = 1.0, smooth: int = 0)
         return np.zeros((n, max(m, 1)))
     trend = centred_moving_average(Y, m)
     detrended = Y - trend
-    positions = np.arange(T) % m
     # Seasons long ago count less (decay per season back): fashion calendars drift from year to year.
     age = (T - 1 - np.arange(T)) // m
-    weights = np.where(np.isnan(detrended), 0.0, decay ** age[None, :])
-    values = np.nan_to_num(detrended)
-    profile = np.zeros((n, m))
-    for k in range(m):
-        cols = positions == k
-        total = weights[:, cols].sum(axis=1)
-        profile[:, k] = np.where(total > 0, (weights[:, cols] * values[:, cols]).sum(axis=1) / np.maximum(total, 1e-12), 0)
+    missing = np.isnan(detrended)
+    weights = np.where(missing, 0.0, decay ** age[None, :])
+    values = np.where(missing, 0.0, detrended)
+    # Lay the periods out as (seasons, positions): column t sits at position t % m (the tail padded with zero weight).
+    seasons = -(-T // m)
+    pad = ((0, 0), (0, seasons * m - T))
+    weights = np.pad(weights, pad).reshape(n, seasons, m)
+    values = np.pad(values, pad).reshape(n, seasons, m)
+    total = weights.sum(axis=1)
+    profile = np.divide((weights * values).sum(axis=1), total, out=np.zeros((n, m)), where=total > 0)
     if smooth:
         # A short circular moving average across neighbouring periods tames week-to-week noise in the index.
         kernel = np.ones(2 * smooth + 1) / (2 * smooth + 1)
@@ -87,17 +95,23 @@ def seasonal_profile(Y: np.ndarray, m: int, decay: float = 1.0, smooth: int = 0)
 
 
 def centred_moving_average(Y: np.ndarray, m: int) -> np.ndarray:
-    """The classic 2 x m (even m) or m (odd m) centred moving average, NaN where the window does not fit."""
+    """The classic 2 x m (even m) or m (odd m) centred moving average, NaN where the window does not fit.
+
+    From cumulative sums, so it costs O(n T) memory: the trend calls run it on hundreds of sampled paths per style.
+    """
     n, T = Y.shape
-    weights = np.ones(m + 1) / m if m % 2 == 0 else np.ones(m) / m
-    if m % 2 == 0:
-        weights[0] = weights[-1] = 0.5 / m
-    half = len(weights) // 2
+    width = m + 1 if m % 2 == 0 else m
+    half = width // 2
     out = np.full((n, T), np.nan)
-    if T < len(weights):
+    if T < width:
         return out
-    windows = np.lib.stride_tricks.sliding_window_view(Y, len(weights), axis=1)
-    out[:, half : T - half] = windows @ weights
+    csum = np.concatenate([np.zeros((n, 1)), np.cumsum(Y, axis=1)], axis=1)
+    if m % 2 == 0:
+        # m inner points at full weight, the two ends at half weight: the mean of two m-wide windows.
+        inner = csum[:, m : T + 1] - csum[:, : T + 1 - m]  # sums of m consecutive points, starting at 0..T-m
+        out[:, half : T - half] = (inner[:, :-1] + inner[:, 1:]) / (2 * m)
+    else:
+        out[:, half : T - half] = (csum[:, m:] - csum[:, :-m]) / m
     return out
 
 
@@ -187,9 +201,19 @@ def usable_season(Y: np.ndarray, m: int, min_repeat: float = SEASON_MIN_REPEAT,
 
 
 class ForecastModel:
-    """Base class. Subclasses set ``alias`` and implement ``_fit`` / ``_predict`` on (n, T) batches."""
+    """Base class. Subclasses set ``alias`` and implement ``_fit`` / ``_predict`` on (n, T) batches.
+
+    ``alias`` names the model's forecasts (the ``model`` column); pass ``alias=`` to tell two settings of one model
+    apart. ``uses_leading``: the engine passes the leading sources' share, lagged by the horizon, as ``X``.
+    ``fallback`` (a model, default seasonal naive) forecasts the rows this model fails on.
+    """
 
     alias = "model"
+    uses_leading = False
+
+    def __init__(self, alias: str | None = None):
+        if alias:
+            self.alias = alias
 
     def fit(self, y, X=None) -> "ForecastModel":
         self._single = np.asarray(y).ndim == 1
@@ -203,6 +227,33 @@ class ForecastModel:
         result = self._predict(int(h), None if X_future is None else np.asarray(X_future, dtype=float), tuple(level))
         return squeeze_like(result, self._single)
 
+    def forecast(self, y, h: int, X=None, X_future=None, level: Sequence[int] = LEVELS) -> dict:
+        """``fit`` then ``predict`` in one call (statsforecast's name for it)."""
+        return self.fit(y, X).predict(h, X_future, level)
+
+    def get_params(self) -> dict:
+        """The constructor's arguments as set on this object (scikit-learn's convention)."""
+        names = [p.name for p in inspect.signature(type(self).__init__).parameters.values()
+                 if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        params = {name: getattr(self, name) for name in names if name != "alias" and hasattr(self, name)}
+        if "alias" in names and self.alias != type(self).alias:
+            params["alias"] = self.alias
+        return params
+
+    def clone(self) -> "ForecastModel":
+        """A fresh, unfitted model with the same settings (and fallback)."""
+        twin = type(self)(**self.get_params())
+        if getattr(self, "fallback", None) is not None:
+            twin.fallback = self.fallback
+        return twin
+
+    def fallback_model(self) -> "ForecastModel":
+        """The model for rows this one cannot forecast: ``self.fallback`` or seasonal naive with this season."""
+        chosen = getattr(self, "fallback", None)
+        if chosen is not None:
+            return chosen.clone()
+        return SeasonalNaive(getattr(self, "season_length", 1) or 1, getattr(self, "season_check", True))
+
     def _fit(self, Y: np.ndarray, X) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -210,13 +261,15 @@ class ForecastModel:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(alias={self.alias!r})"
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
 
 
 class PerSeriesModel(ForecastModel):
-    """A model that fits one series at a time (statsmodels); a row that fails falls back to seasonal naive."""
+    """A model that fits one series at a time (statsmodels); a row that fails falls back to ``fallback_model()``."""
 
-    def __init__(self, season_length: int = 1, season_check: bool = True):
+    def __init__(self, season_length: int = 1, season_check: bool = True, alias: str | None = None):
+        super().__init__(alias)
         self.season_length = season_length
         self.season_check = season_check
 
@@ -258,7 +311,7 @@ class PerSeriesModel(ForecastModel):
                     result = None
             if result is None:
                 if fallback is None:
-                    fallback = SeasonalNaive(self.season_length, self.season_check).fit(self._Y).predict(h, level=level)
+                    fallback = self.fallback_model().fit(self._Y).predict(h, level=level)
                 result = {k: v[row] for k, v in fallback.items()}
             rows.append(result)
         return {k: np.vstack([r[k] for r in rows]) for k in rows[0]}
@@ -298,7 +351,8 @@ class SeasonalNaive(ForecastModel):
 
     alias = "snaive"
 
-    def __init__(self, season_length: int = 1, season_check: bool = True):
+    def __init__(self, season_length: int = 1, season_check: bool = True, alias: str | None = None):
+        super().__init__(alias)
         self.season_length = season_length
         self.season_check = season_check
 
@@ -359,7 +413,8 @@ class _Deseasonalised(ForecastModel):
     """
 
     def __init__(self, season_length: int = 1, season_shrink: float = 0.0, season_decay: float = 0.6,
-                 season_smooth: int = 1, season_check: bool = True):
+                 season_smooth: int = 1, season_check: bool = True, alias: str | None = None):
+        super().__init__(alias)
         self.season_length = season_length
         self.season_shrink = season_shrink
         self.season_decay = season_decay
@@ -576,7 +631,8 @@ class ARIMA(PerSeriesModel):
 
     alias = "arima"
 
-    def __init__(self, season_length: int = 1, harmonics: int = 3, season_check: bool = True):
+    def __init__(self, season_length: int = 1, harmonics: int = 3, season_check: bool = True, alias: str | None = None):
+        super().__init__(alias)
         self.season_length = season_length
         self.harmonics = harmonics
         self.season_check = season_check
@@ -630,6 +686,15 @@ class ARIMA(PerSeriesModel):
         return 1 if p_value < 0.05 else 0
 
 
+class ARIMAX(ARIMA):
+    """ARIMA with the leading sources' share as a regressor, lagged by the horizon so that every future value of it
+    is already observed (the engine builds that regressor; ``fit(y, X)`` / ``predict(h, X_future)`` also work by
+    hand)."""
+
+    alias = "arimax"
+    uses_leading = True
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -643,6 +708,7 @@ def _make(alias: str, season_length: int) -> ForecastModel:
         "damped": lambda: DampedTrend(season_length),
         "ets": lambda: ETS(season_length),
         "arima": lambda: ARIMA(season_length),
+        "arimax": lambda: ARIMAX(season_length),
     }
     return makers[alias]()
 
@@ -652,9 +718,15 @@ SLOW_MODELS = ("ets", "arima", "arimax")
 
 
 def make_model(alias: str, season_length: int = 1) -> ForecastModel:
-    """A fresh model by alias; a clear error for an unknown one."""
+    """A fresh model by alias (``arimax`` too; ``ensemble`` lives in ``trendgan.forecast.ensemble``); a clear error
+    for an unknown one."""
     from trendgan.errors import ForecastError
 
-    if alias not in MODEL_ALIASES:
-        raise ForecastError(f"unknown model {alias!r}; choose from {', '.join(MODEL_ALIASES)} (or 'ensemble')")
+    if alias not in MODEL_ALIASES and alias != "arimax":
+        raise ForecastError(f"unknown model {alias!r}; choose from {', '.join(MODEL_ALIASES)}, arimax (or 'ensemble')")
     return _make(alias, season_length)
+
+
+def is_slow(model) -> bool:
+    """Does this model fit one series at a time (statsmodels), so that parallel processes pay off?"""
+    return isinstance(model, PerSeriesModel) or getattr(model, "alias", model) in SLOW_MODELS

@@ -1,7 +1,9 @@
 """The forecast stage: latest styles run -> ``forecasts/<run>/`` in the store.
 
 Files: ``forecast.parquet`` (unique_id, ds, model, mean, lo-80, hi-80, lo-95, hi-95), ``backtests.parquet``,
-``labels.parquet``, ``failures.parquet``, ``metrics.jsonl`` and, last, ``config.json`` (styles run, horizon, models,
+``labels.parquet`` (``trendgan.forecast.core.LABEL_COLUMNS``: the call, its probabilities and evidence),
+``calibration.parquet`` (the calls' reliability on rolling-origin backtests: kind, bin_lo, bin_hi, calls, predicted,
+observed), ``failures.parquet``, ``metrics.jsonl`` and, last, ``config.json`` (styles run, horizon, models,
 period...): a run folder without it is unfinished and ignored.
 """
 
@@ -64,6 +66,7 @@ def forecast(
         run.write_table("forecast", result.forecasts)
         run.write_table("backtests", result.backtests)
         run.write_table("labels", result.labels)
+        run.write_table("calibration", result.calibration)
         run.write_table("failures", result.failures)
         seconds = time.perf_counter() - started
         run.log({"seconds": round(seconds, 3), **result.summary})

@@ -11,10 +11,11 @@ from trendgan.store import Store, utcnow
 
 def dated_images(store: Store):
     """Every catalogued image with what styles and series need: image_id, path, source, leading_source,
-    posted_at, engagement, duplicate_of (a pandas frame, in no particular order)."""
+    posted_at, engagement, caption (style names use the posts' words), duplicate_of (a pandas frame, in no
+    particular order)."""
     with store.catalog(read_only=True) as db:
         return db.execute(
-            "SELECT image_id, path, source, leading_source, posted_at, engagement, duplicate_of FROM images"
+            "SELECT image_id, path, source, leading_source, posted_at, engagement, caption, duplicate_of FROM images"
         ).df()
 
 

@@ -36,7 +36,11 @@ def style_label(style_id, names: Mapping | None) -> str:
     return safe_label(f"{style_id} · {name}" if name else f"style {style_id}")
 
 
-def style_colour(style_id, order: list) -> str:
+def style_colour(style_id, order: list, colours: Mapping | None = None) -> str:
+    """The style's own colour (``colours``: style_id -> "#rrggbb", its measured garment colour; see
+    trendgan.report.colours), else a palette colour by position."""
+    if colours and style_id in colours:
+        return colours[style_id]
     try:
         position = order.index(style_id)
     except ValueError:
@@ -66,18 +70,19 @@ def _band(ds, lo, hi, colour: str, alpha: float, name: str, group: str, show_leg
     x = list(ds) + list(ds)[::-1]
     y = list(hi) + list(lo)[::-1]
     return go.Scatter(
-        x=x, y=y, fill="toself", fillcolor=_rgba(colour, alpha), line=dict(width=0), hoverinfo="skip",
+        x=x, y=y, mode="lines", fill="toself", fillcolor=_rgba(colour, alpha), line=dict(width=0), hoverinfo="skip",
         name=name, legendgroup=group, showlegend=show_legend,
     )
 
 
-def _style_traces(style_id, history: pd.DataFrame, future: pd.DataFrame, label: str, colour: str, show_legend=True):
-    """Observed share, forecast mean and its 80/95 % bands of one style, all in one legend group."""
+def _style_traces(style_id, history: pd.DataFrame, future: pd.DataFrame, label: str, colour: str, show_legend=True,
+                  bands: bool = True):
+    """Observed share, forecast mean and (``bands``) its 80/95 % bands of one style, all in one legend group."""
     group = f"style-{style_id}"
     traces = []
-    if not future.empty and {"lo-95", "hi-95"} <= set(future.columns):
+    if bands and not future.empty and {"lo-95", "hi-95"} <= set(future.columns):
         traces.append(_band(future["ds"], future["lo-95"], future["hi-95"], colour, 0.12, f"{label} 95 %", group))
-    if not future.empty and {"lo-80", "hi-80"} <= set(future.columns):
+    if bands and not future.empty and {"lo-80", "hi-80"} <= set(future.columns):
         traces.append(_band(future["ds"], future["lo-80"], future["hi-80"], colour, 0.25, f"{label} 80 %", group))
     smooth = len(history) >= SMOOTH_FROM
     traces.append(go.Scatter(
@@ -107,22 +112,60 @@ def _style_traces(style_id, history: pd.DataFrame, future: pd.DataFrame, label: 
 
 
 def plot_trends(series: pd.DataFrame, forecasts: pd.DataFrame | None = None, names: Mapping | None = None,
-                title: str = "Style share over time, with forecast and 80 / 95 % intervals") -> go.Figure:
-    """Every style's share per period and its forecast; click a legend entry to hide or show a style."""
+                title: str = "Every style's share of the feed, with its forecast (dashed)",
+                colours: Mapping | None = None, bands: bool = False) -> go.Figure:
+    """Every style's share per period and its forecast, each in its own colour; click a legend entry to hide a style.
+
+    Intervals are left out by default: drawn for every style at once they merge into one block. Each style's
+    intervals are in ``plot_style_panels``; ``bands=True`` draws them here too.
+    """
     forecasts = best_forecasts(forecasts)
     fig = go.Figure()
     order = sorted(series["unique_id"].unique().tolist())
     for style_id in order:
         history = series[series["unique_id"] == style_id].sort_values("ds")
         future = forecasts[forecasts["unique_id"] == style_id].sort_values("ds")
-        colour = style_colour(style_id, order)
-        for trace in _style_traces(style_id, history, future, style_label(style_id, names), colour):
+        colour = style_colour(style_id, order, colours)
+        for trace in _style_traces(style_id, history, future, style_label(style_id, names), colour, bands=bands):
             fig.add_trace(trace)
     fig.update_layout(
         title=title, yaxis=dict(title="share of the period's images", tickformat=".0%", rangemode="tozero"),
         xaxis=dict(title="period"), legend=dict(title="style (click to toggle)", groupclick="togglegroup"),
-        hovermode="closest", height=520, margin=dict(l=60, r=20, t=60, b=50),
+        hovermode="closest", height=480, margin=dict(l=60, r=20, t=60, b=50), plot_bgcolor="#ffffff",
     )
+    fig.update_xaxes(showgrid=True, gridcolor="#eeeeee")
+    fig.update_yaxes(showgrid=True, gridcolor="#eeeeee")
+    return fig
+
+
+def plot_style_panels(series: pd.DataFrame, forecasts: pd.DataFrame | None, order: list | None = None,
+                      names: Mapping | None = None, titles: Mapping | None = None, colours: Mapping | None = None,
+                      columns: int = 4, panel_height: int = 230) -> go.Figure:
+    """Small multiples: one panel per style (in ``order``), its history, forecast and 80 / 95 % intervals in its own
+    colour and on its own scale, titled ``titles[style_id]`` (default: its name)."""
+    forecasts = best_forecasts(forecasts)
+    order = list(order) if order is not None else sorted(series["unique_id"].unique().tolist())
+    if not order:
+        return _empty_figure("No styles yet")
+    columns = max(1, min(columns, len(order)))
+    rows = -(-len(order) // columns)
+    panel_titles = [(titles or {}).get(s) or style_label(s, names) for s in order]
+    height = panel_height * rows + 60
+    # about 90 px between rows: the row above's dates and the next panel's two-line title
+    spacing = min(90 / height, 0.9 / max(rows - 1, 1)) if rows > 1 else 0.1
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=panel_titles, vertical_spacing=spacing,
+                        horizontal_spacing=0.05)
+    everyone = sorted(series["unique_id"].unique().tolist())
+    for i, style_id in enumerate(order):
+        history = series[series["unique_id"] == style_id].sort_values("ds")
+        future = forecasts[forecasts["unique_id"] == style_id].sort_values("ds")
+        colour = style_colour(style_id, everyone, colours)
+        for trace in _style_traces(style_id, history, future, style_label(style_id, names), colour, show_legend=False):
+            fig.add_trace(trace, row=i // columns + 1, col=i % columns + 1)
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero", showgrid=True, gridcolor="#eeeeee")
+    fig.update_xaxes(showgrid=False, tickformat="%b %y", nticks=4)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(showlegend=False, height=height, margin=dict(l=50, r=20, t=60, b=30), plot_bgcolor="#ffffff")
     return fig
 
 
@@ -136,7 +179,7 @@ def top_movers(labels: pd.DataFrame, n: int = 6) -> list:
 
 
 def plot_top_movers(series: pd.DataFrame, forecasts: pd.DataFrame | None, labels: pd.DataFrame,
-                    names: Mapping | None = None, n: int = 6, columns: int = 3) -> go.Figure:
+                    names: Mapping | None = None, n: int = 6, columns: int = 3, colours: Mapping | None = None) -> go.Figure:
     """Small multiples: one panel per style with the largest expected change, each on its own scale."""
     movers = top_movers(labels, n)
     forecasts = best_forecasts(forecasts)
@@ -151,7 +194,7 @@ def plot_top_movers(series: pd.DataFrame, forecasts: pd.DataFrame | None, labels
     for i, style_id in enumerate(movers):
         history = series[series["unique_id"] == style_id].sort_values("ds")
         future = forecasts[forecasts["unique_id"] == style_id].sort_values("ds")
-        colour = style_colour(style_id, order)
+        colour = style_colour(style_id, order, colours)
         for trace in _style_traces(style_id, history, future, style_label(style_id, names), colour, show_legend=False):
             fig.add_trace(trace, row=i // columns + 1, col=i % columns + 1)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
@@ -161,7 +204,7 @@ def plot_top_movers(series: pd.DataFrame, forecasts: pd.DataFrame | None, labels
 
 
 def plot_style_map(style_map: pd.DataFrame, names: Mapping | None = None, max_points: int = 4000,
-                   seed: int = 0) -> go.Figure:
+                   seed: int = 0, colours: Mapping | None = None) -> go.Figure:
     """The 2-D map of images coloured by style; a slider highlights one period's images (the rest fade).
 
     Highlighting uses plotly's ``selectedpoints`` rather than animation frames, so each image is stored once and
@@ -179,7 +222,7 @@ def plot_style_map(style_map: pd.DataFrame, names: Mapping | None = None, max_po
         label = "noise" if style_id == -1 else style_label(style_id, names)
         fig.add_trace(go.Scatter(
             x=members["x"].to_numpy(), y=members["y"].to_numpy(), mode="markers", name=label,
-            marker=dict(size=5, color="#bbbbbb" if style_id == -1 else style_colour(style_id, order), opacity=0.8),
+            marker=dict(size=5, color="#bbbbbb" if style_id == -1 else style_colour(style_id, order, colours), opacity=0.8),
             unselected=dict(marker=dict(opacity=0.06)), hovertemplate=label + "<extra></extra>",
         ))
     if "ds" in points.columns and points["ds"].notna().any():

@@ -191,27 +191,44 @@ def _true_trends(scenario: Scenario, curves, shares: np.ndarray, source_weights:
     return [str(x) for x in true_trends(shares[:observed].T, future.T, season)]
 
 
+# Caption templates per source. {item} is how this post names its garment (colour, pattern and garment words, in
+# one of several spellings), {other} another piece of the outfit; hashtags are added after.
 _CAPTIONS = {
-    "influencers": ["Obsessed with this {item} #{tag} #ootd", "New in: {item} [ad] #{tag}",
-                    "Can't stop wearing my {item} #{tag} #style"],
-    "magazine": ["The {item} is the look of the season #{tag}", "Editor's pick: {item} #{tag} #fashion"],
-    "street": ["{item} spotted downtown #{tag} #streetstyle", "Today's fit: {item} & coffee #{tag}"],
+    "influencers": ("Obsessed with this {item}", "New in: {item} [ad]", "Can't stop wearing my {item}",
+                    "{item} + {other} = my uniform this week", "Link in bio for the {item}"),
+    "magazine": ("The {item} is the look of the season", "Editor's pick: the {item}", "How to wear a {item} now",
+                 "Ten ways with a {item}"),
+    "street": ("{item} spotted downtown", "Today's fit: {item} & coffee", "{item} with {other}, errands day",
+               "Caught this {item} on the tram"),
 }
-_GENERIC_CAPTIONS = ["{item} #{tag}", "Loving this {item} #{tag} #fashion", "{item} of the day #{tag}"]
+_GENERIC_CAPTIONS = ("{item}", "Loving this {item}", "{item} of the day", "{item} with {other}")
+# Posts that never name what is worn: a real feed has many ("Sunday mood"), and naming must cope with them.
+_CHATTER = ("Sunday mood", "Coffee first", "Back to the grind", "Weekend plans", "Golden hour", "Good vibes only",
+            "Finally friday", "Mirror selfie", "Out and about", "City walks")
+_GENERIC_TAGS = ("ootd", "fashion", "style", "outfitinspo", "whatiwore", "lookoftheday", "instafashion", "newin")
+_SOURCE_TAGS = {"influencers": ("ad", "gifted", "fashionblogger"), "magazine": ("trendreport", "editorspick"),
+                "street": ("streetstyle", "citystyle")}
+_SEASON_TAGS = {12: "winterstyle", 1: "winterstyle", 2: "winterstyle", 3: "springlooks", 4: "springlooks",
+                5: "springlooks", 6: "summerstyle", 7: "summerstyle", 8: "summerstyle", 9: "autumnvibes",
+                10: "autumnvibes", 11: "autumnvibes"}
+# Fashion-MNIST and other photo sets name classes, not styles: the garment they show, for captions.
+_CLASS_GARMENTS = {"t-shirt/top": "tee", "trouser": "trousers", "pullover": "pullover", "dress": "dress",
+                   "coat": "coat", "sandal": "sandals", "shirt": "shirt", "sneaker": "sneaker", "bag": "bag",
+                   "ankle boot": "boot"}
+# The main stream once drew a template index per post: the same draw is kept (same sizes), so days and likes of a
+# seed's corpus did not move when captions became richer; the caption itself comes from its own seeded stream.
+_LEGACY_TEMPLATE_DRAW = {"influencers": 3, "magazine": 2, "street": 2}
 
 
 def _posts(plan: CorpusPlan, rng: np.random.Generator) -> Iterator[Post]:
     """Posts in file order: by period, then source; labels shuffled inside so file order says nothing about them."""
     scenario = plan.scenario
-    items = [_caption_item(label) for label in scenario.labels]
-    tags = [re.sub(r"[^a-z0-9]", "", item.lower()) or "style" for item in items]
     serial = 0
     for p, start in enumerate(plan.period_starts[: scenario.periods]):
         days = period_length(start, scenario.period)
         for s, source in enumerate(scenario.sources):
-            labels = np.repeat(np.arange(len(items)), plan.counts[p, s])
+            labels = np.repeat(np.arange(len(scenario.labels)), plan.counts[p, s])
             rng.shuffle(labels)
-            templates = _CAPTIONS.get(source.name, _GENERIC_CAPTIONS)
             for label in labels:
                 serial += 1
                 # Posts of labels about to grow collect more likes: engagement is a (noisy) leading signal.
@@ -219,15 +236,62 @@ def _posts(plan: CorpusPlan, rng: np.random.Generator) -> Iterator[Post]:
                 ahead = plan.market_shares[min(p + source.lead + 4, len(plan.market_shares) - 1), label]
                 momentum = float(np.clip(ahead / now, 0.5, 2.0)) if now > 0 else 1.0
                 likes = int(round(source.likes * momentum * float(np.exp(rng.normal(0.0, 0.9)))))
-                caption = templates[int(rng.integers(len(templates)))].format(item=items[label], tag=tags[label])
+                rng.integers(_LEGACY_TEMPLATE_DRAW.get(source.name, 3))
                 day = start + dt.timedelta(days=int(rng.integers(days)))
-                yield Post(serial, p, source.name, int(label), day, likes, caption[0].upper() + caption[1:])
+                words = np.random.default_rng(np.random.SeedSequence([plan.seed, serial, 3]))
+                caption = write_caption(scenario.labels[label], source.name, start.month, words)
+                yield Post(serial, p, source.name, int(label), day, likes, caption)
 
 
-def _caption_item(label) -> str:
-    if label.style is not None:
-        return label.style.name
-    return label.name.lower()
+def write_caption(label, source: str, month: int, rng: np.random.Generator) -> str:
+    """A post's caption and hashtags, as people write them: the garment named in one of several ways (or not at all),
+    sometimes another piece of the outfit, and tags for the garment, colour, pattern, season and source.
+
+    Always at least one hashtag. Deterministic for a given ``rng`` state.
+    """
+    from trendgan.simulate.garments import (
+        COLOUR_POST_WORDS, GARMENT_HASHTAGS, GARMENT_POST_WORDS, PATTERN_HASHTAGS, PATTERN_POST_WORDS,
+    )
+
+    def pick(options):
+        options = tuple(options)
+        return options[int(rng.integers(len(options)))] if options else ""
+
+    style = getattr(label, "style", None)
+    if style is not None:
+        garment, colour, pattern = style.garment, style.colour, style.pattern
+    else:
+        garment, colour, pattern = _CLASS_GARMENTS.get(label.name.lower(), label.name.lower()), "", "solid"
+    garment_words = GARMENT_POST_WORDS.get(garment, (garment,))
+    kind = rng.random()
+    if kind < 0.15:  # the post never names its garment
+        text = pick(_CHATTER)
+    else:
+        parts = []
+        if colour and kind < 0.80:
+            parts.append(pick(COLOUR_POST_WORDS.get(colour, (colour,))))
+        if pattern != "solid" and kind < 0.65:
+            parts.append(pick(PATTERN_POST_WORDS[pattern]))
+        item = " ".join(p for p in (*parts, pick(garment_words)) if p)
+        others = [g for g in GARMENT_POST_WORDS if g != garment]
+        other = f"{pick(COLOUR_POST_WORDS)} {pick(GARMENT_POST_WORDS[pick(others)])}".strip()
+        templates = _CAPTIONS.get(source, _GENERIC_CAPTIONS)
+        template = pick(templates) if rng.random() < 0.85 else pick(_GENERIC_CAPTIONS)
+        text = template.format(item=item, other=other)
+    tags = [pick(_GENERIC_TAGS)]
+    if rng.random() < 0.7:
+        tags.append(pick(GARMENT_HASHTAGS.get(garment, (re.sub(r"[^a-z0-9]", "", garment) or "style",))))
+    if colour and rng.random() < 0.35:
+        tags.append(re.sub(r"[^a-z]", "", colour + garment_words[0]))
+    if PATTERN_HASHTAGS.get(pattern) and rng.random() < 0.4:
+        tags.append(pick(PATTERN_HASHTAGS[pattern]))
+    if rng.random() < 0.3:
+        tags.append(_SEASON_TAGS[int(month)])
+    if rng.random() < 0.3:
+        tags.append(pick(_SOURCE_TAGS.get(source, _GENERIC_TAGS)))
+    tags = list(dict.fromkeys(t for t in tags if t))
+    caption = f"{text} " + " ".join(f"#{t}" for t in tags)
+    return caption[0].upper() + caption[1:]
 
 
 # --------------------------------------------------------------------------- pictures

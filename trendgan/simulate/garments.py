@@ -267,6 +267,44 @@ GARMENT_ALIASES = {
     "bags": "bag", "handbag": "bag", "boots": "boot", "hats": "hat",
 }
 
+# How people write about each garment, colour and pattern in posts (the first word is the usual one). The simulator's
+# captions draw from these so that a style's posts name it in several ways, as real feeds do ("sneakers", "trainers",
+# "kicks"), and style naming has to find the distinctive words rather than read one fixed phrase.
+GARMENT_POST_WORDS: dict[str, tuple[str, ...]] = {
+    "tee": ("tee", "t-shirt", "tshirt", "graphic tee", "tee shirt"),
+    "dress": ("dress", "sundress", "midi dress", "maxi dress"),
+    "trousers": ("trousers", "pants", "slacks", "wide-leg trousers"),
+    "skirt": ("skirt", "midi skirt", "mini skirt", "pleated skirt"),
+    "coat": ("coat", "overcoat", "wool coat", "winter coat"),
+    "sneaker": ("sneakers", "trainers", "kicks", "runners"),
+    "bag": ("bag", "tote", "handbag", "shoulder bag"),
+    "shorts": ("shorts", "bermuda shorts", "summer shorts"),
+    "boot": ("boots", "ankle boots", "chelsea boots"),
+    "hat": ("hat", "bucket hat", "sun hat"),
+}
+GARMENT_HASHTAGS: dict[str, tuple[str, ...]] = {
+    "tee": ("tee", "tshirt", "graphictee"), "dress": ("dress", "sundress", "dressoftheday"),
+    "trousers": ("trousers", "pants", "tailoring"), "skirt": ("skirt", "skirtlove", "midiskirt"),
+    "coat": ("coat", "coatseason", "outerwear"), "sneaker": ("sneakers", "sneakerhead", "kicks"),
+    "bag": ("bag", "handbag", "totebag"), "shorts": ("shorts", "shortsseason"),
+    "boot": ("boots", "bootseason"), "hat": ("hat", "buckethat"),
+}
+COLOUR_POST_WORDS: dict[str, tuple[str, ...]] = {
+    "navy": ("navy", "dark blue"), "beige": ("beige", "camel", "sand"), "grey": ("grey", "gray"),
+    "pink": ("pink", "blush"), "green": ("green", "forest green"), "yellow": ("yellow", "sunshine yellow"),
+    "black": ("black", "all-black"), "white": ("white", "crisp white"), "red": ("red", "cherry red"),
+    "blue": ("blue", "cobalt"), "brown": ("brown", "chocolate"), "purple": ("purple", "plum"),
+    "orange": ("orange", "tangerine"), "teal": ("teal",),
+}
+PATTERN_POST_WORDS: dict[str, tuple[str, ...]] = {
+    "solid": ("",), "stripes": ("striped", "stripy", "breton stripe"), "dots": ("polka dot", "dotted", "spotty"),
+    "checks": ("checked", "plaid", "gingham"), "floral": ("floral", "flower print", "ditsy floral"),
+}
+PATTERN_HASHTAGS: dict[str, tuple[str, ...]] = {
+    "solid": (), "stripes": ("stripes", "breton"), "dots": ("polkadots", "dots"), "checks": ("plaid", "checks"),
+    "floral": ("florals", "floralprint"),
+}
+
 # Garments whose product photos are shot from the side: mirrored at random, like real listings.
 _SIDE_VIEW = {"sneaker", "boot"}
 

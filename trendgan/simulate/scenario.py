@@ -92,13 +92,13 @@ DEMO_SCENARIO: dict[str, Any] = {
     "images": {"kind": "garments"},
     "sources": copy.deepcopy(DEFAULT_SOURCES),
     "labels": {
-        "red striped tee": {"curve": "declining", "high": 2.3, "low": 0.3},
+        "red striped tee": {"curve": "declining", "high": 3.1, "low": 0.3},
         "navy solid trousers": {"curve": "flat", "level": 1.0},
         "yellow floral dress": {"curve": "seasonal", "peak_month": 7, "amplitude": 0.9},
         "beige checked coat": {"curve": "seasonal", "peak_month": 1, "amplitude": 0.8},
-        "green solid sneaker": {"curve": "emerging", "start": 0.45, "ramp": 60, "level": 1.3},
-        "black solid bag": {"curve": "rising", "low": 0.6, "high": 1.3},
-        "pink dotted skirt": {"curve": "fad", "peak": 0.9, "width": 5, "height": 1.6, "base": 0.1},
+        "green solid sneaker": {"curve": "emerging", "start": 0.5, "ramp": 70, "level": 1.2},
+        "black solid bag": {"curve": "rising", "low": 0.4, "high": 1.5},
+        "pink dotted skirt": {"curve": "fad", "peak": 0.85, "width": 5, "height": 2.2, "base": 0.1},
         "blue striped shorts": {"curve": "flat", "level": 0.8},
     },
 }

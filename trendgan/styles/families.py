@@ -31,6 +31,8 @@ of its images (Hungarian matching on that overlap, at least half of the new fami
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -236,7 +238,14 @@ def match_families(members: list[list[int]], member_sizes: list[list[int]], prev
 
 
 def family_name(style_names: list[str], style_sizes: list[int]) -> str:
-    """A family is called after its largest style (the naming stage may later give families names of their own)."""
+    """A family is called after its largest style, without the "(style N)" that told look-alike styles apart (the
+    naming stage may later give families names of their own)."""
     if not style_names:
         return "family"
-    return str(style_names[int(np.argmax(style_sizes))])
+    return re.sub(r" \(style \d+\)$", "", str(style_names[int(np.argmax(style_sizes))]))
+
+
+def unique_family_names(names: list[str], family_ids) -> list[str]:
+    """Families whose largest styles share a name get their id, so no two families read the same in a report."""
+    repeated = {name for name in names if names.count(name) > 1}
+    return [f"{name} (family {fid})" if name in repeated else name for name, fid in zip(names, family_ids)]

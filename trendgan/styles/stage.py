@@ -17,10 +17,12 @@ from trendgan.styles.cluster import (
     KMeansStyles, cluster_labels, fold_small_styles, make_clusterer, nearest_style, normalise, relabel_by_size,
     sample_rows, style_centroids,
 )
-from trendgan.styles.families import FamilySettings, build_families, family_name, match_families
+from trendgan.styles.families import (
+    FamilySettings, build_families, family_name, match_families, unique_family_names,
+)
 from trendgan.styles.granularity import choose_fine_k
 from trendgan.styles.matching import match_styles
-from trendgan.styles.naming import StyleName, name_style_from_images, name_styles_with_text, unique_names
+from trendgan.styles.naming import StyleName, name_styles, name_styles_with_text, unique_names
 from trendgan.styles.series import all_periods, engagement_weights, period_start, style_drift, style_series
 from trendgan.styles.settings import StyleSettings
 from trendgan.styles.space import StyleSpace, centroids_in
@@ -110,7 +112,7 @@ def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W"
     images = images.assign(style_id=labels_stable, distance=distance)
 
     styles = _styles_table(images, ids, labels, distance, centroids, settings)
-    styles = _name_styles(styles, images, centroids, encoder_key, previous if settings.assign_only else None, settings)
+    styles = _name_styles(styles, images, centroids, encoder_key, previous, settings)
     family = _find_families(found, period_index, previous, settings)
     styles["family"] = family.of_style
     families = _families_table(images, vectors, styles, family, settings)
@@ -359,9 +361,13 @@ def _find_families(found: Clustering, period_index, previous: StylesRun | None, 
     events = []
     for event in tree.events:
         event = dict(event)
-        for key in ("styles", "styles_a", "styles_b"):
+        for key in ("styles", "styles_a", "styles_b", "decided_by"):
             if key in event:
                 event[key] = [int(found.ids[i]) for i in event[key]]
+        if "decided_by" in event:  # the tree names styles by position; the reader knows them by id
+            by_position = [int(i) for i in dict(tree.events[len(events)])["decided_by"]]
+            event["why"] = event["why"].replace(f"styles {by_position[0]} and {by_position[1]}",
+                                                f"styles {event['decided_by'][0]} and {event['decided_by'][1]}", 1)
         if event["event"] == "merge" and event["kept"]:
             event["family"] = int(of_style[np.flatnonzero(found.ids == event["styles"][0])[0]])
         events.append(event)
@@ -401,7 +407,9 @@ def _families_table(images, vectors, styles, family: Families, settings):
             "representatives": images["image_id"].to_numpy()[closest].tolist(),
             "representative_paths": images["path"].to_numpy()[closest].tolist(),
         })
-    return pd.DataFrame(rows).sort_values(["size", "family_id"], ascending=[False, True]).reset_index(drop=True)
+    table = pd.DataFrame(rows)
+    table["name"] = unique_family_names(table["name"].tolist(), table["family_id"].tolist())
+    return table.sort_values(["size", "family_id"], ascending=[False, True]).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- tables
@@ -442,31 +450,54 @@ def _styles_table(images, ids, labels, distance, centroids, settings):
 
 
 def _name_styles(styles, images, centroids, encoder_key, previous, settings):
-    """Add ``name``, ``keywords`` and ``naming``; assign-only keeps the previous names."""
-    if previous is not None:
+    """Add ``name``, ``keywords``, ``colour`` (the garment's measured colour, hex) and ``naming``; assign-only keeps
+    the previous names, and a re-clustered style that kept its id keeps its name unless its colour or garment changed."""
+    if previous is not None and settings.assign_only:
         old = previous.styles.set_index("style_id")
         styles["name"] = old.loc[styles["style_id"], "name"].to_numpy()
         styles["keywords"] = old.loc[styles["style_id"], "keywords"].to_numpy() if "keywords" in old else [[]] * len(styles)
+        styles["colour"] = old.loc[styles["style_id"], "colour"].to_numpy() if "colour" in old else [None] * len(styles)
         styles.attrs["naming"] = previous.results.get("naming_used", "previous run")
     else:
-        names, how = _names_for(styles, centroids, encoder_key, settings)
+        names, how = _names_for(styles, images, centroids, encoder_key, settings, previous)
         styles["name"] = unique_names([n.name for n in names], styles["style_id"])
         styles["keywords"] = [n.keywords for n in names]
+        styles["colour"] = [n.colour for n in names]
         styles.attrs["naming"] = how
-    return styles[["style_id", "name", "size", "share", "centroid", "representatives", "representative_paths", "keywords"]]
+    return styles[["style_id", "name", "size", "share", "centroid", "representatives", "representative_paths",
+                   "keywords", "colour"]]
 
 
-def _names_for(styles, centroids, encoder_key, settings) -> tuple[list[StyleName], str]:
+def _names_for(styles, images, centroids, encoder_key, settings, previous=None) -> tuple[list[StyleName], str]:
     encoder = _encoder_for_naming(encoder_key) if settings.naming in ("auto", "text", "classes") else None
+    text_garments = None
     if encoder is not None and getattr(encoder, "has_text", False) and settings.naming in ("auto", "text"):
-        return name_styles_with_text(centroids, encoder.embed_texts), "text"
+        text_garments = [n.garment for n in name_styles_with_text(centroids, encoder.embed_texts)]
     classify = getattr(encoder, "classify", None) if settings.naming in ("auto", "classes") else None
-    names = []
+    captions = _captions_per_style(images, styles["style_id"])
+    old = None
+    if previous is not None:
+        table = previous.styles
+        old = {int(r.style_id): (r.name, r.keywords if "keywords" in table else None) for r in table.itertuples()}
     with progress(len(styles), "naming styles", unit="styles") as bar:
+        pictures = []
         for paths in styles["representative_paths"]:
-            names.append(name_style_from_images(_open_images(paths), classify, seed=settings.seed))
+            pictures.append(_open_images(paths))
             bar.advance()
-    return names, "classes+colours" if classify is not None else "colours"
+    names = name_styles(pictures, captions, classify=classify if text_garments is None else None,
+                        garments_from_text=text_garments, style_ids=styles["style_id"].tolist(), previous=old,
+                        seed=settings.seed)
+    how = "text" if text_garments is not None else ("classes+colours" if classify is not None else "colours")
+    return names, ("captions+" + how) if any(len(c) for c in captions) else how
+
+
+def _captions_per_style(images, style_ids) -> list[list[str]]:
+    """Each style's post captions (the words its posts use), in style-table order."""
+    if "caption" not in images.columns:
+        return [[] for _ in style_ids]
+    texts = images.loc[images["caption"].notna() & (images["caption"].astype(str).str.strip() != ""), ["style_id", "caption"]]
+    grouped = texts.groupby("style_id")["caption"].apply(list).to_dict()
+    return [grouped.get(int(s), []) for s in style_ids]
 
 
 def _encoder_for_naming(encoder_key):

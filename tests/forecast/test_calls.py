@@ -1,0 +1,173 @@
+"""Trend calls: the count model's tests of trend and season, probabilities that sum to 1 and are calibrated."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trendgan.forecast import forecast_frame
+from trendgan.forecast.calls import DirectionCalibration, leading_growth, reliability_table, trend_calls
+from trendgan.forecast.core import LABEL_COLUMNS
+from trendgan.forecast.labels import TRENDS
+from trendgan.forecast.scoring import SHAPES, binomial_limit, classification_scores, simulated_styles
+from trendgan.forecast.trend import Config, CountTrend
+
+from forecast_sim import long_frame, trend_shapes, weekly_dates
+
+
+def counted(share, images, rows, seed=0):
+    rng = np.random.default_rng(seed)
+    totals = np.broadcast_to(np.asarray(images, dtype=float), (rows, len(share))).copy()
+    return rng.binomial(totals.astype(int), share) / totals, totals
+
+
+def test_a_steady_riser_over_24_monthly_points_is_not_seasonal():
+    t = np.arange(24)
+    share = 0.1 * 1.4 ** (t / 12)  # +40 % a year, two years of months: the two years correlate, and that is no season
+    Y, totals = counted(share, 50, 20)
+    model = CountTrend(12).fit(Y, totals)
+    assert (model.p_season_ < 0.2).all(), model.p_season_
+    clean = CountTrend(12).fit(share[None, :])
+    assert clean.p_season_[0] < 0.01 and clean.p_trend_[0] > 0.99
+    calls = trend_calls(Y, 3, 12, totals=totals)
+    assert not (calls.trend == "seasonal").any()
+    assert (calls.trend == "rising").mean() >= 0.5  # 50 images a month: a riser is found more often than not
+
+
+def test_a_seasonal_style_with_no_trend_is_not_rising_at_its_peak():
+    T, h = 104, 13
+    t = np.arange(T)
+    share = 0.15 + 0.08 * np.cos(2 * np.pi * (t - 110) / 52)  # the yearly peak falls in the middle of the horizon
+    Y, totals = counted(share, 100, 20, seed=1)
+    calls = trend_calls(Y, h, 52, totals=totals)
+    assert (calls.trend == "seasonal").all(), calls.trend
+    assert (calls.probabilities[:, TRENDS.index("rising")] < 0.2).all()
+    # the same on the noise-free shares
+    assert trend_calls(share[None, :], h, 52).trend[0] == "seasonal"
+
+
+def test_probabilities_sum_to_one_and_confidence_is_the_chosen_labels():
+    result = forecast_frame(long_frame(trend_shapes(), weekly_dates(156)), horizon=26, reconcile=False, n_jobs=1)
+    labels = result.labels
+    assert list(labels.columns) == list(LABEL_COLUMNS)
+    p = labels[[f"p_{t}" for t in TRENDS]].to_numpy()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(labels["confidence"], p.max(axis=1))
+    assert (np.array(TRENDS)[p.argmax(axis=1)] == labels["trend"]).all()
+    yoy = labels[["p_down", "p_flat", "p_up"]].to_numpy()
+    np.testing.assert_allclose(yoy.sum(axis=1), 1.0)
+    assert (np.array(["down", "flat", "up"])[yoy.argmax(axis=1)] == labels["yoy"]).all()
+    assert labels["explanation"].str.len().gt(20).all()
+
+
+def simulated_pool(seeds, volume=40):
+    frames, truth = [], []
+    for seed in seeds:
+        frame, true, _ = simulated_styles(volume, "W", seed=seed)
+        frame["unique_id"] = frame["unique_id"] + f"-{seed}"
+        frames.append(frame)
+        truth += [true[s] for s in SHAPES]
+    frame = pd.concat(frames)
+    order = [f"{s}-{seed}" for seed in seeds for s in SHAPES]
+    Y = frame.pivot(index="unique_id", columns="ds", values="y").loc[order].to_numpy()
+    totals = frame.pivot(index="unique_id", columns="ds", values="total").loc[order].to_numpy()
+    return Y, totals, np.array(truth)
+
+
+def assert_calibrated(confidence, right, lo, hi):
+    """Calls made with lo..hi confidence come true about as often as they say (within binomial noise)."""
+    chosen = (confidence >= lo) & (confidence < hi)
+    n = int(chosen.sum())
+    assert n >= 15, f"too few calls at {lo}-{hi} to judge: {n}"
+    said, came = confidence[chosen].mean(), right[chosen].mean()
+    assert abs(came - said) < 3 * np.sqrt(said * (1 - said) / n) + 0.03, (lo, hi, n, said, came)
+
+
+def test_calls_at_80_percent_come_true_about_80_percent_of_the_time_on_simulated_counts():
+    # 20 seeds of the standard mix (flat, seasonal, risers and decliners at 30 % a year, seasonal + trend, emerging,
+    # fad) counted from 40 images a week over two years; the truth is the rule on the true shares.
+    Y, totals, truth = simulated_pool(range(20))
+    calls = trend_calls(Y, 13, 52, totals=totals)
+    confidence, right = calls.probabilities.max(axis=1), calls.trend == truth
+    assert_calibrated(confidence, right, 0.7, 0.9)
+    assert right.mean() > 0.8
+
+
+@pytest.mark.slow
+def test_calibration_holds_across_volumes_and_bins():
+    for volume in (20, 100):
+        Y, totals, truth = simulated_pool(range(100, 160), volume)
+        calls = trend_calls(Y, 13, 52, totals=totals)
+        confidence, right = calls.probabilities.max(axis=1), calls.trend == truth
+        for lo, hi in ((0.5, 0.7), (0.7, 0.9), (0.9, 1.01)):
+            assert_calibrated(confidence, right, lo, hi)
+
+
+def test_flat_counts_rarely_show_a_trend():
+    Y, totals = counted(np.full(104, 0.125), 20, 200, seed=3)
+    model = CountTrend(52).fit(Y, totals)
+    assert (model.p_trend_ > 0.5).mean() < 0.1
+    assert np.median(model.phi_) == pytest.approx(1.0, abs=0.05)  # binomial counts are not over-dispersed
+
+
+def test_the_line_fit_is_the_binomial_glm_statsmodels_fits():
+    import statsmodels.api as sm
+
+    t = np.arange(60)
+    share = 1 / (1 + np.exp(-(-2.0 + 0.02 * t)))
+    Y, totals = counted(share, 30, 1, seed=4)
+    model = CountTrend(1, window=60, slope_prior=1e3, configs=[Config("line", 0.0, False, 1.0)]).fit(Y, totals)
+    fit = model.fits_[0]
+    units = (t - 59) / model.unit_
+    glm = sm.GLM(np.column_stack([Y[0] * 30, 30 - Y[0] * 30]), sm.add_constant(units), family=sm.families.Binomial()).fit()
+    np.testing.assert_allclose(fit["beta"][0], glm.params, rtol=1e-3, atol=1e-3)
+    # quasi-binomial: the standard errors are the GLM's times the square root of the estimated dispersion (>= 1)
+    np.testing.assert_allclose(np.sqrt(np.diag(np.linalg.inv(fit["H"][0]))), glm.bse * np.sqrt(model.phi_[0]), rtol=0.02)
+
+
+def test_a_noisy_leading_share_is_shrunk_toward_no_growth():
+    rng = np.random.default_rng(5)
+    steady = np.full((40, 104), 0.1)
+    noisy = np.clip(steady + rng.normal(0, 0.08, steady.shape), 0, 1)  # a few influencer posts a week
+    raw = np.log(noisy[:, -52:].mean(axis=1) / noisy[:, :52].mean(axis=1))
+    growth = leading_growth(noisy, 104, 52)
+    assert np.abs(growth).mean() < 0.5 * np.abs(raw).mean()
+    grown = steady * np.linspace(0.6, 1.4, 104)[None, :] * rng.uniform(0.5, 1.5, (40, 1)) ** np.linspace(-1, 1, 104)
+    assert np.abs(leading_growth(grown, 104, 52)).mean() > 0.3  # a clean signal keeps its growth
+
+
+def test_the_calibration_learns_that_an_extrapolation_does_not_come_true():
+    from trendgan.forecast.calls import OriginCalls
+
+    rng = np.random.default_rng(6)
+    n, J = 400, 50
+    trend = rng.normal(0, 0.3, n)  # what the count model's trend adds...
+    observed = rng.normal(0, 0.05, n)  # ...and what happened: nothing of it
+    r = trend[:, None] + rng.normal(0, 0.02, (n, J))
+    calls = OriginCalls(0, 13, np.zeros((n, J, 1)), 0, np.ones(n), r, r.copy(), np.zeros(n), trend,
+                        np.column_stack([np.zeros(n), np.zeros(n), np.full(n, 0.02**2)]), np.full(n, 0.02),
+                        np.full(n, 0.02), np.zeros(n), np.zeros(n))
+    calibration = DirectionCalibration().fit([calls], [observed], use_leading=False)
+    assert calibration.slope < 0.3
+    assert DirectionCalibration().fit([], [], use_leading=False).slope == 1.0  # nothing to learn from: the prior
+
+
+def test_reliability_table_and_scores():
+    table = reliability_table(np.array([0.05, 0.85, 0.82, 0.95]), np.array([0, 1, 0, 1]), "trend")
+    assert list(table["calls"]) == [1, 2, 1] and table.loc[1, "observed"] == 0.5
+    scores = classification_scores(["up", "down", "flat", "up"], ["up", "up", "flat", "up"], ("down", "flat", "up"))
+    assert scores["accuracy"] == 0.75 and scores["confusion"]["down"]["up"] == 1
+    assert scores["per_class"]["down"]["recall"] == 0.0
+    limits = [binomial_limit(v, 0.125, 104, 52) for v in (5, 20, 100)]
+    assert limits[0] > limits[1] > limits[2] > 0
+    assert 0.3 < limits[1] < 0.45  # 20 images a week, a style holding 1/8: about +37 % a year
+
+
+def test_calls_made_in_parallel_chunks_equal_the_serial_ones():
+    Y, totals, _ = simulated_pool(range(3), volume=30)
+    serial = trend_calls(Y, 13, 52, totals=totals, chunk=10, draws=60, calibrate=False)
+    parallel = trend_calls(Y, 13, 52, totals=totals, chunk=10, draws=60, calibrate=False, n_jobs=2)
+    np.testing.assert_allclose(serial.probabilities, parallel.probabilities)
+    np.testing.assert_allclose(serial.future_median, parallel.future_median)
+    assert serial.probabilities.shape == (24, 5) and (serial.backtest_calls == 0).all()
