@@ -24,6 +24,7 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: same inputs and seed, same results.")]
 DEVICE_DEFAULT = "auto"
 DeviceOption = Annotated[str, typer.Option("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps.")]
+EngineOption = Annotated[str, typer.Option("--engine", help="local, or ray (a Ray cluster: RAY_ADDRESS, else a local Ray instance; pip install 'trendgan\\[ray]').")]
 
 # ---------------------------------------------------------------------------------------------------- clean help
 

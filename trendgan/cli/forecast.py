@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from trendgan.cli._util import QuietOption, StoreOption, setup
+from trendgan.cli._util import EngineOption, QuietOption, StoreOption, setup
 from trendgan.console import escape, say
 
 
@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
         styles_run: Annotated[Optional[str], typer.Option("--styles-run", help="Styles run to forecast (default: the latest).", show_default=False)] = None,
         no_leading: Annotated[bool, typer.Option("--no-leading", help="Ignore the leading sources' signal even where it helps.")] = False,
         jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes; -1 uses all cores.")] = -1,
+        engine: EngineOption = "local",
         store: StoreOption = None,
         quiet: QuietOption = False,
     ) -> None:
@@ -28,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
         chosen = [m for m in models.split(",")] if models else None
         result = forecast(store, styles_run=styles_run, horizon=horizon, models=chosen, backtest_windows=backtest_windows,
-                          n_jobs=jobs, use_leading=not no_leading and "auto")
+                          n_jobs=jobs, use_leading=not no_leading and "auto", engine=engine)
         summary = result.summary
         say(f"forecast {summary['series']} styles {summary['horizon']} periods ahead "
             f"({summary['backtest_windows']} backtest windows) in {summary['seconds']:.1f}s")

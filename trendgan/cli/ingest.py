@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from trendgan.cli._util import QuietOption, StoreOption, TrendganTyper, setup
+from trendgan.cli._util import EngineOption, QuietOption, StoreOption, TrendganTyper, setup
 from trendgan.console import escape, is_quiet, out, progress, say
 from trendgan.errors import StoreError
 
@@ -29,6 +29,7 @@ def ingest_command(
     colour_tolerance: Annotated[int, typer.Option("--colour-tolerance", help="How far (0-255) a near duplicate's 8x8 colour thumbnail may differ; keeps same-shape garments in other colours apart.")] = 32,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Processes reading images (default: up to 4).")] = None,
     allow_outside: Annotated[bool, typer.Option("--allow-outside", help="Let the manifest name files outside the folders given.")] = False,
+    engine: EngineOption = "local",
     store: StoreOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -57,6 +58,7 @@ def ingest_command(
             workers=workers,
             progress=advance,
             allow_outside=allow_outside,
+            engine=engine,
         )
     _print_ingest_summary(result)
 

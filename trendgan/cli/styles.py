@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from trendgan.cli._util import QuietOption, SeedOption, StoreOption, setup
+from trendgan.cli._util import EngineOption, QuietOption, SeedOption, StoreOption, setup
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +27,7 @@ def styles_command(
     level: Annotated[str, typer.Option("--level", help="Which level forecasting and rendering use: style, or family (styles merged where their shares move together).")] = "style",
     top: Annotated[int, typer.Option("--top", help="How many styles to list in the summary.")] = 10,
     seed: SeedOption = 0,
+    engine: EngineOption = "local",
     quiet: QuietOption = False,
 ) -> None:
     setup(quiet)
@@ -35,7 +36,7 @@ def styles_command(
 
     result = find_styles(store, k=k, method=method, period=period, min_share=min_share,
                          weight_by_engagement=weighted, assign_only=assign_only, seed=seed, encoder=encoder, map_method=style_map,
-                         level=level)
+                         level=level, engine=engine)
     if quiet:
         typer.echo(str(result.folder))
         return

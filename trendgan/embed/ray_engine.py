@@ -10,22 +10,12 @@ down afterwards. Ray is an optional extra: ``pip install 'trendgan[ray]'``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import numpy as np
 
 from trendgan.embed.batches import Batch, Failure, decode_or_failure
-from trendgan.errors import MissingExtraError
-
-
-def _ray():
-    try:
-        import ray
-        import ray.data
-    except ImportError:
-        raise MissingExtraError("--engine ray needs Ray Data: pip install 'trendgan[ray]' (or pip install 'ray[data]')") from None
-    return ray
+from trendgan.engines import ray_session
 
 
 def decode_batch(batch: dict, recipe) -> dict:
@@ -68,13 +58,8 @@ def ray_batches(key: str, device: str, recipe, items: list[tuple[str, str]], bat
     Ray decides how many decode tasks run at once (one per free CPU); inference gets one actor per GPU, or a
     single actor on a CPU-only cluster, where torch already uses every core of its node.
     """
-    ray = _ray()
-    started_here = not ray.is_initialized()
-    if started_here:
-        # A local instance sized to this machine; decode workers default to the CPUs left beside the model.
-        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False,
-                 logging_level="ERROR", configure_logging=True)
-    try:
+    # A local instance sized to this machine unless RAY_ADDRESS names a cluster (trendgan.engines).
+    with ray_session("--engine ray (Ray Data)") as ray:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # trendgan shows its own bar
         gpus = int(ray.cluster_resources().get("GPU", 0)) if device != "cpu" else 0
@@ -94,7 +79,4 @@ def ray_batches(key: str, device: str, recipe, items: list[tuple[str, str]], bat
             failures = [Failure(str(i), str(p), str(r), str(d)) for i, p, r, d, good in
                         zip(batch["image_id"], batch["path"], batch["reason"], batch["detail"], ok) if not good]
             yield Batch(ids, np.asarray(batch["vector"], dtype=np.float32)[ok], failures)
-    finally:
-        if started_here:
-            ray.shutdown()
 

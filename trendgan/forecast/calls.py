@@ -483,7 +483,8 @@ def _workers(n_jobs, chunks: int) -> int:
 def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, rules: LabelRules | None = None,
                 draws: int = 200, max_origins: int = 8, seed: int = 0, trend_options: dict | None = None,
                 calibrate: bool = True, calibration_series: int = 150, chunk: int = 400,
-                levels=(80, 95), table_origins: int = 4, table_draws: int = 100, n_jobs: int = 1) -> TrendCalls:
+                levels=(80, 95), table_origins: int = 4, table_draws: int = 100, n_jobs: int = 1,
+                engine: str = "local") -> TrendCalls:
     """Calibrated trend calls for every row of ``Y`` (n, T) shares, ``horizon`` periods ahead.
 
     ``totals`` (n, T) images per period (None: unknown, e.g. shares measured elsewhere); ``leading`` (n, T) the
@@ -493,7 +494,7 @@ def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, 
     probabilities. The final calls are made ``chunk`` styles at a time, so memory stays flat for 10,000 styles.
     ``draws`` per style (200: probabilities to the nearest half percent); the reliability table scores at most
     ``table_origins`` of the origins (spread over them) with ``table_draws`` draws each. ``n_jobs`` processes share
-    the chunks (-1: all cores).
+    the chunks (-1: all cores), or Ray tasks do with ``engine="ray"``; calibration stays here (it pools the styles).
     """
     import pandas as pd
 
@@ -525,7 +526,11 @@ def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, 
     args = [(Y[a:a + chunk], _rows(totals, slice(a, a + chunk)), _rows(leading, slice(a, a + chunk)), T, h,
              season_length, draws, seed + a, trend_options, calibration, rules, levels) for a in starts]
     workers = _workers(n_jobs, len(starts))
-    if workers > 1:
+    if engine == "ray":
+        from trendgan.engines import ray_map
+
+        parts = list(ray_map(_final_chunk, args))
+    elif workers > 1:
         from joblib import Parallel, delayed
 
         parts = Parallel(n_jobs=workers)(delayed(_final_chunk)(*arg) for arg in args)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from trendgan.engines import in_engine_session
 from trendgan.errors import ConfigError, ForecastError
 from trendgan.forecast.calls import TrendCalls, YOY_CLASSES, trend_calls
 from trendgan.forecast.engine import (
@@ -184,6 +185,7 @@ def image_totals(series, ids, grid):
     return wide.reindex(index=ids, columns=grid).fillna(0.0).clip(lower=0).to_numpy(dtype=float)
 
 
+@in_engine_session
 def forecast_frame(
     series,
     horizon: int,
@@ -201,6 +203,7 @@ def forecast_frame(
     fallback=None,
     calls: bool = True,
     seed: int = 0,
+    engine: str = "local",
 ) -> ForecastResult:
     """Forecast every series of a long frame ``horizon`` periods ahead, with backtests and trend calls.
 
@@ -222,6 +225,9 @@ def forecast_frame(
     - ``reconcile``: scale each period's forecasts so all styles' shares sum to the total they had (1 when the
       series cover every image).
     - ``n_jobs``: processes for big frames (-1: all cores); ``on_progress(n)`` hears of each finished chunk.
+    - ``engine``: ``local`` (processes, ``n_jobs``) or ``ray``: the per-series fits, backtests and final trend calls
+      run in Ray tasks (``trendgan.engines``); ensemble weights, the leading correction and the calls' calibration
+      pool the series and stay in this process. Same forecasts either way.
     """
     import pandas as pd
 
@@ -251,7 +257,8 @@ def forecast_frame(
         base.insert(aliases.index("arima") + 1, ARIMAX(arima.season_length if isinstance(arima, ARIMA) else m))
     needs_leading = any(model.uses_leading for model in base)
     result = run_parallel(Y, base, h, m, backtest_windows, n_jobs=n_jobs, level=level,
-                          leading=leading if needs_leading else None, on_progress=on_progress, fallback=fallback)
+                          leading=leading if needs_leading else None, on_progress=on_progress, fallback=fallback,
+                          engine=engine)
     scores = score_backtests(Y, result, m, level)
     weights = {}
     if ensemble is not None:
@@ -283,7 +290,7 @@ def forecast_frame(
     made = None
     if calls:
         made = trend_calls(Y, h, m, totals=totals, leading=leading if (leading is not None and use_leading) else None,
-                           rules=rules, seed=seed, levels=level, n_jobs=n_jobs)
+                           rules=rules, seed=seed, levels=level, n_jobs=n_jobs, engine=engine)
         best, carried = carry_trends(best, made, level)
         best_name = np.where(carried, np.array([f"{name}+trend" for name in best_name], dtype=object), best_name)
 

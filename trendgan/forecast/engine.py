@@ -1,7 +1,9 @@
 """Running many series at once: fits, rolling-origin backtests, ensemble, intervals, leading-signal correction.
 
 Works on (n_series, n_periods) matrices of equal-length series; ``trendgan.forecast.core`` turns a long frame into
-such matrices and back. Series are independent, so chunks of rows run in parallel processes (joblib).
+such matrices and back. Series are independent, so chunks of rows run in parallel processes (joblib) or, with
+``engine="ray"``, in Ray tasks over a cluster (``trendgan.engines``); pooled steps (ensemble weights, the
+leading-signal correction, calibration) stay in this process.
 """
 
 from __future__ import annotations
@@ -128,13 +130,14 @@ def run_batch(Y: np.ndarray, models, h: int, season_length: int, windows: int, l
 
 
 def run_parallel(Y: np.ndarray, models, h: int, season_length: int, windows: int, n_jobs: int = -1, level=LEVELS,
-                 leading=None, on_progress=None, fallback=None) -> BatchResult:
-    """``run_batch`` over chunks of rows in parallel processes; rows are independent so results just concatenate.
+                 leading=None, on_progress=None, fallback=None, engine: str = "local") -> BatchResult:
+    """``run_batch`` over chunks of rows in parallel processes (or Ray tasks with ``engine="ray"``, as many chunks
+    as the cluster has CPUs at least); rows are independent so results just concatenate.
 
     ``on_progress(n)`` is called with the number of series finished as each chunk completes.
     """
     models = as_models(models, season_length)
-    n_workers = _workers(n_jobs, len(Y), models)
+    n_workers = _ray_workers(len(Y)) if engine == "ray" else _workers(n_jobs, len(Y), models)
     slow = any(is_slow(m) for m in models)
     # Several chunks per worker keep the per-series models balanced across processes and the progress bar moving;
     # the vectorised models want big chunks (numpy per step costs the same for 500 rows as for 5).
@@ -147,7 +150,14 @@ def run_parallel(Y: np.ndarray, models, h: int, season_length: int, windows: int
         return Y[a:b], models, h, season_length, windows, level, None if leading is None else leading[a:b], fallback
 
     parts = []
-    if n_workers <= 1:
+    if engine == "ray":
+        from trendgan.engines import ray_map
+
+        for (a, b), part in zip(bounds, ray_map(run_batch, (chunk(a, b) for a, b in bounds))):
+            parts.append(part)
+            if on_progress:
+                on_progress(b - a)
+    elif n_workers <= 1:
         for a, b in bounds:
             parts.append(run_batch(*chunk(a, b)))
             if on_progress:
@@ -161,6 +171,15 @@ def run_parallel(Y: np.ndarray, models, h: int, season_length: int, windows: int
             if on_progress:
                 on_progress(b - a)
     return parts[0] if len(parts) == 1 else concat_batches(parts, [a for a, _ in bounds])
+
+
+def _ray_workers(n_series: int) -> int:
+    """One chunk per CPU of the connected Ray cluster (at least)."""
+    import ray
+
+    from trendgan.engines import cluster_cpus
+
+    return min(cluster_cpus(ray), max(1, n_series))
 
 
 def _workers(n_jobs: int, n_series: int, models) -> int:

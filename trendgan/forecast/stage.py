@@ -39,11 +39,13 @@ def forecast(
     backtest_windows: int = 3,
     n_jobs: int = -1,
     use_leading: bool | str = "auto",
+    engine: str = "local",
 ) -> ForecastResult:
     """Forecast every style of a styles run and write ``forecasts/<run>/``; returns the result with ``.folder``.
 
     ``horizon`` defaults to one season of the styles run's period; ``models`` to ``DEFAULT_MODELS``.
-    Noise (style -1) is left out: it is not a style anyone can act on.
+    Noise (style -1) is left out: it is not a style anyone can act on. ``engine="ray"`` fits the series in Ray
+    tasks (``forecast_frame``); the run's files are written here either way.
     """
     store = store if isinstance(store, Store) else Store(store)
     series, period, run_name = read_styles_series(store, styles_run)
@@ -58,11 +60,11 @@ def forecast(
     period = period or period_of(series["ds"])
     h = horizon or default_horizon(period)
     settings = {"horizon": horizon, "models": [str(getattr(m, "alias", m)) for m in models], "backtest_windows": backtest_windows, "n_jobs": n_jobs,
-                "use_leading": use_leading}
+                "use_leading": use_leading, "engine": engine}
     with start_run(store, ForecastRun, settings=settings, inputs={"styles_run": run_name}) as run:
         with progress(series["unique_id"].nunique(), "forecasting", unit="styles") as bar:
             result = forecast_frame(series, h, models=models, backtest_windows=backtest_windows, period=period,
-                                    n_jobs=n_jobs, use_leading=use_leading, on_progress=bar.advance)
+                                    n_jobs=n_jobs, use_leading=use_leading, on_progress=bar.advance, engine=engine)
         run.write_table("forecast", result.forecasts)
         run.write_table("backtests", result.backtests)
         run.write_table("labels", result.labels)

@@ -112,6 +112,7 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     progress=None,
     allow_outside: bool = False,
+    engine: str = "local",
 ) -> IngestResult:
     """Catalog the images under ``paths`` (folders or files) in ``store``.
 
@@ -126,7 +127,12 @@ def ingest(
     A manifest may only name files under the folders given (or, with none given, under the manifest's own folder);
     ``allow_outside`` lifts that. Only regular files are read: a FIFO, device or socket is rejected with a reason.
     Batches of ``batch_size`` files are committed one at a time, so a kill or a full disk costs at most one batch.
+    ``engine="ray"`` reads, hashes and decodes the files in Ray tasks (``trendgan.ingest.ray_engine``; the files
+    must be where every node can read them); this process still writes the catalog, so the result is the same.
     """
+    from trendgan.engines import check_engine
+
+    engine = check_engine(engine)
     paths = [Path(p) for p in paths]
     if not paths and manifest is None:
         raise IngestError("nothing to ingest: give one or more folders of images (or --manifest FILE)")
@@ -163,7 +169,7 @@ def ingest(
         result.manifest_conflicts = list(getattr(settings.manifest, "conflicts", []))
         result.long_captions = getattr(settings.manifest, "long_captions", 0)
         try:
-            _ingest_locked(store, paths, settings, result, workers, batch_size, progress, started)
+            _ingest_locked(store, paths, settings, result, workers, batch_size, progress, started, engine)
         except BaseException as exc:
             result.seconds = time.perf_counter() - started
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
@@ -194,7 +200,7 @@ def _warn_about_manifest(result: IngestResult) -> None:
 
 
 def _ingest_locked(store: Store, paths, settings: _Settings, result: IngestResult, workers, batch_size, progress,
-                   started: float) -> None:
+                   started: float, engine: str = "local") -> None:
     found = scan(paths, store_root=store.root)
     _add_manifest_only_files(found, settings)
     result.scanned = len(found.files) + len(found.unreadable)
@@ -212,12 +218,14 @@ def _ingest_locked(store: Store, paths, settings: _Settings, result: IngestResul
         progress(len(found.unreadable), total)
     if todo:
         catalog = _Catalog.load(store)
-        with _Examiner(workers, len(todo), settings.max_pixels) as examiner:
-            for start in range(0, len(todo), batch_size):
-                batch = todo[start : start + batch_size]
-                _ingest_batch(store, batch, examiner.examine(batch), catalog, settings, known, result)
+        batches = [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
+        done = len(found.unreadable)
+        with _examiner(engine, workers, len(todo), settings.max_pixels) as examiner:
+            for batch, examined in examiner.examine_batches(batches):
+                _ingest_batch(store, batch, examined, catalog, settings, known, result)
+                done += len(batch)
                 if progress:
-                    progress(len(found.unreadable) + start + len(batch), total)
+                    progress(done, total)
     with store.catalog() as db:
         _mark_leading(db, found.files, settings, result)
         result.seconds = time.perf_counter() - started
@@ -286,6 +294,15 @@ def _examine_one(job: tuple[str, list[str], int]):
     return facts, read_sidecars([Path(s) for s in sidecars]) if sidecars else None
 
 
+def _examiner(engine: str, workers: int | None, jobs: int, max_pixels: int):
+    """Where files are read: this machine's process pool, or Ray tasks (the same answers either way)."""
+    if engine == "ray":
+        from trendgan.ingest.ray_engine import RayExaminer
+
+        return RayExaminer(max_pixels)
+    return _Examiner(workers, jobs, max_pixels)
+
+
 class _Examiner:
     """Reads files in a process pool (or in this process for small jobs, where starting workers costs more).
 
@@ -324,6 +341,11 @@ class _Examiner:
                 done = self._one_at_a_time(image_jobs)
         answers = iter(done)
         return [next(answers) if job is not None else None for job in jobs]
+
+    def examine_batches(self, batches):
+        """(batch, answers) for each batch in order."""
+        for batch in batches:
+            yield batch, self.examine(batch)
 
     def _one_at_a_time(self, jobs: list) -> list:
         """After a worker died: every file on its own, so only the file that kills a worker is rejected."""

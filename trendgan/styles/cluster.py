@@ -24,19 +24,27 @@ def normalise(vectors) -> np.ndarray:
     return vectors / norms
 
 
-def nearest_style(vectors: np.ndarray, centroids: np.ndarray, chunk_size: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
-    """Each image's closest centroid and its cosine distance, in chunks so memory stays flat for millions of images."""
-    centroids = normalise(centroids)
-    n = len(vectors)
-    labels = np.empty(n, dtype=np.int64)
-    distances = np.empty(n, dtype=np.float32)
-    for start in range(0, n, chunk_size):
-        block = np.asarray(vectors[start:start + chunk_size], dtype=np.float32)
-        similarity = block @ centroids.T
-        best = similarity.argmax(axis=1)
-        labels[start:start + len(block)] = best
-        distances[start:start + len(block)] = 1.0 - similarity[np.arange(len(block)), best]
-    return labels, distances
+def nearest_style(vectors: np.ndarray, centroids: np.ndarray, chunk_size: int = 65_536,
+                  engine: str = "local") -> tuple[np.ndarray, np.ndarray]:
+    """Each image's closest centroid and its cosine distance, in chunks so memory stays flat for millions of images
+    (chunks in Ray tasks with ``engine="ray"``: ``trendgan.engines.map_row_chunks``)."""
+    from trendgan.engines import map_row_chunks
+
+    parts = map_row_chunks(_nearest_in_block, (vectors,), chunk_size, normalise(centroids), engine)
+    if not parts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _nearest_in_block(block, centroids) -> tuple[np.ndarray, np.ndarray]:
+    block = np.asarray(block, dtype=np.float32)
+    similarity = block @ centroids.T
+    best = similarity.argmax(axis=1)
+    return best.astype(np.int64), (1.0 - similarity[np.arange(len(block)), best]).astype(np.float32)
+
+
+def _predict_block(block, estimator) -> np.ndarray:
+    return estimator.predict(np.asarray(block, dtype=np.float32)).astype(np.int64)
 
 
 def style_centroids(vectors: np.ndarray, labels: np.ndarray, n_styles: int | None = None) -> np.ndarray:
@@ -86,8 +94,9 @@ class KMeansStyles(StyleClusterer):
     """
 
     def __init__(self, n_styles="auto", k_min=4, k_max=30, k_sample=3000, minibatch_above=50_000,
-                 fit_sample=200_000, chunk_size=65_536, seed=0, metric="cosine"):
+                 fit_sample=200_000, chunk_size=65_536, seed=0, metric="cosine", engine="local"):
         self.metric = metric
+        self.engine = engine  # where the nearest-centroid pass over every image runs: local, or ray
         self.n_styles = n_styles
         self.k_min = k_min
         self.k_max = k_max
@@ -125,11 +134,13 @@ class KMeansStyles(StyleClusterer):
                 model.fit(vectors[rows])
             if unit:
                 self.centroids_ = normalise(model.cluster_centers_)
-                self.labels_, _ = nearest_style(vectors, self.centroids_, self.chunk_size)
+                self.labels_, _ = nearest_style(vectors, self.centroids_, self.chunk_size, self.engine)
             else:
+                from trendgan.engines import map_row_chunks
+
                 self.centroids_ = model.cluster_centers_.astype(np.float32)
-                self.labels_ = np.concatenate([model.predict(vectors[i:i + self.chunk_size])
-                                               for i in range(0, n, self.chunk_size)]).astype(np.int64)
+                self.labels_ = np.concatenate(map_row_chunks(_predict_block, (vectors,), self.chunk_size, model,
+                                                             self.engine))
         else:
             model = KMeans(n_clusters=k, random_state=self.seed, n_init=4)
             self.labels_ = model.fit_predict(vectors).astype(np.int64)

@@ -43,7 +43,8 @@ class StyleSpace:
 
     def __init__(self, n_components: int = 512, power: float = 0.5, fit_sample: int = 50_000, seed: int = 0,
                  chunk_size: int = 65_536, min_images: int = 1000, umap_components: int = 0,
-                 umap_neighbors: int = 15, umap_sample: int = 20_000, umap_min_images: int = 2000):
+                 umap_neighbors: int = 15, umap_sample: int = 20_000, umap_min_images: int = 2000,
+                 engine: str = "local"):
         self.n_components = n_components
         self.power = power
         self.fit_sample = fit_sample
@@ -54,6 +55,7 @@ class StyleSpace:
         self.umap_neighbors = umap_neighbors
         self.umap_sample = umap_sample
         self.umap_min_images = umap_min_images
+        self.engine = engine  # where every image is placed once the space is fitted: local, or ray (in chunks)
 
     # ------------------------------------------------------------------ fitting
 
@@ -102,9 +104,11 @@ class StyleSpace:
             warnings.simplefilter("ignore")  # "n_jobs overridden by random_state": determinism is the point
             out[rows] = self.umap_.fit_transform(whitened[rows])
             rest = np.setdiff1d(np.arange(len(whitened)), rows)
-            for start in range(0, len(rest), self.chunk_size):
-                part = rest[start:start + self.chunk_size]
-                out[part] = self.umap_.transform(whitened[part])
+            if len(rest):
+                from trendgan.engines import map_row_chunks
+
+                out[rest] = np.concatenate(map_row_chunks(_umap_block, (whitened[rest],), self.chunk_size, self.umap_,
+                                                          self.engine))
         return out
 
     # ------------------------------------------------------------------ using
@@ -112,10 +116,10 @@ class StyleSpace:
     def _whiten(self, vectors) -> np.ndarray:
         if self.identity_:
             return vectors
+        from trendgan.engines import map_row_chunks
+
         out = np.empty((len(vectors), self.n_components_), dtype=np.float32)
-        for start in range(0, len(vectors), self.chunk_size):
-            block = np.asarray(vectors[start:start + self.chunk_size], dtype=np.float32)
-            out[start:start + len(block)] = (block - self.mean_) @ self.projection_
+        map_row_chunks(_whiten_block, (vectors,), self.chunk_size, (self.mean_, self.projection_), self.engine, into=out)
         return normalise(out)
 
     def transform(self, vectors) -> np.ndarray:
@@ -135,6 +139,17 @@ class StyleSpace:
                         umap_fitted_on=min(self.umap_sample, self.umap_.embedding_.shape[0]))
         info["metric"] = getattr(self, "metric_", "cosine")
         return info
+
+
+def _whiten_block(block, fitted) -> np.ndarray:
+    mean, projection = fitted
+    return (np.asarray(block, dtype=np.float32) - mean) @ projection
+
+
+def _umap_block(block, fitted_umap) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fitted_umap.transform(block).astype(np.float32)
 
 
 def centroids_in(space_vectors: np.ndarray, labels: np.ndarray, n: int, metric: str) -> np.ndarray:

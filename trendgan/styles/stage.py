@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from trendgan.console import progress, say
+from trendgan.engines import in_engine_session, map_row_chunks
 from trendgan.errors import NoImagesError, StageNotRunError, TrendganError
 from trendgan.runs import StylesRun, start_run
 from trendgan.store import Store
@@ -70,9 +71,10 @@ def load_styles(store: Store | str | Path, run: str | None = None) -> StylesRun:
 # --------------------------------------------------------------------------- the stage
 
 
+@in_engine_session
 def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W", min_share=0.0,
                 weight_by_engagement=False, assign_only=False, seed=0, settings: StyleSettings | None = None,
-                clusterer=None, **more) -> StylesResult:
+                clusterer=None, engine="local", **more) -> StylesResult:
     """Find the styles among the store's embedded images and follow each one's share per period.
 
     Writes ``styles/<run>/`` (assignments, styles, series, drift, map as Parquet; ``config.json``,
@@ -80,6 +82,11 @@ def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W"
     ``assign_only`` puts images into the previous run's styles without clustering again. ``clusterer`` may be any
     sklearn-like object with ``fit`` and ``labels_``/``predict`` (it replaces ``method``). ``more`` takes other
     ``StyleSettings`` fields, e.g. ``k_max=40``.
+
+    ``engine="ray"`` runs the passes over every image in Ray tasks, chunk by chunk: placing the images in the
+    clustering space fitted on a sample (whitening, UMAP transform), assigning each to its nearest centroid, its
+    distance to its style. Everything fitted (space, centroids, splits, families) is fitted here as on the local
+    engine, and the series are counted here from the assignments; the run is the same.
     """
     started = time.perf_counter()
     store = store if isinstance(store, Store) else Store(store)
@@ -102,20 +109,20 @@ def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W"
     images = images.assign(period=period_start(images["posted_at"], settings.period))
     period_index = _period_index(images["period"], settings.period)
     if settings.assign_only:
-        found = _assign_to_previous(vectors, previous, settings)
+        found = _assign_to_previous(vectors, previous, settings, engine)
     else:
-        found = _cluster_and_match(vectors, period_index, previous, _first_free_id(store), settings, clusterer)
+        found = _cluster_and_match(vectors, period_index, previous, _first_free_id(store), settings, clusterer, engine)
     ids, labels, centroids, match_info = found.ids, found.labels, found.centroids, found.match_info
 
     labels_stable = np.where(labels >= 0, ids[np.maximum(labels, 0)], -1)
-    distance = distance_to_style(vectors, labels, centroids, settings.chunk_size)
+    distance = distance_to_style(vectors, labels, centroids, settings.chunk_size, engine)
     images = images.assign(style_id=labels_stable, distance=distance)
 
     styles = _styles_table(images, ids, labels, distance, centroids, settings)
     styles = _name_styles(styles, images, centroids, encoder_key, previous, settings)
     family = _find_families(found, period_index, previous, settings)
     styles["family"] = family.of_style
-    families = _families_table(images, vectors, styles, family, settings)
+    families = _families_table(images, vectors, styles, family, settings, engine)
     family_of_image = np.where(labels >= 0, family.of_style[np.maximum(labels, 0)], -1)
     images = images.assign(family=family_of_image)
     weights = (engagement_weights(images["engagement"], settings.engagement_weight)
@@ -132,7 +139,7 @@ def find_styles(store: Store | str | Path, k="auto", method="kmeans", period="W"
                    families=len(families), family_silhouette_by_count=family.scores,
                    family_merges=sum(e["event"] == "merge" and e["kept"] for e in family.events),
                    families_kept_apart=sum(e["event"] == "kept_apart" for e in family.events),
-                   level=settings.level)
+                   level=settings.level, engine=engine)
     metrics["seconds"] = round(time.perf_counter() - started, 2)
     inputs = {"encoder": encoder_key, "previous_run": previous.name if previous else None}
     results = {"next_style_id": match_info["next_style_id"], "next_family_id": family.next_id,
@@ -244,8 +251,8 @@ def _period_index(periods, period: str) -> np.ndarray:
 
 
 def _cluster_and_match(vectors, period_index, previous: StylesRun | None, first_free_id: int,
-                       settings: StyleSettings, clusterer) -> Clustering:
-    space = make_space(settings)
+                       settings: StyleSettings, clusterer, engine: str = "local") -> Clustering:
+    space = make_space(settings, engine)
     space_vectors = space.fit_transform(vectors)
     k_choice = {}
     if clusterer is not None:
@@ -257,10 +264,12 @@ def _cluster_and_match(vectors, period_index, previous: StylesRun | None, first_
         k_choice = choice.as_dict()
         say(f"styles: {choice.k} styles ({escape_key(choice.why)})")
         model = KMeansStyles(choice.k, settings.k_min, settings.k_max, settings.k_sample, settings.minibatch_above,
-                             settings.fit_sample, settings.chunk_size, settings.seed, metric=space.metric_)
+                             settings.fit_sample, settings.chunk_size, settings.seed, metric=space.metric_,
+                             engine=engine)
     elif settings.method == "kmeans":
         model = KMeansStyles(settings.k, settings.k_min, settings.k_max, settings.k_sample, settings.minibatch_above,
-                             settings.fit_sample, settings.chunk_size, settings.seed, metric=space.metric_)
+                             settings.fit_sample, settings.chunk_size, settings.seed, metric=space.metric_,
+                             engine=engine)
     else:
         model = make_clusterer(settings.method, settings)
     labels = cluster_labels(model, space_vectors)
@@ -295,13 +304,13 @@ def _cluster_and_match(vectors, period_index, previous: StylesRun | None, first_
                       _events_with_ids(events, before, labels, ids), metric=space.metric_)
 
 
-def make_space(settings: StyleSettings) -> StyleSpace:
+def make_space(settings: StyleSettings, engine: str = "local") -> StyleSpace:
     """The clustering space the settings ask for (``space``: none, whiten, or umap = whiten then UMAP)."""
     return StyleSpace(settings.space_components if settings.space != "none" else 0, settings.space_power,
                       seed=settings.seed, chunk_size=settings.chunk_size,
                       umap_components=settings.umap_components if settings.space == "umap" else 0,
                       umap_neighbors=settings.umap_neighbors, umap_sample=settings.umap_sample,
-                      umap_min_images=settings.umap_min_images)
+                      umap_min_images=settings.umap_min_images, engine=engine)
 
 
 def _events_with_ids(events, before, after, ids):
@@ -314,10 +323,10 @@ def _events_with_ids(events, before, after, ids):
     return events
 
 
-def _assign_to_previous(vectors, previous: StylesRun, settings: StyleSettings) -> Clustering:
+def _assign_to_previous(vectors, previous: StylesRun, settings: StyleSettings, engine: str = "local") -> Clustering:
     old = previous.styles.sort_values("style_id")
     centroids = np.stack(old["centroid"].to_numpy()).astype(np.float32)  # kept exactly: these styles do not move
-    labels, _ = nearest_style(vectors, centroids, settings.chunk_size)
+    labels, _ = nearest_style(vectors, centroids, settings.chunk_size, engine)
     ids = old["style_id"].to_numpy(dtype=np.int64)
     info = {"k": len(ids), "k_scores": {}, "method": "assign-only", "matched": {i: int(v) for i, v in enumerate(ids)},
             "match_distances": {}, "retired": [],
@@ -381,7 +390,7 @@ def _previous_families(previous: StylesRun | None) -> dict[int, list[int]] | Non
     return {int(k): v for k, v in grouped.items()}
 
 
-def _families_table(images, vectors, styles, family: Families, settings):
+def _families_table(images, vectors, styles, family: Families, settings, engine: str = "local"):
     """One row per family: size, share, centroid (encoder space), member styles and the images closest to it."""
     import pandas as pd
 
@@ -390,7 +399,7 @@ def _families_table(images, vectors, styles, family: Families, settings):
     style_family = dict(zip(styles["style_id"].astype(int), styles["family"].astype(int)))
     image_family = np.array([index_of[style_family[s]] if s >= 0 else -1 for s in images["style_id"]], dtype=np.int64)
     centroids = style_centroids(vectors, image_family, len(family_ids))
-    distance = distance_to_style(vectors, image_family, centroids, settings.chunk_size)
+    distance = distance_to_style(vectors, image_family, centroids, settings.chunk_size, engine)
     rows = []
     styled = image_family >= 0
     for i, family_id in enumerate(family_ids):
@@ -415,14 +424,17 @@ def _families_table(images, vectors, styles, family: Families, settings):
 # --------------------------------------------------------------------------- tables
 
 
-def distance_to_style(vectors, labels, centroids, chunk_size=65_536) -> np.ndarray:
-    """Cosine distance from each image to its own style's centroid (NaN for noise), chunked to keep memory flat."""
-    distance = np.full(len(vectors), np.nan, dtype=np.float32)
-    for start in range(0, len(vectors), chunk_size):
-        part = labels[start:start + chunk_size]
-        styled = part >= 0
-        block = vectors[start:start + chunk_size][styled]
-        distance[start:start + chunk_size][styled] = 1.0 - np.einsum("ij,ij->i", block, centroids[part[styled]])
+def distance_to_style(vectors, labels, centroids, chunk_size=65_536, engine="local") -> np.ndarray:
+    """Cosine distance from each image to its own style's centroid (NaN for noise), chunked to keep memory flat
+    (chunks in Ray tasks with ``engine="ray"``)."""
+    parts = map_row_chunks(_distance_in_block, (vectors, labels), chunk_size, centroids, engine)
+    return np.concatenate(parts) if parts else np.full(0, np.nan, dtype=np.float32)
+
+
+def _distance_in_block(block, part, centroids) -> np.ndarray:
+    distance = np.full(len(block), np.nan, dtype=np.float32)
+    styled = part >= 0
+    distance[styled] = 1.0 - np.einsum("ij,ij->i", block[styled], centroids[part[styled]])
     return distance
 
 
