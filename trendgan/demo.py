@@ -30,7 +30,7 @@ DEMO_PIPELINE: dict[str, Any] = {
     "embed": {"encoder": "effnet-lite0"},
     "styles": {"k": 8, "period": "W"},
     "forecast": {"horizon": 13},
-    "train": {"config": "gan-32-lite", "steps": 2000},
+    "train": {"config": "proj-32", "steps": 900},
     "render": {"top": 8, "per_style": 8, "trends": ["emerging", "rising", "declining"]},
     "report": {"out": "{store}/reports/trend-report.html", "title": "Trend report: simulated garments demo"},
 }

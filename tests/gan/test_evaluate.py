@@ -99,3 +99,34 @@ def test_real_images_are_compared_at_the_render_size_and_unreadable_ones_are_lef
         path.unlink()
     with pytest.raises(GanError, match="could be read"):
         _real_at_render_size(store, image_ids, 16)
+
+
+def test_an_independent_judge_scores_the_renders_with_labels_from_a_csv(store, gan_data):
+    import pandas as pd
+
+    gan_data.build_store(store, per_style=8)
+    train_gan(store, config="gan-tiny-16", steps=3, device="cpu")
+    folder = store.root.parent / "images"
+    rows = [{"path": p.name, "label": p.name.split("-")[0]} for p in sorted(folder.glob("*.png"))]
+    pd.DataFrame(rows).to_csv(folder / "labels.csv", index=False)
+    result = evaluate_gan(store, n=24, encoder=ColourEncoder(gan_data.COLOURS), judge=str(folder / "labels.csv"))
+    values = result.values
+    for name in ("judge_frechet_distance", "judge_precision", "judge_recall", "judge_inception_score",
+                 "judge_conditional_accuracy", "judge_shape_accuracy", "pixel_frechet_distance"):
+        assert name in values and np.isfinite(values[name])
+    assert 1.0 <= values["judge_inception_score"] <= 3.0 + 1e-9  # three labels
+    assert result.judge["labels"] == "labels in labels.csv" and result.judge["classes"] == ["style0", "style1", "style2"]
+    assert result.judge["fitted_on"] + 4 == 24  # a fifth held out
+    last = json.loads((result.folder / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["judge"]["judge"].startswith("cnn on labels")
+
+
+def test_without_a_styles_run_the_judge_is_skipped_with_the_reason(store, gan_data):
+    gan_data.build_store(store)
+    train_gan(store, config="gan-tiny-16", steps=2, device="cpu")
+    result = evaluate_gan(store, n=24, encoder=ColourEncoder(gan_data.COLOURS))
+    assert "judge_frechet_distance" not in result.values and "styles run" in result.judge["skipped"]
+    from trendgan.errors import GanError
+
+    with pytest.raises(GanError, match="path,label"):
+        evaluate_gan(store, n=24, encoder=ColourEncoder(gan_data.COLOURS), judge="no-such.csv")

@@ -13,7 +13,7 @@ from trendgan.console import console, escape, out, say
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_command(
-        config: Annotated[str, typer.Option("--config", help="GAN config: gan-32-lite (CPU default), gan-32, gan-64, gan-128 (GPU), gan-tiny-16 (tests), or a JSON path.")] = "gan-32-lite",
+        config: Annotated[str, typer.Option("--config", help="GAN config (see `trendgan gan-configs`): proj-32 (CPU default), proj-64, proj-128 (GPU), gan-32-lite (the earlier default), or a JSON path.")] = "proj-32",
         steps: Annotated[Optional[int], typer.Option("--steps", help="Train until this step (default: the config's).", show_default=False)] = None,
         minutes: Annotated[Optional[float], typer.Option("--minutes", help="Train for this many minutes of wall clock instead.", show_default=False)] = None,
         resume: Annotated[bool, typer.Option("--resume", help="Continue the latest GAN run (finished or interrupted) from its checkpoint.")] = False,
@@ -68,23 +68,44 @@ def register(app: typer.Typer) -> None:
                 "the report's leaderboards list every style")
         typer.echo(str(result.folder))
 
+    @app.command("gan-configs")
+    def configs_command(quiet: QuietOption = False) -> None:
+        """List the built-in GAN configs with their image size, networks and default length."""
+        setup(quiet)
+        from rich.table import Table
+
+        from trendgan.gan.config import describe_configs
+
+        table = Table("config", "image size", "generator", "discriminator", "batch", "steps", box=None)
+        rows = describe_configs()
+        for row in rows:
+            table.add_row(row["name"], f"{row['image_size']} px", row["generator"], row["discriminator"],
+                          str(row["batch"]), f"{row['steps']:,}")
+        if not quiet:
+            out.print(table)
+        else:
+            typer.echo("\n".join(f"{r['name']} {r['image_size']}" for r in rows))
+
     @app.command("evaluate-gan")
     def evaluate_command(
         run: Annotated[Optional[str], typer.Option("--run", help="GAN run (default: the latest finished).", show_default=False)] = None,
         n: Annotated[int, typer.Option("-n", "--n", help="Images to render and compare with as many real ones.")] = 1000,
+        judge: Annotated[str, typer.Option("--judge", help="Labels for the independent judge: 'styles' (the styles run's), a CSV of path,label, or 'none'.")] = "styles",
         store: StoreOption = None,
         device: DeviceOption = "auto",
         seed: SeedOption = 0,
         quiet: QuietOption = False,
     ) -> None:
-        """Frechet distance, precision/recall and conditional consistency in the encoder's space."""
+        """FD, precision/recall and conditional consistency in the encoder's space, and the same (plus the Inception
+        Score) in the space of an independent judge trained on the real images' labels."""
         setup(quiet)
         from trendgan.gan.metrics import evaluate_gan
 
         from trendgan.console import working
 
         with working(f"evaluating the GAN on {n:,} renders"):
-            result = evaluate_gan(store, run=run, n=n, seed=seed, device=device)
+            result = evaluate_gan(store, run=run, n=n, seed=seed, device=device,
+                                  judge=None if judge.lower() == "none" else judge)
         from rich.table import Table
 
         table = Table("metric", "value", box=None, title=f"GAN run {escape(result.folder.name)} at step {result.step:,}")
@@ -92,4 +113,10 @@ def register(app: typer.Typer) -> None:
             table.add_row(name, f"{value:.4f}")
         if not quiet:
             console.print(table)
+            if result.judge and result.judge.get("judge"):
+                held = result.judge.get("held_out_accuracy")
+                say(f"judge_* values: {escape(result.judge['judge'])} ({result.judge['fitted_on']:,} real images at "
+                    f"{result.judge['image_size']} px" + (f", held-out accuracy {held:.3f})" if held is not None else ")"))
+            elif result.judge:
+                say(f"no judge: {escape(result.judge.get('skipped', ''))}")
         typer.echo(" ".join(f"{k}={v:.4f}" for k, v in result.values.items()))

@@ -4,7 +4,7 @@ Conditions are vectors in the encoder's space (an image's embedding, a style cen
 text embedding); the GAN never needs style ids::
 
     from trendgan.gan import list_configs, train_gan, load_generator
-    result = train_gan(store, config="gan-32-lite", minutes=3)
+    result = train_gan(store, config="proj-32", minutes=3)   # `describe_configs()` lists the configs and sizes
     renderer = load_generator(store)                      # the EMA generator of the latest run
     images = renderer.render(centroids, seed=0, per_condition=4)   # uint8 (N*4, H, W, 3)
 """
@@ -17,6 +17,8 @@ import importlib
 _LAZY = {
     "GanConfig": "trendgan.gan.config",
     "list_configs": "trendgan.gan.config",
+    "describe_configs": "trendgan.gan.config",
+    "Judge": "trendgan.gan.judge",
     "load_config": "trendgan.gan.config",
     "create_gan": "trendgan.gan.config",
     "GanTrainer": "trendgan.gan.trainer",

@@ -11,6 +11,8 @@ from trendgan.config import from_dict, to_dict
 from trendgan.errors import ConfigError, GanError
 
 CONFIG_DIR = Path(__file__).with_name("configs")
+GENERATORS = ("dcgan", "fastgan")
+DISCRIMINATORS = ("conv", "projected")
 
 
 @dataclass
@@ -26,6 +28,12 @@ class GanConfig:
     d_channels: int = 32
     d_mults: list[int] = field(default_factory=lambda: [1, 2, 4])
     residual: bool = False          # residual blocks (better at 64 px and up) or plain DCGAN-style blocks (faster on CPU)
+    generator: str = "dcgan"        # dcgan (the blocks above) or fastgan (upsample + conv + GLU, skip-layer excitation)
+    discriminator: str = "conv"     # conv (trained from pixels) or projected (heads on frozen EfficientNet-Lite0 features)
+    feature_size: int = 0           # projected: side the images are resized to for the feature network (0: image_size)
+    feature_stages: int = 3         # projected: how many of EfficientNet-Lite0's 4 feature scales the heads judge
+    proj_channels: int = 32         # projected: width of the random cross-channel mixing (x1, x2, x4, x8 per scale)
+    pixel_weight: float = 0.0       # projected: > 0 adds the conv discriminator on pixels (d_mults), its loss weighted so
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: list[float] = field(default_factory=lambda: [0.0, 0.99])
@@ -51,8 +59,15 @@ class GanConfig:
                 f"GAN config {self.name!r}: image_size {self.image_size} needs {_blocks_for(self.image_size)} "
                 f"generator blocks (4 px doubled per block), g_mults has {blocks}"
             )
-        if len(self.d_mults) != blocks:
+        if self.generator not in GENERATORS or self.discriminator not in DISCRIMINATORS:
+            raise ConfigError(f"GAN config {self.name!r}: generator must be one of {', '.join(GENERATORS)} and "
+                              f"discriminator one of {', '.join(DISCRIMINATORS)}")
+        if (self.discriminator == "conv" or self.pixel_weight > 0) and len(self.d_mults) != blocks:
             raise ConfigError(f"GAN config {self.name!r}: d_mults needs {blocks} entries like g_mults")
+        if self.discriminator == "projected" and not (1 <= self.feature_stages <= 4 and self.feature_size >= 0
+                                                      and self.proj_channels >= 1):
+            raise ConfigError(f"GAN config {self.name!r}: feature_stages must be 1..4, feature_size >= 0 and "
+                              "proj_channels positive")
         if min(self.batch, self.d_steps, self.z_dim, self.cond_embed) < 1:
             raise ConfigError(f"GAN config {self.name!r}: batch, d_steps, z_dim and cond_embed must be positive")
         if self.cond_noise < 0 or self.diversity_weight < 0:
@@ -74,8 +89,19 @@ def _blocks_for(size: int) -> str:
 
 
 def list_configs() -> list[str]:
-    """Names of the built-in GAN configs, e.g. ``['gan-128', 'gan-32', 'gan-64', 'gan-tiny-16']``."""
+    """Names of the built-in GAN configs, e.g. ``['gan-128', 'gan-32', 'gan-64', 'gan-tiny-16', 'proj-32', ...]``."""
     return sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
+
+
+def describe_configs() -> list[dict]:
+    """One row per built-in config: name, image_size, generator, discriminator, steps (what `trendgan gan-configs`
+    prints)."""
+    rows = []
+    for name in list_configs():
+        c = load_config(name)
+        rows.append({"name": c.name, "image_size": c.image_size, "generator": c.generator,
+                     "discriminator": c.discriminator, "batch": c.batch, "steps": c.steps})
+    return rows
 
 
 def load_config(name_or_path: str | Path | dict | GanConfig) -> GanConfig:
@@ -103,12 +129,33 @@ def load_config(name_or_path: str | Path | dict | GanConfig) -> GanConfig:
 
 def create_gan(name_or_path: str | Path | dict | GanConfig, cond_dim: int):
     """Build ``(generator, discriminator)`` for a config and a condition width (the encoder's dimension)."""
-    from trendgan.gan.networks import Discriminator, Generator
-
     config = load_config(name_or_path)
     if cond_dim < 1:
         raise GanError(f"cond_dim must be positive (the encoder's vector width), got {cond_dim}")
-    return Generator(config, cond_dim), Discriminator(config, cond_dim)
+    return create_generator(config, cond_dim), create_discriminator(config, cond_dim)
+
+
+def create_generator(name_or_path, cond_dim: int):
+    """The config's generator alone (what rendering needs; no feature network is loaded)."""
+    from trendgan.gan.networks import Generator
+
+    config = load_config(name_or_path)
+    if config.generator == "fastgan":
+        from trendgan.gan.fastgan import FastGenerator
+
+        return FastGenerator(config, cond_dim)
+    return Generator(config, cond_dim)
+
+
+def create_discriminator(name_or_path, cond_dim: int):
+    from trendgan.gan.networks import Discriminator
+
+    config = load_config(name_or_path)
+    if config.discriminator == "projected":
+        from trendgan.gan.projected import ProjectedDiscriminator
+
+        return ProjectedDiscriminator(config, cond_dim)
+    return Discriminator(config, cond_dim)
 
 
 def replace(config: GanConfig, **changes) -> GanConfig:

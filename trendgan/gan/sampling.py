@@ -46,13 +46,13 @@ class Renderer:
         """Load the EMA generator of a ``checkpoint.pt`` written by ``train_gan`` (or the benchmark)."""
         import torch
 
-        from trendgan.gan.config import create_gan, load_config
+        from trendgan.gan.config import create_generator, load_config
 
         path = Path(path)
         state = read_checkpoint(path)
         try:
             config = load_config(state["config"])
-            generator, _ = create_gan(config, int(state["cond_dim"]))
+            generator = create_generator(config, int(state["cond_dim"]))  # no discriminator (or its feature network)
             generator.load_state_dict(state["ema"])
         except (RuntimeError, KeyError, EOFError, ValueError) as exc:
             raise GanError(f"the GAN checkpoint {path} cannot be read ({type(exc).__name__}); train again with `trendgan train`") from None

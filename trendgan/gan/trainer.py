@@ -1,5 +1,9 @@
 """The GAN recipe on tensors: hinge loss, DiffAugment (adaptive), mismatched-condition negatives, EMA generator.
 
+With a projected discriminator (``trendgan.gan.projected``) the fakes go through its frozen feature network once per
+step: detached for the discriminator's update, with their graph for the generator's; its logits come per critic
+(feature heads, pixel critic), each critic's hinge loss weighted by ``discriminator.loss_weights``.
+
 Nothing here knows about the store; ``trendgan.gan.train`` feeds it the store's images and the benchmark feeds it
 Fashion-MNIST.
 """
@@ -44,7 +48,9 @@ class GanTrainer:
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         c = self.config
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=c.lr_g, betas=tuple(c.betas))
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=c.lr_d, betas=tuple(c.betas))
+        # Only what trains: a projected discriminator's feature network and random mixing stay as they were built.
+        trainable = [p for p in self.discriminator.parameters() if p.requires_grad]
+        self.opt_d = torch.optim.Adam(trainable, lr=c.lr_d, betas=tuple(c.betas))
         # fp16 needs loss scaling; bf16 (chosen by devices.autocast where the GPU has it) does not.
         use_fp16 = self.device.type == "cuda" and not torch.cuda.is_bf16_supported()
         self.scaler = torch.amp.GradScaler("cuda", enabled=use_fp16)
@@ -83,6 +89,7 @@ class GanTrainer:
 
     def train_step(self, images: torch.Tensor, conditions: torch.Tensor) -> dict:
         c, G, D = self.config, self.generator, self.discriminator
+        reuse = getattr(D, "reuses_fake_features", False)
         for i in range(c.d_steps):
             real, cond = self._batch(images, conditions)
             cond = self._smooth(cond)
@@ -101,23 +108,39 @@ class GanTrainer:
             with torch.set_grad_enabled(last), autocast(self.device):
                 fake = G(z, fake_cond)
             with autocast(self.device):
-                real_features = D.features(diff_augment(real, c.diffaug, self.augment_p))
+                if reuse:
+                    with torch.no_grad():  # nothing before the heads trains
+                        real_maps = D.backbone(diff_augment(real, c.diffaug, self.augment_p))
+                    real_features = D.heads(real_maps)
+                else:
+                    real_features = D.features(diff_augment(real, c.diffaug, self.augment_p))
                 d_real = D.score(real_features, cond)
-                d_fake = D(diff_augment(fake.detach(), c.diffaug, self.augment_p), fake_cond)
-                loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+                if reuse:
+                    # The frozen feature network is the expensive part and does not change when D's heads do, so
+                    # the fakes go through it once: detached for the D update, with their graph for the G update.
+                    with torch.set_grad_enabled(last):
+                        fake_maps = D.backbone(diff_augment(fake if last else fake.detach(), c.diffaug, self.augment_p))
+                    d_fake = D.score(D.heads([m.detach() for m in fake_maps]), fake_cond)
+                else:
+                    d_fake = D(diff_augment(fake.detach(), c.diffaug, self.augment_p), fake_cond)
+                loss_d = _hinge(D, d_real, 1.0) + _hinge(D, d_fake, -1.0)
                 if c.mismatch_weight > 0 and n > 1:
                     # A real image with another image's condition is a negative: D (and so G) must respect conditions.
                     wrong = cond.roll(1, dims=0)
-                    loss_d = loss_d + c.mismatch_weight * F.relu(1 + D.score(real_features, wrong)).mean()
+                    loss_d = loss_d + c.mismatch_weight * _hinge(D, D.score(real_features, wrong), -1.0)
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler.scale(loss_d).backward()
             self.scaler.step(self.opt_d)
             self.scaler.update()
-            self._real_signs[0] += float(d_real.detach().float().sign().sum())
-            self._real_signs[1] += len(d_real)
+            first_real = _critics(d_real)[0].detach().float()
+            self._real_signs[0] += float(first_real.sign().mean()) * len(first_real)
+            self._real_signs[1] += len(first_real)
 
         with autocast(self.device):
-            loss_g = -D(diff_augment(fake, c.diffaug, self.augment_p), fake_cond).mean()
+            if reuse:
+                loss_g = -_weighted_mean(D, D.score(D.heads(fake_maps), fake_cond))
+            else:
+                loss_g = -_weighted_mean(D, D(diff_augment(fake, c.diffaug, self.augment_p), fake_cond))
             loss = loss_g
             if pair:
                 dx = (fake[:half] - fake[half : 2 * half]).float().abs().mean(dim=(1, 2, 3))
@@ -136,8 +159,8 @@ class GanTrainer:
         return {
             "loss_d": float(loss_d.detach()),
             "loss_g": float(loss_g.detach()),
-            "d_real": float(d_real.detach().float().mean()),
-            "d_fake": float(d_fake.detach().float().mean()),
+            "d_real": float(_critics(d_real)[0].detach().float().mean()),
+            "d_fake": float(_critics(d_fake)[0].detach().float().mean()),
             "augment_p": self.augment_p,
         }
 
@@ -224,6 +247,22 @@ class GanTrainer:
         return self
 
 
+def _critics(logits) -> list:
+    """A discriminator's scores as a list, one tensor per critic (the conv discriminator has one)."""
+    return list(logits) if isinstance(logits, (list, tuple)) else [logits]
+
+
+def _hinge(D, logits, sign: float) -> torch.Tensor:
+    """Hinge loss for real (sign 1) or fake (sign -1) logits, summed over critics with the discriminator's weights."""
+    weights = getattr(D, "loss_weights", None) or [1.0]
+    return sum(w * F.relu(1 - sign * l).mean() for w, l in zip(weights, _critics(logits)))
+
+
+def _weighted_mean(D, logits) -> torch.Tensor:
+    weights = getattr(D, "loss_weights", None) or [1.0]
+    return sum(w * l.mean() for w, l in zip(weights, _critics(logits)))
+
+
 @dataclass
 class LoopHooks:
     """What the loop calls as it goes; each gets the trainer (and the latest losses for ``log``)."""
@@ -241,21 +280,27 @@ def train_loop(
     until_step: int | None = None,
     minutes: float | None = None,
     hooks: LoopHooks | None = None,
+    cpu_minutes: float | None = None,
 ) -> dict:
     """Train until ``until_step`` or until ``minutes`` of wall clock have passed, whichever comes first.
+
+    ``cpu_minutes`` stops after this much CPU time of this process instead (user + system, all threads): on a
+    shared machine two models get equal compute even when other work takes a different share during each run.
 
     Logs every ``log_every`` steps, checkpoints every ``checkpoint_every`` and draws samples every ``sample_every``
     (as set in the config). Returns the last losses with ``images_per_s`` over this call.
     """
     hooks = hooks or LoopHooks()
     c = trainer.config
-    if until_step is None and minutes is None:
+    if until_step is None and minutes is None and cpu_minutes is None:
         until_step = c.steps
     deadline = time.monotonic() + 60.0 * minutes if minutes is not None else None
+    cpu_deadline = time.process_time() + 60.0 * cpu_minutes if cpu_minutes is not None else None
     started, first_step, seen_at_start = time.perf_counter(), trainer.step, trainer.images_seen
     window_start, window_seen = started, trainer.images_seen
     losses: dict = {}
-    while (until_step is None or trainer.step < until_step) and (deadline is None or time.monotonic() < deadline):
+    while ((until_step is None or trainer.step < until_step) and (deadline is None or time.monotonic() < deadline)
+           and (cpu_deadline is None or time.process_time() < cpu_deadline)):
         step_start = time.perf_counter()
         losses = trainer.train_step(images, conditions)
         trainer.seconds += time.perf_counter() - step_start

@@ -1,0 +1,80 @@
+"""The independent judge: it learns the real labels, its scores separate good renders from bad ones, and the
+Inception Score and pixel checks behave as their definitions say."""
+
+import numpy as np
+import pytest
+
+from trendgan.errors import GanError
+from trendgan.gan.judge import Judge, conditional_scores, inception_score, judge_scores, pixel_scores
+
+
+def _garments(n_per=40, seed=0):
+    """Two labels that differ in shape only (a tall bar vs a wide bar), in random colours on a light ground."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for label in ("tall", "wide"):
+        for _ in range(n_per):
+            image = np.full((16, 16, 3), 230, np.uint8)
+            colour = rng.integers(0, 200, 3)
+            dy, dx = rng.integers(-1, 2, 2)
+            if label == "tall":
+                image[2 + dy : 14 + dy, 6 + dx : 10 + dx] = colour
+            else:
+                image[6 + dy : 10 + dy, 2 + dx : 14 + dx] = colour
+            images.append(image)
+            labels.append(label)
+    return np.stack(images), np.asarray(labels, dtype=object)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    images, labels = _garments()
+    judges = (Judge(name="t", epochs=6, seed=0).fit(images, labels),
+              Judge(name="t-grey", grey=True, epochs=6, seed=0).fit(images, labels))
+    torch.set_num_threads(threads)
+    return images, labels, judges
+
+
+def test_the_judge_learns_the_labels_and_tells_renders_apart(fitted):
+    images, labels, (judge, shape_judge) = fitted
+    held, held_labels = _garments(n_per=20, seed=1)
+    assert judge.accuracy(held, held_labels) > 0.9 and shape_judge.accuracy(held, held_labels) > 0.9
+    # "Renders" that are the right garments score high; blank squares cannot be both labels.
+    good = conditional_scores(judge, held, held_labels, shape_judge)
+    blank = np.full_like(held, 230)
+    bad = conditional_scores(judge, blank, held_labels, shape_judge)
+    assert good["conditional_accuracy"] > 0.9 and good["shape_accuracy"] > 0.9
+    assert bad["conditional_accuracy"] <= 0.5 and bad["shape_accuracy"] <= 0.5
+    near = judge_scores(judge, images, held)["frechet_distance"]
+    far = judge_scores(judge, images, np.clip(blank.astype(int) + np.random.default_rng(0).integers(-30, 30, blank.shape), 0, 255).astype(np.uint8))["frechet_distance"]
+    assert near < far
+    assert judge.describe()["input"] == "rgb" and shape_judge.describe()["input"] == "luminance"
+
+
+def test_the_judge_refuses_what_it_cannot_score(fitted):
+    _, _, (judge, _) = fitted
+    with pytest.raises(GanError, match="16 px"):
+        judge.features(np.zeros((2, 32, 32, 3), np.uint8))
+    with pytest.raises(GanError, match="uint8"):
+        judge.features(np.zeros((2, 16, 16, 3), np.float32))
+    with pytest.raises(GanError, match="two labels"):
+        Judge().fit(np.zeros((4, 16, 16, 3), np.uint8), ["a"] * 4)
+
+
+def test_inception_score_runs_from_one_to_the_number_of_classes():
+    assert inception_score(np.full((10, 4), 0.25)) == pytest.approx(1.0)
+    assert inception_score(np.tile(np.eye(4)[0], (10, 1))) == pytest.approx(1.0)  # all one class
+    assert inception_score(np.repeat(np.eye(4), 5, axis=0)) == pytest.approx(4.0, rel=1e-6)  # sure and balanced
+
+
+def test_pixel_checks_are_zero_for_the_same_images_and_grow_with_a_shift():
+    images, _ = _garments(n_per=30)
+    same = pixel_scores(images, images)
+    assert same["pixel_frechet_distance"] == pytest.approx(0.0, abs=1e-6)
+    assert same["pixel_mean_image_difference"] == 0.0
+    darker = pixel_scores(images, (images * 0.6).astype(np.uint8))
+    assert darker["pixel_frechet_distance"] > 1.0 and darker["pixel_mean_image_difference"] > 30

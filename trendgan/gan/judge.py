@@ -1,0 +1,204 @@
+"""An independent judge of renders: a small CNN trained from scratch on the real images' own labels.
+
+A projected discriminator trains the generator against EfficientNet-Lite0's features, so any metric measured in
+that network's space (or in the store's encoder space, when that is the same network) flatters the generator:
+it has learnt exactly what those features reward. The judge shares nothing with it: its features come from a few
+conv layers trained only to tell the labels apart (Fashion-MNIST classes, a simulated corpus's true styles, a
+catalogue's articleType, or a styles run's clusters), at the render's own size. Scores in its space:
+
+- ``frechet_distance``: between Gaussians fitted to the judge's penultimate features of real images and renders;
+- ``precision`` / ``recall``: k-NN manifolds (Kynkaanniemi et al. 2019) in the same features;
+- ``conditional_accuracy``: the judge's accuracy on renders conditioned on each label's centroid;
+- ``inception_score``: exp E_x KL(p(y|x) || p(y)) with the judge's class probabilities (Salimans et al. 2016),
+  high when each render is clearly one class and the classes are all drawn; the real images' own score is the
+  scale it is read against (at most the number of classes);
+- ``shape_accuracy``: the same conditional accuracy from a second judge that sees only luminance, so a render
+  cannot pass on colour alone; it must also have the garment's silhouette.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from trendgan.errors import GanError
+
+FEATURES = 64  # width of the penultimate layer the distances use
+
+
+def _network(channels: int, classes: int):
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(channels, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(), nn.Linear(64 * 16, FEATURES), nn.ReLU(),
+        nn.Linear(FEATURES, classes),
+    )
+
+
+@dataclass
+class Judge:
+    """A CNN classifier of uint8 images (N, H, W, 3) into ``classes``; ``grey`` judges luminance only.
+
+    ``fit`` trains it (a few epochs of Adam, random translations of up to 1/8 of the side so it learns garments,
+    not positions); ``features``, ``probabilities`` and ``predict`` score images of the size it was fitted at.
+    """
+
+    name: str = "judge"
+    grey: bool = False
+    epochs: int = 6
+    batch: int = 64
+    seed: int = 0
+    classes: list = field(default_factory=list)
+    image_size: int = 0
+    train_accuracy_: float | None = None
+    model_: object = None
+
+    def fit(self, images: np.ndarray, labels) -> "Judge":
+        import torch
+        import torch.nn.functional as F
+
+        images = self._check(images, fitting=True)
+        labels = np.asarray(labels)
+        self.classes = sorted(set(labels.tolist()), key=str)
+        if len(self.classes) < 2:
+            raise GanError(f"the judge needs images of at least two labels, got {len(self.classes)}")
+        index = {c: i for i, c in enumerate(self.classes)}
+        y = torch.tensor([index[v] for v in labels.tolist()], dtype=torch.long)
+        x = self._tensor(images)
+        self.image_size = images.shape[1]
+        generator = torch.Generator().manual_seed(self.seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            model = _network(x.shape[1], len(self.classes))
+        opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+        shift = max(1, self.image_size // 8)
+        model.train()
+        for _ in range(self.epochs):
+            order = torch.randperm(len(x), generator=generator)
+            for start in range(0, len(x), self.batch):
+                batch = order[start : start + self.batch]
+                dx, dy = torch.randint(-shift, shift + 1, (2,), generator=generator).tolist()
+                inputs = torch.roll(x[batch], shifts=(dy, dx), dims=(2, 3))
+                loss = F.cross_entropy(model(inputs), y[batch])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        self.model_ = model.eval()
+        self.train_accuracy_ = float((self.predict_index(images) == y.numpy()).mean())
+        return self
+
+    # ------------------------------------------------------------------ scoring
+    def features(self, images: np.ndarray) -> np.ndarray:
+        return self._run(images)[0]
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        return self._run(images)[1]
+
+    def predict_index(self, images: np.ndarray) -> np.ndarray:
+        return self.probabilities(images).argmax(axis=1)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return np.asarray(self.classes, dtype=object)[self.predict_index(images)]
+
+    def accuracy(self, images: np.ndarray, labels) -> float:
+        return float(np.mean(self.predict(images) == np.asarray(labels, dtype=object)))
+
+    def describe(self) -> dict:
+        return {"judge": self.name, "input": "luminance" if self.grey else "rgb", "image_size": self.image_size,
+                "classes": [str(c) for c in self.classes], "train_accuracy": self.train_accuracy_,
+                "network": "3 conv layers + 64-d penultimate layer, trained from scratch on the real images' labels"}
+
+    def _run(self, images):
+        import torch
+
+        if self.model_ is None:
+            raise GanError("fit the judge before scoring images with it")
+        images = self._check(images)
+        feats, probs = [], []
+        with torch.no_grad():
+            for start in range(0, len(images), 512):
+                h = self.model_[:-1](self._tensor(images[start : start + 512]))
+                feats.append(h.numpy())
+                probs.append(torch.softmax(self.model_[-1](h), dim=1).numpy())
+        return np.concatenate(feats).astype(np.float64), np.concatenate(probs).astype(np.float64)
+
+    def _tensor(self, images: np.ndarray):
+        import torch
+
+        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        return x.mean(dim=1, keepdim=True) if self.grey else x
+
+    def _check(self, images, fitting: bool = False) -> np.ndarray:
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[3] != 3 or images.dtype != np.uint8:
+            raise GanError(f"the judge takes uint8 images (N, H, W, 3), got {images.dtype} {images.shape}")
+        if not fitting and self.image_size and images.shape[1:3] != (self.image_size, self.image_size):
+            raise GanError(f"the judge was fitted on {self.image_size} px images, got {images.shape[1]}x{images.shape[2]}")
+        return images
+
+
+def inception_score(probabilities: np.ndarray) -> float:
+    """exp(E_x KL(p(y|x) || p(y))) of class probabilities (N, K); 1 (all alike or all unsure) to K."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
+    marginal = p.mean(axis=0, keepdims=True)
+    return float(np.exp((p * (np.log(p) - np.log(marginal))).sum(axis=1).mean()))
+
+
+def judge_scores(judge: Judge, real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict:
+    """FD, precision, recall and Inception Score of renders ``fake`` against ``real`` in the judge's space."""
+    from trendgan.gan.metrics import frechet_distance, precision_recall
+
+    real_features, real_probs = judge._run(real)
+    fake_features, fake_probs = judge._run(fake)
+    pr = precision_recall(real_features, fake_features, k=k)
+    return {
+        "frechet_distance": frechet_distance(real_features, fake_features),
+        "precision": pr["precision"],
+        "recall": pr["recall"],
+        "inception_score": inception_score(fake_probs),
+        "inception_score_real": inception_score(real_probs),
+    }
+
+
+def conditional_scores(judge: Judge, renders: np.ndarray, labels, shape_judge: Judge | None = None) -> dict:
+    """The judge's accuracy on renders conditioned on labels' centroids (``labels[i]`` is render i's label)."""
+    labels = np.asarray(labels, dtype=object)
+    predicted = judge.predict(renders)
+    out = {
+        "conditional_accuracy": float(np.mean(predicted == labels)),
+        "conditional_accuracy_per_class": {str(c): float(np.mean(predicted[labels == c] == c))
+                                           for c in judge.classes if (labels == c).any()},
+    }
+    if shape_judge is not None:
+        shaped = shape_judge.predict(renders)
+        out["shape_accuracy"] = float(np.mean(shaped == labels))
+        out["shape_accuracy_per_class"] = {str(c): float(np.mean(shaped[labels == c] == c))
+                                           for c in shape_judge.classes if (labels == c).any()}
+    return out
+
+
+def pixel_scores(real: np.ndarray, fake: np.ndarray, size: int = 16, dims: int = 32, seed: int = 0) -> dict:
+    """Pixel-space checks, no network at all: the Frechet distance of renders from real images in a PCA of their
+    ``size`` px thumbnails (fitted on the real ones), and the mean absolute difference of the mean images (0..255:
+    how far the average render's layout and colour are from the average real image)."""
+    from sklearn.decomposition import PCA
+
+    from trendgan.gan.metrics import frechet_distance
+
+    def thumbs(images):
+        import torch
+        import torch.nn.functional as F
+
+        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+        return F.interpolate(x, size=size, mode="area").flatten(1).numpy() / 255.0
+
+    r, f = thumbs(real), thumbs(fake)
+    pca = PCA(n_components=min(dims, len(r) - 1, r.shape[1]), random_state=seed).fit(r)
+    return {
+        "pixel_frechet_distance": frechet_distance(pca.transform(r), pca.transform(f)),
+        "pixel_mean_image_difference": float(np.abs(real.astype(np.float64).mean(0) - fake.astype(np.float64).mean(0)).mean()),
+    }
