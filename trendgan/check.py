@@ -422,7 +422,8 @@ def _check_tmp_files(store: Store, report: CheckReport, live: set[str]) -> None:
                    "remove it")
 
 
-_ATOMIC_TMP = re.compile(r"\..+\.[A-Za-z0-9_]{8}" + re.escape(TMP_SUFFIX))
+# a DuckDB file being created under such a name may also leave its write-ahead log (".wal") when killed
+_ATOMIC_TMP = re.compile(r"\..+\.[A-Za-z0-9_]{8}" + re.escape(TMP_SUFFIX) + r"(\.wal)?")
 
 
 # --------------------------------------------------------------------------- repair

@@ -296,6 +296,8 @@ class Store:
             self.require()
         else:
             self._ensure_root()
+            if not self.catalog_path.exists():
+                self._create_catalog()
         try:
             con = duckdb.connect(str(self.catalog_path), read_only=read_only)
         except duckdb.Error as exc:
@@ -313,6 +315,36 @@ class Store:
         finally:
             with contextlib.suppress(Exception):
                 con.close()
+
+    def _create_catalog(self) -> None:
+        """Create the catalog with its schema under a temporary name, then link it into place: a first ingest
+        killed while DuckDB lays out the file leaves only a temporary file (``trendgan check`` removes it), never a
+        ``catalog.duckdb`` without tables; a catalog another process created meanwhile is kept as it is."""
+        import secrets
+
+        import duckdb
+
+        scratch = self.root / f".{self.catalog_path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+        try:
+            con = duckdb.connect(str(scratch))
+            try:
+                con.execute(CATALOG_SCHEMA)
+            finally:
+                con.close()
+            try:
+                os.link(scratch, self.catalog_path)  # unlike a rename, never replaces a catalog that appeared
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links: rename, still never over an existing catalog
+                if not self.catalog_path.exists():
+                    os.replace(scratch, self.catalog_path)
+        except duckdb.Error as exc:
+            raise_if_disk_full(exc, self.root)
+            raise
+        finally:
+            for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
 
     def _catalog_error(self, exc: Exception) -> StoreError:
         """Why DuckDB would not open the catalog, in the user's words: another process has it, the disk is full,
