@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trendgan.errors import StoreDamagedError, TrendganError
+from trendgan.preflight import BadPart, read_vector_part, run_is_dead
 from trendgan.store import (
-    DAMAGED_FOLDER, TMP_SUFFIX, Store, is_finished_run, process_is_gone, utcnow, write_text_atomic,
+    DAMAGED_FOLDER, TMP_SUFFIX, Store, is_finished_run, utcnow, write_text_atomic,
 )
 
 # Kinds of finding. "damage" is a file that cannot be read (stages refuse to build on it), "litter" is what a
@@ -181,8 +182,8 @@ def _check_vectors(store: Store, report: CheckReport, quick: bool, catalog_ids: 
         for part in parts:
             report.counts["vector_parts"] += 1
             try:
-                readable[part] = _read_part(part, quick)
-            except _BadPart as bad:
+                readable[part] = read_vector_part(part, quick)
+            except BadPart as bad:
                 report.add(DAMAGE, "vectors", part, f"the vector part {folder.name}/{part.name} is damaged ({bad})", fix)
         widths = Counter(width for _, width in readable.values() if width is not None)
         usual = widths.most_common(1)[0][0] if widths else None
@@ -211,38 +212,6 @@ def _check_vectors(store: Store, report: CheckReport, quick: bool, catalog_ids: 
                            "the catalog (rejected or re-ingested); stages ignore them")
 
 
-class _BadPart(Exception):
-    pass
-
-
-def _read_part(part: Path, quick: bool) -> tuple[set[str], int | None]:
-    """(image ids, vector width) of one part; _BadPart saying why when it cannot be read whole."""
-    import numpy as np
-    import pyarrow.parquet as pq
-
-    try:
-        meta = pq.ParquetFile(part).metadata
-        if quick:
-            return set(), None
-        table = pq.read_table(part, columns=["image_id", "vector"])
-    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ... for every kind of damage
-        from trendgan.embed.vectors import parquet_trouble
-
-        raise _BadPart(parquet_trouble(exc)) from None
-    if table.num_rows != meta.num_rows:
-        raise _BadPart(f"{table.num_rows} rows read, the footer says {meta.num_rows}")
-    lengths = table.column("vector").combine_chunks().value_lengths().to_numpy(zero_copy_only=False)
-    if len(lengths) and (lengths.min() != lengths.max() or lengths.min() == 0):
-        raise _BadPart("vectors of different widths")
-    flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    if not np.isfinite(flat).all():
-        raise _BadPart("vectors with NaN or infinite values")
-    ids = table.column("image_id").to_pylist()
-    if any(i is None for i in ids) or len(set(ids)) != len(ids):
-        raise _BadPart("missing or repeated image ids")
-    return set(ids), int(lengths[0]) if len(lengths) else None
-
-
 def _encoder_key_from_runs(store: Store, folder: Path) -> str | None:
     """The encoder key an embed run recorded for ``folder`` in the runs table (to restore a lost encoder.json)."""
     from trendgan.store import encoder_slug
@@ -265,7 +234,7 @@ def _check_runs_rows(store: Store, report: CheckReport, lock_held: bool) -> set[
         with store.catalog(read_only=True) as db:
             rows = db.execute("SELECT run_id, stage, folder, summary FROM runs WHERE status = 'running'").fetchall()
         for run_id, stage, folder, summary in rows:
-            if _run_is_dead(stage, summary, lock_held):
+            if run_is_dead(stage, summary, lock_held):
                 report.add(LITTER, "runs-row", None, f"the {stage} run {run_id} is recorded as running, but its process "
                            "is gone (killed)", "mark it interrupted").run_id = run_id
             else:
@@ -273,19 +242,6 @@ def _check_runs_rows(store: Store, report: CheckReport, lock_held: bool) -> set[
                     live.add(str(folder))
                 report.add(NOTE, "runs-row", None, f"the {stage} run {run_id} is running now")
     return live
-
-
-def _run_is_dead(stage: str, summary: str | None, lock_held: bool) -> bool:
-    try:
-        process = (json.loads(summary or "{}") or {}).get("process")
-    except ValueError:
-        process = None
-    gone = process_is_gone(process)
-    if gone is not None:
-        return gone
-    # No process recorded (an older row) or another host's: while we hold the writer lock, no run that takes it
-    # can be alive. A pipeline takes no lock of its own, so an unrecorded one is left as it is.
-    return lock_held and stage != "pipeline"
 
 
 def _check_run_folders(store: Store, report: CheckReport, quick: bool, live: set[str]) -> None:
@@ -514,42 +470,6 @@ _REPAIRS = {
 
 
 # --------------------------------------------------------------------------- the cheap part, before every stage
-
-
-def preflight(store: Store, vectors: bool = False) -> None:
-    """Run by each writing stage under the writer lock, before it starts: runs recorded as running whose process is
-    gone are marked interrupted, and a damaged catalog (or, for stages built from vectors, a damaged vector part)
-    stops the stage with one line naming ``trendgan check --repair``. Reads footers only: milliseconds."""
-    if not store.exists():
-        return
-    with store.catalog() as db:  # a damaged catalog raises StoreDamagedError here
-        rows = db.execute("SELECT run_id, stage, summary FROM runs WHERE status = 'running'").fetchall()
-        dead = [run_id for run_id, stage, summary in rows if _run_is_dead(stage, summary, lock_held=True)]
-        for run_id in dead:
-            db.execute("UPDATE runs SET status = 'interrupted', finished_at = ? WHERE run_id = ?", [utcnow(), run_id])
-    if vectors:
-        damaged = damaged_vector_parts(store)
-        if damaged:
-            part, why = damaged[0]
-            more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
-            raise StoreDamagedError(
-                f"the vector part {part.parent.name}/{part.name} is damaged ({why}){more}; run "
-                "`trendgan check --repair` to move it aside, then `trendgan embed` to recompute its vectors")
-
-
-def damaged_vector_parts(store: Store) -> list[tuple[Path, str]]:
-    """(part, why) for every vector part whose footer cannot be read (a truncated or overwritten file)."""
-    from trendgan.embed.vectors import part_files
-
-    root = store.root / "embeddings"
-    damaged = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
-        for part in part_files(folder):
-            try:
-                _read_part(part, quick=True)
-            except _BadPart as bad:
-                damaged.append((part, str(bad)))
-    return damaged
 
 
 def _first_line(exc: BaseException) -> str:

@@ -454,7 +454,7 @@ def start_run(store: Store, kind: type[Run], *, settings: dict | None = None, in
     holder = store.writer(command or kind.command) if lock else contextlib.nullcontext()
     with holder:
         if lock:
-            from trendgan.check import preflight
+            from trendgan.preflight import preflight
 
             preflight(store, vectors=kind.stage in VECTOR_READERS)
         if resume is not None:

@@ -24,10 +24,10 @@ with Store(sys.argv[1]).writer("test"):
 
 POOL_THEN_KILLED = """
 import os, signal, sys, time
-from trendgan.ingest.core import _Examiner
+from trendgan.ingest.examine import LocalExaminer
 from trendgan.store import Store
 with Store(sys.argv[1]).writer("ingest"):
-    examiner = _Examiner(workers=2, jobs=100, max_pixels=10**6)
+    examiner = LocalExaminer(workers=2, jobs=100, max_pixels=10**6)
     futures = [examiner.pool.submit(time.sleep, 0.3) for _ in range(4)]
     [f.result() for f in futures]
     print(" ".join(str(p) for p in examiner.pool._processes), flush=True)

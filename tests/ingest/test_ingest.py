@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import trendgan.ingest.core as core
+import trendgan.ingest.examine as examine
 import trendgan.ingest.images as core_images
 from trendgan.errors import IngestError, StoreLockedError
 from trendgan.ingest import ingest
@@ -270,8 +271,8 @@ def test_incremental_reingest_touches_only_new_or_changed_files(pics, store, cat
     assert (first.new, first.rejected_total) == (5, 1)
 
     examined = []
-    real = core.examine_file
-    monkeypatch.setattr(core, "examine_file", lambda path, **kw: examined.append(path) or real(path, **kw))
+    real = examine.examine_file
+    monkeypatch.setattr(examine, "examine_file", lambda path, **kw: examined.append(path) or real(path, **kw))
     again = ingest([pics.root], store=store, workers=1)
     assert (again.unchanged, again.new, again.rejected_total, examined) == (6, 0, 0, [])
     assert catalog_rows(store, "SELECT count(*) FROM rejects")[0][0] == 1  # not rejected a second time
@@ -406,14 +407,14 @@ def test_a_file_that_kills_the_decoder_is_rejected_and_the_rest_kept(pics, store
     """A segfault in a C decoder takes down one worker process; ingest finds the file and goes on."""
     for i in range(70):
         pics.write(f"src/look{i:02d}.png", seed=i, size=16)
-    real = core.examine_file
+    real = examine.examine_file
 
     def crash_on_one(path, **kw):
         if path.endswith("look33.png"):
             os._exit(139)  # what a segfault looks like from outside
         return real(path, **kw)
 
-    monkeypatch.setattr(core, "examine_file", crash_on_one)  # forked workers inherit the patch
+    monkeypatch.setattr(examine, "examine_file", crash_on_one)  # forked workers inherit the patch
     result = ingest([pics.root], store=store, workers=2)
     assert (result.new, result.rejected) == (69, {"corrupt": 1})
     assert catalog_rows(store, "SELECT path, detail FROM rejects") == [

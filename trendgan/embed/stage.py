@@ -98,7 +98,7 @@ def embed(
     workers = default_workers(torch_device) if workers is None else workers
 
     with store.writer("embed"):
-        from trendgan.check import preflight
+        from trendgan.preflight import preflight
 
         preflight(store, vectors=True)
         folder = store.embeddings_dir(key)

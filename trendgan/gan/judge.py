@@ -150,7 +150,7 @@ def inception_score(probabilities: np.ndarray) -> float:
 
 def judge_scores(judge: Judge, real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict:
     """FD, precision, recall and Inception Score of renders ``fake`` against ``real`` in the judge's space."""
-    from trendgan.gan.metrics import frechet_distance, precision_recall
+    from trendgan.gan.distances import frechet_distance, precision_recall
 
     real_features, real_probs = judge._run(real)
     fake_features, fake_probs = judge._run(fake)
@@ -187,7 +187,7 @@ def pixel_scores(real: np.ndarray, fake: np.ndarray, size: int = 16, dims: int =
     how far the average render's layout and colour are from the average real image)."""
     from sklearn.decomposition import PCA
 
-    from trendgan.gan.metrics import frechet_distance
+    from trendgan.gan.distances import frechet_distance
 
     def thumbs(images):
         import torch

@@ -1,6 +1,6 @@
 """``ingest --engine ray``: files read, hashed, decoded and dated in Ray tasks; the catalog written by the driver.
 
-Each task examines a chunk of files with the local engine's own function (``core._examine_one``: sha256 of the bytes,
+Each task examines a chunk of files with the local engine's own function (``examine.examine_one``: sha256 of the bytes,
 decode, perceptual hash and colour layout, EXIF date, sidecars), so every answer is the one a local ingest gets.
 The driver decides duplicates and writes each batch in one DuckDB transaction, exactly as the local engine does:
 the catalog has one writer. While the driver writes one batch, the cluster already reads the next.
@@ -16,13 +16,13 @@ from collections.abc import Iterable, Iterator
 
 def examine_chunk(jobs: list) -> list:
     """Ray task: the local engine's answer for each file of the chunk."""
-    from trendgan.ingest.core import _examine_one
+    from trendgan.ingest.examine import examine_one
 
-    return [_examine_one(job) for job in jobs]
+    return [examine_one(job) for job in jobs]
 
 
 class RayExaminer:
-    """The Ray counterpart of ``core._Examiner``: same ``examine`` answers, plus ``examine_batches`` that keeps the
+    """The Ray counterpart of ``examine.LocalExaminer``: same ``examine`` answers, plus ``examine_batches`` that keeps the
     cluster one batch ahead of the driver."""
 
     def __init__(self, max_pixels: int, chunk_files: int | None = None):
@@ -66,7 +66,7 @@ class RayExaminer:
 
     def _one_at_a_time(self, chunk: list) -> list:
         """After a worker died (a decoder crash on some file): every file on its own, so only that file is rejected."""
-        from trendgan.ingest.core import _CRASHED
+        from trendgan.ingest.examine import CRASHED
 
         refs = [self.remote.remote([job]) for job in chunk]
         out = []
@@ -74,7 +74,7 @@ class RayExaminer:
             try:
                 out.extend(self.ray.get(ref))
             except (self.ray.exceptions.WorkerCrashedError, self.ray.exceptions.RayTaskError):
-                out.append(_CRASHED)
+                out.append(CRASHED)
         return out
 
     def examine(self, batch) -> list:
