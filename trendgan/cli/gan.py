@@ -29,6 +29,8 @@ def register(app: typer.Typer) -> None:
         from trendgan.gan.train import train_gan
 
         result = train_gan(store, config=config, steps=steps, minutes=minutes, resume=resume, device=device, seed=seed)
+        if result is None:  # a torchrun process other than 0: process 0 reports the run
+            return
         losses = f"loss D {result.loss_d:.3f} · G {result.loss_g:.3f} · " if result.loss_d is not None else ""
         say(f"GAN {escape(result.config)} at step {result.step:,} (from {result.start_step:,}) · {losses}"
             f"{result.images_per_s:,.0f} images/s · {result.seconds:.0f}s")

@@ -53,8 +53,11 @@ def train_gan(
     device: str = "auto",
     seed: int = 0,
     encoder: str | None = None,
-) -> TrainResult:
+) -> TrainResult | None:
     """Train (or, with ``resume``, continue) a GAN on the store's images.
+
+    Under ``torchrun --nproc_per_node=N -m trendgan.cli.app train ...`` the N processes train one GAN data-parallel
+    (``trendgan.gan.distributed``): process 0 writes the run and returns its result, the others return None.
 
     ``steps`` is the step the run should reach (so after a kill the same command finishes the same job);
     ``minutes`` trains for a wall-clock budget instead; with neither, the config's ``steps``.
@@ -68,13 +71,30 @@ def train_gan(
     """
 
     from trendgan.devices import pick_device
-    from trendgan.gan.trainer import GanTrainer, train_loop
+    from trendgan.gan import distributed
 
     store = store if isinstance(store, Store) else Store(store)
     store.require()
     if steps is not None and steps < 1 or minutes is not None and minutes <= 0:
         raise GanError("--steps and --minutes must be positive")
-    torch_device = pick_device(device)
+
+    rank, world, torch_device = distributed.join(pick_device(device))
+    if rank > 0:  # torchrun's other processes: train beside process 0, which alone writes the run
+        try:
+            return _train_beside(store, config, steps, minutes, resume, torch_device, seed, encoder, rank, world)
+        finally:
+            distributed.leave()
+    try:
+        return _train_and_write(store, config, steps, minutes, resume, torch_device, seed, encoder, world)
+    finally:
+        distributed.leave()
+
+
+def _train_and_write(store, config, steps, minutes, resume, torch_device, seed, encoder, world) -> TrainResult:
+    """Process 0 (the only one without torchrun): trains and writes the run."""
+    from trendgan.gan import distributed
+    from trendgan.gan.trainer import GanTrainer, train_loop
+
     previous = GanRun.resumable(store) if resume else None
     with start_run(store, GanRun, resume=previous) as run:
         state = None
@@ -87,12 +107,13 @@ def train_gan(
             seed = int(state["seed"])
             say(f"resuming GAN run [bold]{run.name}[/] at step {state['step']:,}")
         encoder_key, images, conditions, skipped = load_training_set(store, encoder, _image_size(config))
-        trainer = GanTrainer(config, cond_dim=conditions.shape[1], device=torch_device, seed=seed)
+        trainer = GanTrainer(config, cond_dim=conditions.shape[1], device=torch_device, seed=seed, world=world)
         if state is not None:
             if int(state["cond_dim"]) != conditions.shape[1]:
                 raise GanError(f"run {run.name} was trained on {state['cond_dim']}-d vectors, the store now has "
                                f"{conditions.shape[1]}-d ones; start a new run without --resume")
             trainer.load_state_dict(state)
+        trainer.same_weights_everywhere()
         start_step = trainer.step
         until = steps if steps is not None else (None if minutes is not None else trainer.config.steps)
         if until is not None and until <= start_step:
@@ -107,6 +128,7 @@ def train_gan(
                     description=f"training GAN · step {t.step:,} · D {losses['loss_d']:.3f} · G {losses['loss_g']:.3f}"),
                     checkpoint_if_due(t), sizer and sizer.update())
                 summary = train_loop(trainer, images, conditions, until_step=until, minutes=minutes, hooks=hooks)
+            distributed.check_same_weights(trainer.generator, world)
         except KeyboardInterrupt:
             if trainer.step > start_step:
                 hooks.checkpoint(trainer)
@@ -117,7 +139,7 @@ def train_gan(
             if trainer.step % trainer.config.checkpoint_every or trainer.step == start_step:
                 hooks.checkpoint(trainer)
         run.finish(
-            settings={**trainer.config.to_dict(), "seed": trainer.seed, "device": torch_device.type},
+            settings={**trainer.config.to_dict(), "seed": trainer.seed, "device": torch_device.type, "processes": world},
             inputs={"encoder": encoder_key},
             results={"step": trainer.step, "cond_dim": int(conditions.shape[1]), "images": len(images)},
             summary={"config": trainer.config.name, "step": trainer.step, "images": len(images)},
@@ -127,6 +149,27 @@ def train_gan(
         step=trainer.step, seconds=summary["seconds"], images_per_s=summary["images_per_s"],
         loss_d=summary.get("loss_d"), loss_g=summary.get("loss_g"), skipped=skipped,
     )
+
+
+def _train_beside(store, config, steps, minutes, resume, device, seed, encoder, rank: int, world: int) -> None:
+    """A process other than 0 under torchrun: the same images, conditions and weights, its own batches; it writes
+    nothing (process 0 writes the run) and stops at the step process 0 stops at."""
+    from trendgan.gan import distributed
+    from trendgan.gan.trainer import GanTrainer, train_loop
+
+    previous = GanRun.resumable(store) if resume else None
+    state = _load_checkpoint(previous.checkpoint) if previous is not None else None
+    if state is not None:
+        config, encoder, seed = state["config"], state["encoder_key"], int(state["seed"])
+    _, images, conditions, _ = load_training_set(store, encoder, _image_size(config))
+    trainer = GanTrainer(config, cond_dim=conditions.shape[1], device=device, seed=seed, rank=rank, world=world)
+    if state is not None:
+        trainer.load_state_dict(state)
+    trainer.same_weights_everywhere()
+    until = steps if steps is not None else (None if minutes is not None else trainer.config.steps)
+    train_loop(trainer, images, conditions, until_step=until, minutes=minutes)
+    distributed.check_same_weights(trainer.generator, world)
+    return None
 
 
 def _thread_sizer(device):

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from trendgan.devices import autocast
 from trendgan.gan.augment import diff_augment, parse_policy
 from trendgan.gan.config import GanConfig, create_gan, load_config
+from trendgan.gan.distributed import all_agree, average_gradients, same_everywhere, summed
 from trendgan.gan.networks import normalise
 
 CHECKPOINT_FORMAT = 1
@@ -35,8 +36,11 @@ class GanTrainer:
     draws the same batches it would have drawn.
     """
 
-    def __init__(self, config: GanConfig | str | dict, cond_dim: int, device="cpu", seed: int = 0):
+    def __init__(self, config: GanConfig | str | dict, cond_dim: int, device="cpu", seed: int = 0,
+                 rank: int = 0, world: int = 1):
         self.config = load_config(config)
+        # Data parallel (trendgan.gan.distributed): the same weights in every process, each drawing its own batches.
+        self.rank, self.world = int(rank), int(world)
         parse_policy(self.config.diffaug)  # fail early on a bad policy
         self.cond_dim = int(cond_dim)
         self.device = torch.device(device)
@@ -46,6 +50,8 @@ class GanTrainer:
         self.generator.to(self.device)
         self.discriminator.to(self.device)
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+        if self.world > 1:
+            torch.manual_seed(seed + 1_000_003 * self.rank)  # the same weights (seeded above), other batches
         c = self.config
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=c.lr_g, betas=tuple(c.betas))
         # Only what trains: a projected discriminator's feature network and random mixing stay as they were built.
@@ -130,6 +136,7 @@ class GanTrainer:
                     loss_d = loss_d + c.mismatch_weight * _hinge(D, D.score(real_features, wrong), -1.0)
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler.scale(loss_d).backward()
+            average_gradients(D, self.world)
             self.scaler.step(self.opt_d)
             self.scaler.update()
             first_real = _critics(d_real)[0].detach().float()
@@ -149,11 +156,12 @@ class GanTrainer:
                 loss = loss + c.diversity_weight / (1e-5 + (dx / dz).mean())
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        average_gradients(G, self.world)
         self.scaler.step(self.opt_g)
         self.scaler.update()
         self._update_ema()
         self.step += 1
-        self.images_seen += c.batch * c.d_steps
+        self.images_seen += c.batch * c.d_steps * self.world
         if c.ada_target > 0 and self.step % ADA_INTERVAL == 0:
             self._adapt_augmentation()
         return {
@@ -164,10 +172,19 @@ class GanTrainer:
             "augment_p": self.augment_p,
         }
 
+    def same_weights_everywhere(self) -> None:
+        """Under torchrun: every process starts from process 0's weights (built or loaded) and, after a resume,
+        draws batches of its own (the checkpoint holds process 0's random state)."""
+        if self.world <= 1:
+            return
+        for module in (self.generator, self.discriminator, self.ema):
+            same_everywhere(module, self.world)
+        torch.manual_seed(self.seed + 1_000_003 * self.rank + self.step)
+
     def _adapt_augmentation(self) -> None:
         """ADA's overfitting heuristic: E[sign D(real)] near 1 means D is sure of every real image, i.e. it has
         started to memorise them; augment more. Below the target, augment less (it slows learning)."""
-        total, count = self._real_signs
+        total, count = summed(self._real_signs, self.world)  # every process adapts p the same way
         overfit = total / max(count, 1)
         images = self.config.batch * self.config.d_steps * ADA_INTERVAL
         change = images / (self.config.ada_kimg * 1000.0)
@@ -299,8 +316,9 @@ def train_loop(
     started, first_step, seen_at_start = time.perf_counter(), trainer.step, trainer.images_seen
     window_start, window_seen = started, trainer.images_seen
     losses: dict = {}
-    while ((until_step is None or trainer.step < until_step) and (deadline is None or time.monotonic() < deadline)
-           and (cpu_deadline is None or time.process_time() < cpu_deadline)):
+    while all_agree((until_step is None or trainer.step < until_step)
+                    and (deadline is None or time.monotonic() < deadline)
+                    and (cpu_deadline is None or time.process_time() < cpu_deadline), trainer.world):
         step_start = time.perf_counter()
         losses = trainer.train_step(images, conditions)
         trainer.seconds += time.perf_counter() - step_start
