@@ -28,7 +28,6 @@ import argparse
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +36,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEV = ROOT.parent / "shared" / "data" / "hermes-f1-dev"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hermes import holt_winters  # noqa: E402  the same ETS baseline as benchmarks/hermes.py
 
 
 def log(message: str) -> None:
@@ -49,17 +50,6 @@ def log(message: str) -> None:
 def mase(train: np.ndarray, test: np.ndarray, forecast: np.ndarray, season: int = 52) -> float:
     scale = np.mean(np.abs(train[:, season:] - train[:, :-season]), axis=1)
     return round(float(np.mean(np.mean(np.abs(test - forecast), axis=1) / scale)), 4)
-
-
-def holt_winters(train: np.ndarray, h: int, season: int = 52) -> np.ndarray:
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-
-    out = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for y in train:
-            out.append(ExponentialSmoothing(y, seasonal="add", seasonal_periods=season).fit().forecast(h))
-    return np.asarray(out)
 
 
 def hermes_frame(train: np.ndarray, dates, ids, signal: np.ndarray | None) -> pd.DataFrame:
@@ -97,7 +87,7 @@ def hermes_origin(Y, S, dates, ids, origin: int, horizon: int, skip_ets: bool) -
     theta = Theta(52).fit(train).predict(horizon)["mean"]
     out["theta"] = score(direction_class(reference, theta.mean(axis=1)), theta)
     if not skip_ets:
-        ets = holt_winters(train, horizon)
+        ets = holt_winters(train, horizon, 52)
         out["ets"] = score(direction_class(reference, ets.mean(axis=1)), ets)
     out["rule_last13_vs_year_ago"] = score(direction_class(train[:, -65:-52].mean(axis=1), train[:, -13:].mean(axis=1)))
     out["rule_yearly_momentum"] = score(direction_class(train[:, -104:-52].mean(axis=1), reference))
