@@ -180,6 +180,8 @@ def test_status_without_a_store_names_the_stores_it_can_see(tmp_path, monkeypatc
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "no trendgan store" in result.output and "./trendgan-demo" in result.output
     assert "trendgan status --store ./trendgan-demo" in result.output
+    # and still how to make one: the user may have meant a new store (the README runs the tests beside the demo)
+    assert "run `trendgan ingest PATH` to create one" in result.output
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.chdir(empty)

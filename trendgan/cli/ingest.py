@@ -142,13 +142,13 @@ def _no_store_message(root: Path, asked: bool) -> str:
     import os
 
     where = "at" if asked else "at the default place"
-    message = f"no trendgan store {where} {root}"
+    message = f"no trendgan store {where} {root}; run `trendgan ingest PATH` to create one"
     others = [p for p in visible_stores() if p.resolve() != root]
-    if others:
+    if others:  # e.g. ./trendgan-demo after `trendgan demo`: the store the user most likely meant
         names = ", ".join(_shown(p) for p in others)
         message += f"; stores here: {names} (e.g. `trendgan status --store {_shown(others[0])}`)"
     elif not os.environ.get("TRENDGAN_STORE"):
-        message += "; run `trendgan ingest PATH` to create one, or `trendgan demo` to try one"
+        message += ", or `trendgan demo` to try one"
     return message
 
 
