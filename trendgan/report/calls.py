@@ -89,18 +89,23 @@ def chance_of_call(labels: pd.DataFrame) -> tuple[pd.Series, str]:
     return pd.Series(np.nan, index=labels.index, dtype=float), "confidence"
 
 
-def recent_window(period: str | None, horizon: int | None = None) -> int:
-    """Periods in "now", as the trend labels measure the recent level: about a quarter of a season (13 weeks,
-    3 months), the horizon where there is no season."""
+def season_of(period: str | None) -> int:
+    """Periods in a season (52 weeks, 12 months...); a year of weeks when the period is not known."""
     from trendgan.errors import ConfigError
-    from trendgan.forecast.labels import LabelRules, recent_window as labels_window
     from trendgan.periods import season_length
 
     try:
-        season = season_length(period or "W")
+        return season_length(period or "W")
     except ConfigError:
-        season = 52
-    return labels_window(season, int(horizon or 1), LabelRules())
+        return 52
+
+
+def recent_window(period: str | None, horizon: int | None = None) -> int:
+    """Periods in "now", as the trend labels measure the recent level: about a quarter of a season (13 weeks,
+    3 months), the horizon where there is no season."""
+    from trendgan.forecast.labels import LabelRules, recent_window as labels_window
+
+    return labels_window(season_of(period), int(horizon or 1), LabelRules())
 
 
 def buyer_calls(labels: pd.DataFrame | None, series: pd.DataFrame | None = None, backtests: pd.DataFrame | None = None,
@@ -115,10 +120,10 @@ def buyer_calls(labels: pd.DataFrame | None, series: pd.DataFrame | None = None,
     rows = []
     for i, label in labels.iterrows():
         style_id = _py(label["unique_id"])
-        history = _history(series, style_id)
+        history = share_history(series, style_id)
         span = min(window, len(history))  # a short history: "now" is all of it
-        share_now = _mean_tail(history, span, 0) if span else float("nan")
-        share_before = _mean_tail(history, window, window) if len(history) >= 2 * window else float("nan")
+        share_now = mean_tail(history, span, 0) if span else float("nan")
+        share_before = mean_tail(history, window, window) if len(history) >= 2 * window else float("nan")
         level_now = float(label["recent"]) if "recent" in labels.columns and not _missing(label["recent"]) else share_now
         expected = float(move.iloc[i])
         forecast_share = level_now * (1 + expected) if not _missing(level_now) else float("nan")
@@ -211,14 +216,16 @@ def _count(value) -> int:
     return 0 if _missing(value) else int(value)
 
 
-def _history(series: pd.DataFrame | None, style_id) -> np.ndarray:
+def share_history(series: pd.DataFrame | None, style_id) -> np.ndarray:
+    """A style's share per period, oldest first (empty when the series has none)."""
     if series is None or series.empty:
         return np.array([])
     rows = series[series["unique_id"] == style_id].sort_values("ds")
     return rows["y"].to_numpy(dtype=float)
 
 
-def _mean_tail(values: np.ndarray, window: int, skip: int) -> float:
+def mean_tail(values: np.ndarray, window: int, skip: int) -> float:
+    """Mean of the ``window`` values before the last ``skip`` ones, gaps left out (NaN when there are none)."""
     if len(values) < skip + 1:
         return float("nan")
     part = values[: len(values) - skip][-window:]

@@ -17,8 +17,8 @@ import pandas as pd
 
 from trendgan.report import plots
 from trendgan.report.calls import (
-    ACTION_WORDS, ACTIONS, CHANCE_HEADER, calls_headline, fmt_chance, fmt_change, fmt_share, period_words,
-    recent_window,
+    ACTION_WORDS, ACTIONS, CHANCE_HEADER, calls_headline, fmt_chance, fmt_change, fmt_share, mean_tail, period_words,
+    recent_window, season_of, share_history,
 )
 from trendgan.report.data import ReportData, gather
 from trendgan.errors import TrendganError
@@ -272,7 +272,7 @@ def families_section(view: _View) -> str:
         return ('<p class="note">This styles run has no families (it was made before trendgan grouped styles into '
                 "families); run <code>trendgan styles</code> again to see them.</p>")
     window = recent_window(data.period, data.horizon)
-    season = _season_of(data.period)
+    season = season_of(data.period)
     fine_names = {r.style_id: r.name for r in data.fine_styles.itertuples(index=False)}
     style_rows = data.fine_styles.set_index("style_id")
     rows = []
@@ -350,28 +350,9 @@ def _as_list(values) -> list:
 
 def _share_now_and_year_ago(series: pd.DataFrame | None, uid, window: int, season: int) -> tuple[float, float]:
     """Mean share over the last ``window`` periods, and over the same periods a season earlier (NaN when too short)."""
-    if series is None or series.empty:
-        return math.nan, math.nan
-    values = series[series["unique_id"] == uid].sort_values("ds")["y"].to_numpy(dtype=float)
-    if len(values) == 0:
-        return math.nan, math.nan
-    now = _nanmean(values[-window:])
-    year_ago = _nanmean(values[-window - season:-season]) if len(values) >= window + season else math.nan
-    return now, year_ago
-
-
-def _nanmean(values) -> float:
-    values = values[~pd.isna(values)]
-    return float(values.mean()) if len(values) else math.nan
-
-
-def _season_of(code) -> int:
-    from trendgan.periods import season_length
-
-    try:
-        return season_length(code or "W")
-    except TrendganError:
-        return 52
+    values = share_history(series, uid)
+    year_ago = mean_tail(values, window, season) if len(values) >= window + season else math.nan
+    return mean_tail(values, window, 0), year_ago
 
 
 def _change_cell(now: float, before: float) -> str:
