@@ -165,8 +165,8 @@ def test_level_family_makes_the_forecast_read_family_series(lookalike_store):
 
 
 def test_a_family_drops_the_style_number_and_two_families_never_read_the_same():
-    from trendgan.styles.families import unique_family_names
+    from trendgan.styles.naming import unique_names
 
     assert family_name(["red tee (style 0)", "red tee (style 8)"], [30, 20]) == "red tee"
-    assert unique_family_names(["red tee", "red tee", "blue bag"], [3, 5, 1]) == [
+    assert unique_names(["red tee", "red tee", "blue bag"], [3, 5, 1], kind="family") == [
         "red tee (family 3)", "red tee (family 5)", "blue bag"]

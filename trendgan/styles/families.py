@@ -243,9 +243,3 @@ def family_name(style_names: list[str], style_sizes: list[int]) -> str:
     if not style_names:
         return "family"
     return re.sub(r" \(style \d+\)$", "", str(style_names[int(np.argmax(style_sizes))]))
-
-
-def unique_family_names(names: list[str], family_ids) -> list[str]:
-    """Families whose largest styles share a name get their id, so no two families read the same in a report."""
-    repeated = {name for name in names if names.count(name) > 1}
-    return [f"{name} (family {fid})" if name in repeated else name for name, fid in zip(names, family_ids)]

@@ -557,17 +557,18 @@ def keep_stable(new: StyleName, old) -> StyleName:
     return new
 
 
-def unique_names(names: list[str], style_ids) -> list[str]:
-    """Empty or repeated names get the style id, so no two styles read the same in a report."""
+def unique_names(names: list[str], style_ids, kind: str = "style") -> list[str]:
+    """Empty or repeated names get the id ("(style 3)", or "(family 3)" with ``kind="family"``), so no two styles
+    or families read the same in a report."""
     counts: dict[str, int] = {}
     for name in names:
         counts[name] = counts.get(name, 0) + 1
     result = []
     for name, style_id in zip(names, style_ids):
         if not name:
-            result.append(f"style {style_id}")
+            result.append(f"{kind} {style_id}")
         elif counts[name] > 1:
-            result.append(f"{name} (style {style_id})")
+            result.append(f"{name} ({kind} {style_id})")
         else:
             result.append(name)
     return result

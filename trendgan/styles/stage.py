@@ -18,9 +18,7 @@ from trendgan.styles.cluster import (
     KMeansStyles, cluster_labels, fold_small_styles, make_clusterer, nearest_style, normalise, relabel_by_size,
     sample_rows, style_centroids,
 )
-from trendgan.styles.families import (
-    FamilySettings, build_families, family_name, match_families, unique_family_names,
-)
+from trendgan.styles.families import FamilySettings, build_families, family_name, match_families
 from trendgan.styles.granularity import choose_fine_k
 from trendgan.styles.matching import match_styles
 from trendgan.styles.naming import StyleName, name_styles, name_styles_with_text, unique_names
@@ -417,7 +415,7 @@ def _families_table(images, vectors, styles, family: Families, settings, engine:
             "representative_paths": images["path"].to_numpy()[closest].tolist(),
         })
     table = pd.DataFrame(rows)
-    table["name"] = unique_family_names(table["name"].tolist(), table["family_id"].tolist())
+    table["name"] = unique_names(table["name"].tolist(), table["family_id"].tolist(), kind="family")
     return table.sort_values(["size", "family_id"], ascending=[False, True]).reset_index(drop=True)
 
 
