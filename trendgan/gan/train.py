@@ -115,7 +115,7 @@ def _train_and_write(store, config, steps, minutes, resume, torch_device, seed, 
             trainer.load_state_dict(state)
         trainer.same_weights_everywhere()
         start_step = trainer.step
-        until = steps if steps is not None else (None if minutes is not None else trainer.config.steps)
+        until = _target_step(steps, minutes, trainer.config)
         if until is not None and until <= start_step:
             say(f"run {run.name} is already at step {start_step:,}; ask for more with --steps or --minutes")
         say(f"training {escape(trainer.config.name)} on {len(images):,} images ({escape(encoder_key)} conditions) "
@@ -166,10 +166,15 @@ def _train_beside(store, config, steps, minutes, resume, device, seed, encoder, 
     if state is not None:
         trainer.load_state_dict(state)
     trainer.same_weights_everywhere()
-    until = steps if steps is not None else (None if minutes is not None else trainer.config.steps)
+    until = _target_step(steps, minutes, trainer.config)
     train_loop(trainer, images, conditions, until_step=until, minutes=minutes)
     distributed.check_same_weights(trainer.generator, world)
     return None
+
+
+def _target_step(steps: int | None, minutes: float | None, config) -> int | None:
+    """The step to reach: ``steps``; none with a time budget (``minutes``); else the config's."""
+    return steps if steps is not None else (None if minutes is not None else config.steps)
 
 
 def _thread_sizer(device):
