@@ -278,13 +278,13 @@ def families_section(view: _View) -> str:
     rows = []
     for family in data.families.sort_values("size", ascending=False).to_dict("records"):
         fid = family["family_id"]
-        now, year_ago = _share_now_and_year_ago(data.family_series, fid, window, season)
         members = [s for s in _as_list(family.get("styles")) if s in style_rows.index]
-        name = view.name(fid) if data.level == "family" else str(family.get("name") or f"family {fid}")
-        call = view.by_style.get(fid) if data.level == "family" else None
         if len(members) == 1 and data.level == "style":  # a family of one style: one row, the style's own
             rows.append(_family_of_one(view, fid, members[0], data, window, season))
             continue
+        now, year_ago = _share_now_and_year_ago(data.family_series, fid, window, season)
+        name = view.name(fid) if data.level == "family" else str(family.get("name") or f"family {fid}")
+        call = view.by_style.get(fid) if data.level == "family" else None
         rows.append(f'<tr class="family" data-family-id="{html.escape(str(fid), quote=True)}">'
                     f'<th colspan="2">{html.escape(name)} <small>family #{html.escape(str(fid))}, '
                     f'{len(members)} style{"s" if len(members) != 1 else ""}</small></th>'
