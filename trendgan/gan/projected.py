@@ -9,6 +9,13 @@ pretrained features usable as a discriminator. One small spectral-norm head per 
 of patch logits, each the sum of an unconditional term and the projection term <embed(condition), features>
 (Miyato & Koyama 2018), so the discriminator judges "fits this style", not only "looks real".
 
+With ``cond_contrast_weight`` > 0 a second, sharper condition signal is added (``ConditionContrast``): the heads'
+pooled features and the conditions are embedded in one small space and every image of a batch is scored against
+every condition of the batch, as in ContraGAN's class-contrastive loss (Kang & Park, NeurIPS 2020) with the class
+labels replaced by the condition vectors themselves (soft targets from their cosine similarity). The projection
+term only sees one image beside its own condition (and one mismatched one); the contrastive term asks which of N
+conditions an image fits, so look-alike styles (shirt vs pullover, skirt vs tee) must be told apart.
+
 Learnt from autonomousvision/projected-gan (pg_modules/discriminator.py, projector.py); written for trendgan's
 offline EfficientNet-Lite0 (``trendgan.embed.effnet``) and vector conditions. Departures, for CPU budgets:
 the images are fed at ``feature_size`` (not 224) and only ``feature_stages`` of the four scales are judged.
@@ -100,6 +107,26 @@ class RandomMixing(nn.Module):
         return out
 
 
+class ConditionContrast(nn.Module):
+    """Image and condition embeddings for a class-contrastive loss over a batch (``trainer.condition_contrast``).
+
+    Images: the mean over positions of each head's map, concatenated over scales, a linear map; conditions: a
+    linear map of the unit-length vector. Both are L2-normalised; ``logits(images, conds)[i, j]`` is their cosine
+    over ``temperature``.
+    """
+
+    def __init__(self, image_dim: int, cond_dim: int, width: int, temperature: float):
+        super().__init__()
+        self.image = nn.Linear(image_dim, width)
+        self.cond = nn.Linear(cond_dim, width)
+        self.temperature = temperature
+
+    def logits(self, pooled: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        a = F.normalize(self.image(pooled), dim=1)
+        b = F.normalize(self.cond(normalise(cond)), dim=1)
+        return a @ b.t() / self.temperature
+
+
 def _head_width(resolution: int, base: int) -> int:
     # Wider as maps get smaller, as projected-gan's channel table does, capped to stay cheap on a CPU.
     return base * min(4, max(1, 32 // max(resolution, 1)))
@@ -151,6 +178,10 @@ class ProjectedDiscriminator(nn.Module):
         # little about exact colours and silhouettes at 32 px, which a small pixel critic checks cheaply.
         self.pixel = Discriminator(config, cond_dim) if config.pixel_weight > 0 else None
         self.loss_weights = [1.0] + ([config.pixel_weight] if self.pixel is not None else [])
+        self.contrast = None
+        if config.cond_contrast_weight > 0:
+            self.contrast = ConditionContrast(sum(h.channels for h in self.heads_), cond_dim, config.cond_embed,
+                                              config.cond_contrast_temperature)
 
     def backbone(self, images: torch.Tensor) -> list[torch.Tensor]:
         """The mixed feature maps, plus the images themselves when there is a pixel critic."""
@@ -183,6 +214,11 @@ class ProjectedDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, cond: torch.Tensor) -> list[torch.Tensor]:
         return self.score(self.features(images), cond)
+
+    def contrast_logits(self, features: list[torch.Tensor], cond: torch.Tensor) -> torch.Tensor:
+        """(N, N): how well image i fits condition j (``ConditionContrast``); needs ``cond_contrast_weight`` > 0."""
+        pooled = torch.cat([h.mean(dim=(2, 3)) for h in features[: len(self.heads_)]], dim=1)
+        return self.contrast.logits(pooled, cond)
 
     def trainable_parameters(self):
         return [p for p in self.parameters() if p.requires_grad]
