@@ -86,7 +86,8 @@ class GanTrainer:
         image, and a deterministic map from condition to image (z ignored) fits the data. With noise, images whose
         embeddings are close share conditions and p(image | condition) has spread. On Fashion-MNIST (pixel-PCA
         conditions, 800 steps) noise of norm 0.3 or 0.5 alone still left z unused; the diversity term
-        (``diversity_weight``) is what made renders vary with z.
+        (``diversity_weight``) is what made renders vary with z. Isotropic noise blurs every direction alike;
+        ``cond_mix`` (``_mix``) moves conditions along the data instead, toward their neighbours' mean.
         """
         cond = normalise(cond)
         if self.config.cond_noise <= 0:
