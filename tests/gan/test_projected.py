@@ -159,7 +159,7 @@ def test_the_contrastive_condition_loss_rewards_telling_conditions_apart():
                          condition_contrast(_FixedLogits(second), None, twin, 0.1))
 
 
-def test_a_contrastive_discriminator_trains_its_condition_head_and_needs_the_projected_one():
+def test_a_contrastive_discriminator_trains_its_condition_head():
     images, conditions = _two_colour_set()
     config = replace(load_config("proj-tiny-16"), cond_contrast_weight=1.0)
     trainer = GanTrainer(config, cond_dim=4, seed=0)
@@ -171,10 +171,12 @@ def test_a_contrastive_discriminator_trains_its_condition_head_and_needs_the_pro
     logits = trainer.discriminator.contrast_logits(trainer.discriminator.features(torch.zeros(3, 3, 16, 16)),
                                                    torch.eye(4)[:3])
     assert logits.shape == (3, 3)
+    conv = GanTrainer(replace(load_config("gan-tiny-16"), cond_contrast_weight=1.0), cond_dim=4, seed=0)
+    assert np.isfinite(conv.train_step(images, conditions)["loss_g"])
     from trendgan.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="cond_contrast_weight"):
-        replace(load_config("gan-tiny-16"), cond_contrast_weight=1.0)
+    with pytest.raises(ConfigError, match="cond_contrast_temperature"):
+        replace(load_config("gan-tiny-16"), cond_contrast_temperature=0.0)
 
 
 def test_mixed_conditions_are_soft_means_of_similar_images_conditions():

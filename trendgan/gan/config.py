@@ -49,7 +49,7 @@ class GanConfig:
     cond_mix: float = 0.0           # share of training conditions replaced by a soft mean of similar images' (see trainer)
     cond_mix_pool: int = 256        # how many of the training set's conditions each batch's soft means draw from
     cond_mix_temperature: float = 0.1   # softmax temperature over cosine similarity for those means
-    cond_contrast_weight: float = 0.0   # projected: class-contrastive condition loss over the batch (see projected.py)
+    cond_contrast_weight: float = 0.0   # class-contrastive condition loss over the batch (see projected.py)
     cond_contrast_temperature: float = 0.1  # its temperature, for the logits and the soft targets alike
     d_steps: int = 1                # discriminator updates per generator update
     steps: int = 5000               # default length of a run when neither --steps nor --minutes is given
@@ -81,9 +81,8 @@ class GanConfig:
         if not 0.0 <= self.cond_mix <= 1.0 or self.cond_mix_pool < 2 or self.cond_mix_temperature <= 0:
             raise ConfigError(f"GAN config {self.name!r}: cond_mix must be in [0, 1], cond_mix_pool at least 2 and "
                               "cond_mix_temperature positive")
-        if self.cond_contrast_weight > 0 and (self.discriminator != "projected" or self.cond_contrast_temperature <= 0):
-            raise ConfigError(f"GAN config {self.name!r}: cond_contrast_weight needs the projected discriminator and "
-                              "a positive cond_contrast_temperature")
+        if self.cond_contrast_temperature <= 0:
+            raise ConfigError(f"GAN config {self.name!r}: cond_contrast_temperature must be positive")
         if not 0.0 <= self.ada_target < 1.0 or self.ada_kimg <= 0:
             raise ConfigError(f"GAN config {self.name!r}: ada_target must be in [0, 1) and ada_kimg positive")
         if not 0.0 <= self.ema_decay < 1.0:

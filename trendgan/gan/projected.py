@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from trendgan.gan.networks import Discriminator, normalise
+from trendgan.gan.networks import ConditionContrast, Discriminator, normalise
 
 # Flat MBConv block indices of EfficientNet-Lite0 per scale: strides 4, 8, 16, 32 with 24, 40, 112, 320 channels
 # (the same cut as projected-gan's timm stages 0-1, 2, 3-4, 5-8).
@@ -105,26 +105,6 @@ class RandomMixing(nn.Module):
             h = self.csm[i](h)
             out[i] = h
         return out
-
-
-class ConditionContrast(nn.Module):
-    """Image and condition embeddings for a class-contrastive loss over a batch (``trainer.condition_contrast``).
-
-    Images: the mean over positions of each head's map, concatenated over scales, a linear map; conditions: a
-    linear map of the unit-length vector. Both are L2-normalised; ``logits(images, conds)[i, j]`` is their cosine
-    over ``temperature``.
-    """
-
-    def __init__(self, image_dim: int, cond_dim: int, width: int, temperature: float):
-        super().__init__()
-        self.image = nn.Linear(image_dim, width)
-        self.cond = nn.Linear(cond_dim, width)
-        self.temperature = temperature
-
-    def logits(self, pooled: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        a = F.normalize(self.image(pooled), dim=1)
-        b = F.normalize(self.cond(normalise(cond)), dim=1)
-        return a @ b.t() / self.temperature
 
 
 def _head_width(resolution: int, base: int) -> int:
