@@ -9,6 +9,8 @@ torch threads sized to the cores other work leaves free), then per simulated sty
   vector of the style's images);
 - shape_accuracy: the same with a judge that sees only luminance (a render cannot pass on its colour alone);
 - frechet_distance: the judge's features of the style's renders vs its real images;
+- diversity_ratio: the mean pairwise distance of the style's renders in the judge's features over the same for its
+  real images (near 0: z is ignored and the "sample grid" repeats one garment);
 and overall: FD, precision/recall and Inception Score (the judge's class probabilities) of renders conditioned on
 real images' own vectors, plus pixel-space checks (FD of 16 px thumbnails in a pixel PCA, mean-image difference).
 
@@ -216,7 +218,7 @@ def fit_judges(images, labels, seed: int):
 
 
 def judge_renders(images, labels, vectors, checkpoint: str, judges, args, grid_name: str) -> dict:
-    from trendgan.gan.judge import conditional_scores, judge_scores, pixel_scores
+    from trendgan.gan.judge import conditional_scores, diversity_scores, judge_scores, pixel_scores
     from trendgan.gan.metrics import frechet_distance
     from trendgan.gan.sampling import Renderer
 
@@ -228,6 +230,7 @@ def judge_renders(images, labels, vectors, checkpoint: str, judges, args, grid_n
     renders = renderer.render(centroids, seed=args.seed + 2, per_condition=args.per_style)
     render_labels = np.repeat(np.asarray(styles, dtype=object), args.per_style)
     conditional = conditional_scores(judge, renders, render_labels, shape_judge)
+    diversity = diversity_scores(judge, images, labels, renders, render_labels, per_class=args.per_style, seed=args.seed)
     per_style = {}
     for i, style in enumerate(styles):
         mine = renders[i * args.per_style : (i + 1) * args.per_style]
@@ -235,6 +238,7 @@ def judge_renders(images, labels, vectors, checkpoint: str, judges, args, grid_n
             "judge_accuracy": round(conditional["conditional_accuracy_per_class"][style], 3),
             "shape_accuracy": round(conditional["shape_accuracy_per_class"][style], 3),
             "frechet_distance": round(frechet_distance(judge.features(images[labels == style]), judge.features(mine)), 3),
+            "diversity_ratio": round(diversity["diversity_ratio_per_class"][str(style)], 3),
             "real_images": int((labels == style).sum()),
         }
     picks = rng.choice(len(vectors), size=min(args.n_eval, len(vectors)), replace=False)
@@ -245,6 +249,7 @@ def judge_renders(images, labels, vectors, checkpoint: str, judges, args, grid_n
     overall["shape_accuracy"] = round(conditional["shape_accuracy"], 4)
     overall["min_style_judge_accuracy"] = min(v["judge_accuracy"] for v in per_style.values())
     overall["min_style_shape_accuracy"] = min(v["shape_accuracy"] for v in per_style.values())
+    overall["diversity_ratio"] = round(diversity["diversity_ratio"], 4)
     overall["per_style"] = per_style
     overall["grid"] = save_grid(images, labels, renders, styles, args, grid_name)
     return overall
@@ -328,6 +333,8 @@ def main(argv=None) -> None:
     result["targets_met"] = {
         "train_step_at_most_90s_idle": idle <= 90,
         "judge_accuracy_ge_0.90_every_style": demo["renders"]["min_style_judge_accuracy"] >= 0.90,
+        # Not an issue target: the colour-blind judge's figure, so a render that passes on colour alone shows.
+        "luminance_judge_accuracy_ge_0.90_every_style": demo["renders"]["min_style_shape_accuracy"] >= 0.90,
     }
     result["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     result["total_seconds"] = round(time.perf_counter() - started, 1)

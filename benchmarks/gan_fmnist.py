@@ -9,7 +9,9 @@ against it (proj-* configs train against EfficientNet-Lite0 features). Scores, a
 - precision / recall: k-NN manifolds in the same features;
 - inception_score: exp E KL(p(y|x) || p(y)) with the judge's class probabilities (test images: ``inception_score_real``);
 - conditional_accuracy (trendgan): the judge's accuracy on renders conditioned on each class's centroid;
-- frechet_distance_centroid_renders (trendgan): the same distance for those renders (10 conditions, z varies).
+- frechet_distance_centroid_renders (trendgan): the same distance for those renders (10 conditions, z varies);
+- diversity (trendgan): per class, the mean pairwise distance of those renders in the judge's features beside the
+  same for as many test images of the class; the ratio is near 0 when the generator ignores z.
 
 Conditions: the "encoder" here is PCA of the pixels (fitted on the training split, L2-normalised, --pca-dims),
 a cheap stand-in for the store's image encoder so the CPU budget goes to the GANs.
@@ -290,6 +292,21 @@ def centroid_neighbour_purity(vectors: np.ndarray, labels: np.ndarray, centroids
     return {"mean": round(float(np.mean(list(purity.values()))), 4), "per_class": purity}
 
 
+def class_diversity(render_features, render_labels, real_features, real_labels, per_class: int, seed: int) -> dict:
+    """Per class: mean pairwise judge-feature distance of the centroid's renders, of as many real test images of
+    the class, and their ratio (0: one garment repeated, whatever z; 1: as varied as the real class)."""
+    from trendgan.gan.judge import mean_pairwise_distance
+
+    rng = np.random.default_rng(seed)
+    per = {}
+    for c in range(10):
+        real = real_features[rng.choice(np.flatnonzero(real_labels == c), size=per_class, replace=False)]
+        fake, truth = mean_pairwise_distance(render_features[render_labels == c]), mean_pairwise_distance(real)
+        per[CLASSES[c]] = {"renders": round(fake, 3), "real": round(truth, 3), "ratio": round(fake / truth, 3)}
+    return {"diversity_ratio": round(float(np.mean([v["ratio"] for v in per.values()])), 4),
+            "diversity_per_class": per}
+
+
 def judge_scores(judge, fakes: np.ndarray, test_features: np.ndarray) -> dict:
     """Frechet distance, precision (fidelity) / recall (coverage) and the Inception Score, in the judge's space."""
     from trendgan.gan.judge import inception_score
@@ -367,10 +384,12 @@ def run_fashion_mnist(args, device) -> dict:
     # The FD above conditions on 5,000 training images' own vectors, each close to one image; this one draws the
     # renders from only the 10 class centroids, so the spread within a class comes from z alone.
     info["frechet_distance_centroid_renders"] = round(frechet_distance(render_features, test_features), 3)
+    info.update(class_diversity(render_features, truth, test_features, test_y, args.per_class, args.seed))
     grid = renders.reshape(10, args.per_class, 28, 28)[:, :10].transpose(1, 0, 2, 3).reshape(-1, 28, 28)
     info["grid"] = save_grid(grid, args.out / "trendgan.png")  # one column per class, 10 renders each
     result["trendgan"] = info
-    log(f"trendgan: FD {info['frechet_distance']}, conditional accuracy {info['conditional_accuracy']}")
+    log(f"trendgan: FD {info['frechet_distance']}, conditional accuracy {info['conditional_accuracy']}, "
+        f"diversity ratio {info['diversity_ratio']}")
 
     if not args.skip_baseline:
         log(f"training the fully connected baseline for {result['budget_per_model']}")

@@ -78,3 +78,18 @@ def test_pixel_checks_are_zero_for_the_same_images_and_grow_with_a_shift():
     assert same["pixel_mean_image_difference"] == 0.0
     darker = pixel_scores(images, (images * 0.6).astype(np.uint8))
     assert darker["pixel_frechet_distance"] > 1.0 and darker["pixel_mean_image_difference"] > 30
+
+
+def test_diversity_is_zero_for_one_render_repeated_and_near_one_for_real_draws(fitted):
+    from trendgan.gan.judge import diversity_scores, mean_pairwise_distance
+
+    images, labels, (judge, _) = fitted
+    repeated = np.concatenate([np.repeat(images[:1], 20, axis=0), np.repeat(images[-1:], 20, axis=0)])
+    repeated_labels = np.asarray(["tall"] * 20 + ["wide"] * 20, dtype=object)
+    collapsed = diversity_scores(judge, images, labels, repeated, repeated_labels)
+    assert collapsed["diversity_ratio"] < 1e-6
+    # Other real images of the same classes are about as varied as the real set itself.
+    others, other_labels = _garments(seed=1)
+    varied = diversity_scores(judge, images, labels, others, other_labels)
+    assert 0.6 < varied["diversity_ratio"] < 1.6
+    assert mean_pairwise_distance(np.array([[0.0, 0.0], [3.0, 4.0]])) == pytest.approx(5.0)

@@ -134,3 +134,60 @@ def test_a_pixel_critic_is_optional_and_weighted():
     assert D.loss_weights == [1.0, load_config("proj-tiny-16").pixel_weight]
     assert plain.pixel is None and plain.loss_weights == [1.0]
     assert len(plain(torch.zeros(2, 3, 16, 16), torch.eye(4)[:2])) == 1
+
+
+class _FixedLogits:
+    def __init__(self, logits):
+        self.logits = logits
+
+    def contrast_logits(self, features, cond):
+        return self.logits
+
+
+def test_the_contrastive_condition_loss_rewards_telling_conditions_apart():
+    from trendgan.gan.trainer import condition_contrast
+
+    cond = torch.eye(4)
+    right = condition_contrast(_FixedLogits(10 * torch.eye(4)), None, cond, 0.1)
+    wrong = condition_contrast(_FixedLogits(10 * torch.eye(4).roll(1, dims=1)), None, cond, 0.1)
+    assert right < 0.01 < 5 < wrong
+    # Two images with one condition share their target: which of the two columns an image picks does not matter.
+    twin = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    first = torch.tensor([[9.0, 0.0, 0.0], [9.0, 0.0, 0.0], [0.0, 0.0, 9.0]])
+    second = torch.tensor([[0.0, 9.0, 0.0], [0.0, 9.0, 0.0], [0.0, 0.0, 9.0]])
+    assert torch.isclose(condition_contrast(_FixedLogits(first), None, twin, 0.1),
+                         condition_contrast(_FixedLogits(second), None, twin, 0.1))
+
+
+def test_a_contrastive_discriminator_trains_its_condition_head():
+    images, conditions = _two_colour_set()
+    config = replace(load_config("proj-tiny-16"), cond_contrast_weight=1.0)
+    trainer = GanTrainer(config, cond_dim=4, seed=0)
+    before = [p.detach().clone() for p in trainer.discriminator.contrast.parameters()]
+    losses = trainer.train_step(images, conditions)
+    assert np.isfinite(losses["loss_d"]) and np.isfinite(losses["loss_g"])
+    after = list(trainer.discriminator.contrast.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))
+    logits = trainer.discriminator.contrast_logits(trainer.discriminator.features(torch.zeros(3, 3, 16, 16)),
+                                                   torch.eye(4)[:3])
+    assert logits.shape == (3, 3)
+    conv = GanTrainer(replace(load_config("gan-tiny-16"), cond_contrast_weight=1.0), cond_dim=4, seed=0)
+    assert np.isfinite(conv.train_step(images, conditions)["loss_g"])
+    from trendgan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cond_contrast_temperature"):
+        replace(load_config("gan-tiny-16"), cond_contrast_temperature=0.0)
+
+
+def test_mixed_conditions_are_soft_means_of_similar_images_conditions():
+    _, conditions = _two_colour_set()
+    conditions = conditions + 0.3 * torch.rand(conditions.shape, generator=torch.Generator().manual_seed(0))
+    config = replace(load_config("proj-tiny-16"), cond_mix=1.0, cond_mix_pool=16)
+    trainer = GanTrainer(config, cond_dim=4, seed=0)
+    mixed = trainer._mix(conditions[:4], conditions)
+    assert torch.allclose(mixed.norm(dim=1), torch.ones(4), atol=1e-5)
+    assert not torch.allclose(mixed, conditions[:4] / conditions[:4].norm(dim=1, keepdim=True))
+    # Each mean stays with its own kind: the first half's conditions point along axis 0, the second's along axis 1.
+    assert (mixed[:, 0] > mixed[:, 1]).all()
+    assert torch.equal(GanTrainer(replace(config, cond_mix=0.0), cond_dim=4)._mix(conditions[:4], conditions),
+                       conditions[:4])

@@ -46,6 +46,11 @@ class GanConfig:
     mismatch_weight: float = 0.5    # weight of "real image, wrong condition" negatives in the discriminator loss
     cond_noise: float = 0.0         # norm of Gaussian noise added to the unit-length training conditions (see trainer)
     diversity_weight: float = 0.0   # mode-seeking term: pairs of fakes sharing a condition are pushed apart in z's ratio
+    cond_mix: float = 0.0           # share of training conditions replaced by a soft mean of similar images' (see trainer)
+    cond_mix_pool: int = 256        # how many of the training set's conditions each batch's soft means draw from
+    cond_mix_temperature: float = 0.1   # softmax temperature over cosine similarity for those means
+    cond_contrast_weight: float = 0.0   # class-contrastive condition loss over the batch (see projected.py)
+    cond_contrast_temperature: float = 0.1  # its temperature, for the logits and the soft targets alike
     d_steps: int = 1                # discriminator updates per generator update
     steps: int = 5000               # default length of a run when neither --steps nor --minutes is given
     checkpoint_every: int = 500
@@ -70,8 +75,14 @@ class GanConfig:
                               "proj_channels positive")
         if min(self.batch, self.d_steps, self.z_dim, self.cond_embed) < 1:
             raise ConfigError(f"GAN config {self.name!r}: batch, d_steps, z_dim and cond_embed must be positive")
-        if self.cond_noise < 0 or self.diversity_weight < 0:
-            raise ConfigError(f"GAN config {self.name!r}: cond_noise and diversity_weight must be >= 0")
+        if self.cond_noise < 0 or self.diversity_weight < 0 or self.cond_contrast_weight < 0:
+            raise ConfigError(f"GAN config {self.name!r}: cond_noise, diversity_weight and cond_contrast_weight must "
+                              "be >= 0")
+        if not 0.0 <= self.cond_mix <= 1.0 or self.cond_mix_pool < 2 or self.cond_mix_temperature <= 0:
+            raise ConfigError(f"GAN config {self.name!r}: cond_mix must be in [0, 1], cond_mix_pool at least 2 and "
+                              "cond_mix_temperature positive")
+        if self.cond_contrast_temperature <= 0:
+            raise ConfigError(f"GAN config {self.name!r}: cond_contrast_temperature must be positive")
         if not 0.0 <= self.ada_target < 1.0 or self.ada_kimg <= 0:
             raise ConfigError(f"GAN config {self.name!r}: ada_target must be in [0, 1) and ada_kimg positive")
         if not 0.0 <= self.ema_decay < 1.0:

@@ -13,7 +13,9 @@ catalogue's articleType, or a styles run's clusters), at the render's own size. 
   high when each render is clearly one class and the classes are all drawn; the real images' own score is the
   scale it is read against (at most the number of classes);
 - ``shape_accuracy``: the same conditional accuracy from a second judge that sees only luminance, so a render
-  cannot pass on colour alone; it must also have the garment's silhouette.
+  cannot pass on colour alone; it must also have the garment's silhouette;
+- ``diversity``: the mean pairwise distance of renders of one condition in the judge's features, beside the same
+  for the real images of its class (``within_class_diversity``): a generator that ignores z scores near 0.
 """
 
 from __future__ import annotations
@@ -179,6 +181,42 @@ def conditional_scores(judge: Judge, renders: np.ndarray, labels, shape_judge: J
         out["shape_accuracy_per_class"] = {str(c): float(np.mean(shaped[labels == c] == c))
                                            for c in shape_judge.classes if (labels == c).any()}
     return out
+
+
+def within_class_diversity(judge: Judge, images: np.ndarray, labels, per_class: int = 100, seed: int = 0) -> dict:
+    """Per class, the mean Euclidean distance between two different images of the class in the judge's features
+    (at most ``per_class`` images of each, drawn with ``seed``). For renders of one condition it says whether z
+    changes the garment; read it against the real images' figure for the same class (``diversity_ratio``)."""
+    labels = np.asarray(labels, dtype=object)
+    rng = np.random.default_rng(seed)
+    out = {}
+    for c in sorted(set(labels.tolist()), key=str):
+        index = np.flatnonzero(labels == c)
+        if len(index) < 2:
+            continue
+        index = rng.choice(index, size=min(per_class, len(index)), replace=False)
+        out[str(c)] = mean_pairwise_distance(judge.features(images[index]))
+    return out
+
+
+def mean_pairwise_distance(features: np.ndarray) -> float:
+    """Mean Euclidean distance between two different rows of ``features`` (N >= 2)."""
+    f = np.asarray(features, dtype=np.float64)
+    squared = (f * f).sum(axis=1)
+    d = np.sqrt(np.maximum(squared[:, None] + squared[None, :] - 2 * f @ f.T, 0.0))
+    np.fill_diagonal(d, 0.0)
+    return float(d.sum() / (len(f) * (len(f) - 1)))
+
+
+def diversity_scores(judge: Judge, real: np.ndarray, real_labels, renders: np.ndarray, render_labels,
+                     per_class: int = 100, seed: int = 0) -> dict:
+    """Renders' within-class diversity beside the real images' (both in the judge's features), per class and the
+    mean of the per-class ratios (1: as varied as the real garments of the class; 0: one image repeated)."""
+    fake = within_class_diversity(judge, renders, render_labels, per_class, seed)
+    real = within_class_diversity(judge, real, real_labels, per_class, seed)
+    ratio = {c: fake[c] / real[c] for c in fake if real.get(c, 0) > 0}
+    return {"diversity_renders": fake, "diversity_real": real, "diversity_ratio_per_class": ratio,
+            "diversity_ratio": float(np.mean(list(ratio.values()))) if ratio else float("nan")}
 
 
 def pixel_scores(real: np.ndarray, fake: np.ndarray, size: int = 16, dims: int = 32, seed: int = 0) -> dict:

@@ -35,6 +35,27 @@ class ConditionalBatchNorm(nn.Module):
         return self.norm(x) * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
 
 
+class ConditionContrast(nn.Module):
+    """Image and condition embeddings for a class-contrastive loss over a batch (``trainer.condition_contrast``).
+
+    Images: pooled discriminator features (the projected heads' maps averaged over positions and concatenated over
+    scales, or the conv discriminator's pooled features), a linear map; conditions: a linear map of the unit-length
+    vector. Both are L2-normalised; ``logits(images, conds)[i, j]`` is their cosine
+    over ``temperature``.
+    """
+
+    def __init__(self, image_dim: int, cond_dim: int, width: int, temperature: float):
+        super().__init__()
+        self.image = nn.Linear(image_dim, width)
+        self.cond = nn.Linear(cond_dim, width)
+        self.temperature = temperature
+
+    def logits(self, pooled: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        a = F.normalize(self.image(pooled), dim=1)
+        b = F.normalize(self.cond(normalise(cond)), dim=1)
+        return a @ b.t() / self.temperature
+
+
 class UpBlock(nn.Module):
     """Doubles the resolution: residual (BigGAN-style, upsample + two 3x3 convs) or DCGAN-style (one 4x4
     transposed conv, about 2x cheaper, which is what makes CPU training bearable)."""
@@ -125,9 +146,16 @@ class Discriminator(nn.Module):
         self.blocks = nn.Sequential(*(DownBlock(c_in, c_out, config.residual) for c_in, c_out in zip([3] + widths[:-1], widths)))
         self.out = spectral_norm(nn.Linear(widths[-1], 1))
         self.embed = spectral_norm(nn.Linear(cond_dim, widths[-1], bias=False))
+        weight = getattr(config, "cond_contrast_weight", 0.0)
+        self.contrast = (ConditionContrast(widths[-1], cond_dim, config.cond_embed, config.cond_contrast_temperature)
+                         if weight > 0 else None)
 
     def forward(self, images: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.score(self.features(images), cond)
+
+    def contrast_logits(self, features: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """(N, N): how well image i fits condition j (``ConditionContrast``); needs ``cond_contrast_weight`` > 0."""
+        return self.contrast.logits(features, cond)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Pooled image features; they do not depend on the condition, so one pass can be scored against many."""

@@ -9,6 +9,13 @@ pretrained features usable as a discriminator. One small spectral-norm head per 
 of patch logits, each the sum of an unconditional term and the projection term <embed(condition), features>
 (Miyato & Koyama 2018), so the discriminator judges "fits this style", not only "looks real".
 
+With ``cond_contrast_weight`` > 0 a second, sharper condition signal is added (``ConditionContrast``): the heads'
+pooled features and the conditions are embedded in one small space and every image of a batch is scored against
+every condition of the batch, as in ContraGAN's class-contrastive loss (Kang & Park, NeurIPS 2020) with the class
+labels replaced by the condition vectors themselves (soft targets from their cosine similarity). The projection
+term only sees one image beside its own condition (and one mismatched one); the contrastive term asks which of N
+conditions an image fits, so look-alike styles (shirt vs pullover, skirt vs tee) must be told apart.
+
 Learnt from autonomousvision/projected-gan (pg_modules/discriminator.py, projector.py); written for trendgan's
 offline EfficientNet-Lite0 (``trendgan.embed.effnet``) and vector conditions. Departures, for CPU budgets:
 the images are fed at ``feature_size`` (not 224) and only ``feature_stages`` of the four scales are judged.
@@ -21,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from trendgan.gan.networks import Discriminator, normalise
+from trendgan.gan.networks import ConditionContrast, Discriminator, normalise
 
 # Flat MBConv block indices of EfficientNet-Lite0 per scale: strides 4, 8, 16, 32 with 24, 40, 112, 320 channels
 # (the same cut as projected-gan's timm stages 0-1, 2, 3-4, 5-8).
@@ -151,6 +158,10 @@ class ProjectedDiscriminator(nn.Module):
         # little about exact colours and silhouettes at 32 px, which a small pixel critic checks cheaply.
         self.pixel = Discriminator(config, cond_dim) if config.pixel_weight > 0 else None
         self.loss_weights = [1.0] + ([config.pixel_weight] if self.pixel is not None else [])
+        self.contrast = None
+        if config.cond_contrast_weight > 0:
+            self.contrast = ConditionContrast(sum(h.channels for h in self.heads_), cond_dim, config.cond_embed,
+                                              config.cond_contrast_temperature)
 
     def backbone(self, images: torch.Tensor) -> list[torch.Tensor]:
         """The mixed feature maps, plus the images themselves when there is a pixel critic."""
@@ -183,6 +194,11 @@ class ProjectedDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, cond: torch.Tensor) -> list[torch.Tensor]:
         return self.score(self.features(images), cond)
+
+    def contrast_logits(self, features: list[torch.Tensor], cond: torch.Tensor) -> torch.Tensor:
+        """(N, N): how well image i fits condition j (``ConditionContrast``); needs ``cond_contrast_weight`` > 0."""
+        pooled = torch.cat([h.mean(dim=(2, 3)) for h in features[: len(self.heads_)]], dim=1)
+        return self.contrast.logits(pooled, cond)
 
     def trainable_parameters(self):
         return [p for p in self.parameters() if p.requires_grad]

@@ -86,19 +86,41 @@ class GanTrainer:
         image, and a deterministic map from condition to image (z ignored) fits the data. With noise, images whose
         embeddings are close share conditions and p(image | condition) has spread. On Fashion-MNIST (pixel-PCA
         conditions, 800 steps) noise of norm 0.3 or 0.5 alone still left z unused; the diversity term
-        (``diversity_weight``) is what made renders vary with z.
+        (``diversity_weight``) is what made renders vary with z. Isotropic noise blurs every direction alike;
+        ``cond_mix`` (``_mix``) moves conditions along the data instead, toward their neighbours' mean.
         """
         cond = normalise(cond)
         if self.config.cond_noise <= 0:
             return cond
         return cond + torch.randn_like(cond) * (self.config.cond_noise / cond.shape[1] ** 0.5)
 
+    def _mix(self, cond: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
+        """Replace a share (``cond_mix``) of the batch's conditions by soft means of similar images' conditions.
+
+        Renders are asked for at style centroids (means of many images' vectors), but every training condition is
+        one image's own vector, which pins down that image's pose, size and backdrop: a map from condition to image
+        that ignores z fits the data, and a centroid, a kind of condition never seen in training, gets one average
+        garment. Here some images are conditioned instead on sum_j w_j c_j over a random pool of the training set's
+        conditions, w = softmax_j(cos(c_i, c_j) / cond_mix_temperature): a mean over the images like image i, as
+        a centroid is. The same mean fits many real images, so G has to use z to draw them all.
+        """
+        c = self.config
+        if c.cond_mix <= 0:
+            return cond
+        pool = conditions[torch.randint(len(conditions), (c.cond_mix_pool,))].to(self.device).float()
+        pool = normalise(pool)
+        unit = normalise(cond)
+        weights = torch.softmax(unit @ pool.t() / c.cond_mix_temperature, dim=1)
+        mixed = normalise(weights @ pool)
+        chosen = torch.rand(len(cond), 1, device=self.device) < c.cond_mix
+        return torch.where(chosen, mixed, unit)
+
     def train_step(self, images: torch.Tensor, conditions: torch.Tensor) -> dict:
         c, G, D = self.config, self.generator, self.discriminator
         reuse = getattr(D, "reuses_fake_features", False)
         for i in range(c.d_steps):
             real, cond = self._batch(images, conditions)
-            cond = self._smooth(cond)
+            cond = self._smooth(self._mix(cond, conditions))
             n = len(real)
             last = i == c.d_steps - 1
             pair = last and c.diversity_weight > 0 and n >= 2
@@ -130,6 +152,10 @@ class GanTrainer:
                 else:
                     d_fake = D(diff_augment(fake.detach(), c.diffaug, self.augment_p), fake_cond)
                 loss_d = _hinge(D, d_real, 1.0) + _hinge(D, d_fake, -1.0)
+                if c.cond_contrast_weight > 0 and n > 1:
+                    # Only real images teach D which condition an image fits; fakes are judged by it in the G step.
+                    loss_d = loss_d + c.cond_contrast_weight * condition_contrast(D, real_features, cond,
+                                                                                  c.cond_contrast_temperature)
                 if c.mismatch_weight > 0 and n > 1:
                     # A real image with another image's condition is a negative: D (and so G) must respect conditions.
                     wrong = cond.roll(1, dims=0)
@@ -145,10 +171,14 @@ class GanTrainer:
 
         with autocast(self.device):
             if reuse:
-                loss_g = -_weighted_mean(D, D.score(D.heads(fake_maps), fake_cond))
+                fake_features = D.heads(fake_maps)
             else:
-                loss_g = -_weighted_mean(D, D(diff_augment(fake, c.diffaug, self.augment_p), fake_cond))
+                fake_features = D.features(diff_augment(fake, c.diffaug, self.augment_p))
+            loss_g = -_weighted_mean(D, D.score(fake_features, fake_cond))
             loss = loss_g
+            if c.cond_contrast_weight > 0 and n > 1:
+                loss = loss + c.cond_contrast_weight * condition_contrast(D, fake_features, fake_cond,
+                                                                          c.cond_contrast_temperature)
             if pair:
                 dx = (fake[:half] - fake[half : 2 * half]).float().abs().mean(dim=(1, 2, 3))
                 dz = (z[:half] - z[half : 2 * half]).abs().mean(dim=1)
@@ -262,6 +292,17 @@ class GanTrainer:
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         return self
+
+
+def condition_contrast(D, features, cond: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Class-contrastive loss without classes: cross-entropy between "which of the batch's conditions does image i
+    fit" (D's ``contrast_logits``) and soft targets from how alike the conditions themselves are
+    (softmax_j cos(c_i, c_j) / temperature). Identical or near-identical conditions (the mode-seeking pairs, images
+    of one style) share the target, so they are not pushed apart as ContraGAN's one-hot targets would."""
+    logits = D.contrast_logits(features, cond).float()
+    unit = normalise(cond).float()
+    targets = torch.softmax(unit @ unit.t() / temperature, dim=1)
+    return -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
 
 
 def _critics(logits) -> list:
