@@ -9,6 +9,10 @@ words, case-insensitive). The store is built once under --store and reused (embe
 Reported: the share of styles named right (``name_hit_rate``, the target is >= 0.70), the same weighted by style
 size, how many names carry a garment at all, and every style's name beside its majority type and purity.
 
+``--calibrate`` prints instead how the image-only garment rule (``confident_garment``) was chosen: right and
+wrong names over groups of 8 labelled images (a style's representatives) of the simulator's garments and of
+Fashion-MNIST, for a grid of thresholds. The catalogue is not used, so its score cannot steer the rule.
+
 ``--captions`` adds a second figure for context: names built again with each image's productDisplayName as its
 post caption (catalogue titles usually end in the article type, so this is an easy case, not the target).
 
@@ -43,6 +47,8 @@ def parse_args(argv=None):
     parser.add_argument("--k", default="auto", help="number of styles, or auto (the stage's default)")
     parser.add_argument("--captions", action="store_true", help="also name with productDisplayName as captions")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--calibrate", action="store_true",
+                        help="instead: score the classifier's confidence rule on simulated garments and Fashion-MNIST")
     return parser.parse_args(argv)
 
 
@@ -106,6 +112,9 @@ def name_hits(names, majority, synonyms) -> list[bool]:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.calibrate:
+        print(json.dumps(calibrate(args.data)))
+        return
     import numpy as np
     import pandas as pd
 
@@ -167,6 +176,71 @@ def caption_names(run, assigned, title, synonyms, frame) -> dict:
     hits = name_hits([n.name for n in names], frame["majority"], synonyms)
     return {"name_hit_rate": round(sum(hits) / max(len(hits), 1), 3),
             "names": {int(s): n.name for s, n in zip(frame["style_id"], names)}}
+
+
+# What a right name is for each calibration class (a family word is right too when the garment is in its family).
+SIMULATED_RIGHT = {"tee": {"tee", "top", "vest"}, "dress": {"dress", "gown"}, "skirt": {"skirt"}, "shorts": {"shorts"},
+                   "trousers": {"trousers", "jeans", "leggings", "track pants"}, "coat": {"coat", "jacket", "blazer"},
+                   "sneaker": {"sneakers", "shoes"}, "bag": {"bag", "backpack", "clutch", "wallet"},
+                   "boot": {"boots"}, "hat": {"hat", "cap"}}
+FASHION_MNIST_RIGHT = [{"tee", "top", "vest"}, {"trousers", "jeans", "leggings", "track pants"},
+                       {"sweater", "sweatshirt", "cardigan", "hoodie"}, {"dress", "gown"}, {"coat", "jacket", "blazer"},
+                       {"sandals", "flip flops"}, {"shirt", "blouse"}, {"sneakers", "shoes"},
+                       {"bag", "backpack", "wallet", "clutch"}, {"boots"}]
+
+
+def calibration_groups(data: Path):
+    """(right words, ImageNet probabilities of 8 images) per group: 180 simulated (10 garments x 6 colours x 3 prints,
+    8 seeds at 128 px) and 180 of Fashion-MNIST (18 random groups per class from its first 200 test images, inverted
+    to a white backdrop as product photos have)."""
+    import numpy as np
+    from PIL import Image
+
+    from trendgan.embed import get_encoder
+    from trendgan.simulate.garments import render_garment
+    from trendgan.simulate.labelled import read_fashion_mnist
+
+    classify = get_encoder("effnet-lite0").classify
+    groups = []
+    for garment, right in SIMULATED_RIGHT.items():
+        for colour in ("red", "green", "navy", "beige", "black", "pink"):
+            for pattern in ("", "striped ", "checked "):
+                images = [render_garment(f"{colour} {pattern}{garment}", size=128, seed=s) for s in range(8)]
+                groups.append(("simulated", right, classify(images)))
+    log(f"calibration: {len(groups)} simulated groups classified")
+    pixels, labels = read_fashion_mnist(data / "fashion-mnist", "test")
+    rng = np.random.default_rng(0)
+    for label, right in enumerate(FASHION_MNIST_RIGHT):
+        pool = np.flatnonzero(labels == label)[:200]
+        probabilities = classify([Image.fromarray(255 - pixels[i]).convert("RGB") for i in pool])
+        for _ in range(18):
+            groups.append(("fashion-mnist", right, probabilities[rng.choice(len(pool), 8, replace=False)]))
+    return groups
+
+
+def calibrate(data: Path) -> dict:
+    from trendgan.styles.naming import MIN_GARMENT_MARGIN, MIN_GARMENT_PROBABILITY, confident_garment, garment_words
+
+    families = garment_words().get("families", {})
+    groups = calibration_groups(data)
+
+    def score(min_probability, min_margin):
+        right = wrong = 0
+        by_set: dict = {}
+        for name, words, probabilities in groups:
+            said = confident_garment(probabilities, min_probability, min_margin)
+            if said is None:
+                continue
+            ok = said in words or any(said == f and words & set(members) for f, members in families.items())
+            right, wrong = right + ok, wrong + (not ok)
+            by_set.setdefault(name, [0, 0])[0 if ok else 1] += 1
+        return {"min_probability": min_probability, "min_margin": min_margin, "right": right, "wrong": wrong,
+                "right_minus_wrong": right - wrong, "right_wrong_by_set": by_set}
+
+    grid = [score(p, m) for p in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3) for m in (1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)]
+    best = max(grid, key=lambda row: (row["right_minus_wrong"], -row["wrong"]))
+    return {"groups": len(groups), "chosen": score(MIN_GARMENT_PROBABILITY, MIN_GARMENT_MARGIN), "best_on_grid": best,
+            "grid": grid}
 
 
 if __name__ == "__main__":

@@ -15,7 +15,11 @@ Simulated (trendgan.forecast.scoring.simulated_styles): styles counted from feed
 forecast stage's rule on the true shares. Two kinds of corpora per seed: the standard mix (flat, seasonal, rising and
 declining 30 % a year, seasonal + trend, emerging, fad) for precision / recall per label and false rising / declining
 calls, and steady risers and decliners at 10-80 % a year for the power curve: the smallest yearly change called right
-9 times in 10, next to the binomial limit (the change a two-sided 5 % test on the counts detects 9 times in 10).
+9 times in 10, next to the binomial limit (the change a two-sided 5 % test on the counts detects 9 times in 10), and
+each rate's oracle power (how often that test finds it: the best any call with 5 % of false calls can do). A volume is
+the feed's images a period; each style holds 1/8 of them, so "20 images a period" is reported both as a feed of 20
+(2.5 of the style's images a period, where a 30 % riser lies below the binomial limit) and as the style's own 20
+(a feed of 160).
 
     python benchmarks/trend_calls.py                 # everything (tens of minutes on two cores)
     python benchmarks/trend_calls.py --part hermes --origins 157
@@ -154,7 +158,7 @@ def simulated(seeds: int, volumes, periods, jobs: int) -> dict:
 
     from trendgan.forecast.calls import reliability_table
     from trendgan.forecast.labels import TRENDS
-    from trendgan.forecast.scoring import binomial_limit, classification_scores
+    from trendgan.forecast.scoring import binomial_limit, classification_scores, oracle_power
 
     tasks = [(kind, v, p, s) for p in periods for v in volumes for kind in ("standard", "power") for s in range(seeds)]
     t0 = time.perf_counter()
@@ -181,10 +185,17 @@ def simulated(seeds: int, volumes, periods, jobs: int) -> dict:
                       and (pw.loc[pw["style"] == f"{direction} {r}%", "truth"] == direction).all()]
                 smallest[direction] = (min(ok) / 100) if ok else None
             per_volume[str(volume)] = {
+                "style_images_a_period": volume * 0.125,
                 "labels": classification_scores(std["truth"], std["call"], TRENDS),
                 "false_rising_or_declining_on_flat_and_seasonal": round(float(quiet["call"].isin(["rising", "declining"]).mean()), 4),
                 "called_right_30pct_a_year": {k: round(v, 3) for k, v in steady.items()},
+                # The best a test on the counts can do at the same 5 % of false calls (scoring.oracle_power).
+                "oracle_30pct_a_year": {"rising": round(oracle_power(0.3, volume, 0.125, T, m), 3),
+                                        "declining": round(oracle_power(-0.3, volume, 0.125, T, m), 3)},
                 "power": power,
+                "oracle_power": {style: round(oracle_power((1 if style.startswith("rising") else -1)
+                                                           * int(style.split()[1][:-1]) / 100, volume, 0.125, T, m), 3)
+                                 for style in power},
                 "smallest_yearly_change_called_right_9_in_10": smallest,
                 "binomial_limit": round(binomial_limit(volume, 0.125, T, m), 3),
             }
@@ -227,14 +238,18 @@ def headline(report: dict) -> dict:
         if "trendgan_signal" in row:
             out[f"hermes_{origin}"]["mase_trendgan_signal"] = row["trendgan_signal"]["mase"]
     for period, block in report.get("simulated", {}).get("by_period", {}).items():
-        v20 = block["volumes"].get("20")
-        if v20:
-            out[f"sim_{period}_20_images"] = {
-                "called_right_30pct_a_year": v20["called_right_30pct_a_year"],
-                "false_rising_or_declining": v20["false_rising_or_declining_on_flat_and_seasonal"],
-                "smallest_change_9_in_10": v20["smallest_yearly_change_called_right_9_in_10"],
-                "binomial_limit": v20["binomial_limit"],
-            }
+        # "20 images a period" read both ways: a feed of 20 (the style itself 2.5 images a period) and the style's
+        # own 20 images (a feed of 160).
+        for volume, name in (("20", "feed_of_20"), ("160", "style_of_20")):
+            v20 = block["volumes"].get(volume)
+            if v20:
+                out[f"sim_{period}_{name}_images"] = {
+                    "called_right_30pct_a_year": v20["called_right_30pct_a_year"],
+                    "oracle_30pct_a_year": v20["oracle_30pct_a_year"],
+                    "false_rising_or_declining": v20["false_rising_or_declining_on_flat_and_seasonal"],
+                    "smallest_change_9_in_10": v20["smallest_yearly_change_called_right_9_in_10"],
+                    "binomial_limit": v20["binomial_limit"],
+                }
         out[f"sim_{period}_calls_at_0.7_to_0.9_standard_mix"] = block["calibration_standard"]["calls_at_0.7_to_0.9_right"]
         out[f"sim_{period}_calls_at_0.7_to_0.9_power_corpora"] = block["calibration_power"]["calls_at_0.7_to_0.9_right"]
     return out
@@ -246,7 +261,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--origins", default="157,209", help="HERMES origins (weeks of training data)")
     parser.add_argument("--skip-ets", action="store_true", help="skip the statsmodels Holt-Winters baseline")
     parser.add_argument("--seeds", type=int, default=30)
-    parser.add_argument("--volumes", default="5,10,20,50,100,200", help="images per period")
+    parser.add_argument("--volumes", default="5,10,20,50,100,160,200", help="images in the feed a period")
     parser.add_argument("--periods", default="W,M")
     parser.add_argument("--jobs", type=int, default=1, help="processes for the simulated corpora")
     args = parser.parse_args(argv)

@@ -10,7 +10,7 @@ from trendgan.forecast import forecast_frame
 from trendgan.forecast.calls import DirectionCalibration, leading_growth, reliability_table, trend_calls
 from trendgan.forecast.core import LABEL_COLUMNS
 from trendgan.forecast.labels import TRENDS
-from trendgan.forecast.scoring import SHAPES, binomial_limit, classification_scores, simulated_styles
+from trendgan.forecast.scoring import SHAPES, binomial_limit, classification_scores, oracle_power, simulated_styles
 from trendgan.forecast.trend import Config, CountTrend
 
 from forecast_sim import long_frame, trend_shapes, weekly_dates
@@ -107,7 +107,10 @@ def test_calibration_holds_across_volumes_and_bins():
 def test_flat_counts_rarely_show_a_trend():
     Y, totals = counted(np.full(104, 0.125), 20, 200, seed=3)
     model = CountTrend(52).fit(Y, totals)
-    assert (model.p_trend_ > 0.5).mean() < 0.1
+    # The counts' own evidence (the Bayes factor, whatever the prior weight of "no trend") rarely favours a trend.
+    prior = sum(c.prior for c in model.configs_ if c.trend != "flat")
+    bayes_factor = model.p_trend_ / (1 - model.p_trend_) / (prior / (1 - prior))
+    assert (bayes_factor > 1).mean() < 0.1
     assert np.median(model.phi_) == pytest.approx(1.0, abs=0.05)  # binomial counts are not over-dispersed
 
 
@@ -162,6 +165,16 @@ def test_reliability_table_and_scores():
     limits = [binomial_limit(v, 0.125, 104, 52) for v in (5, 20, 100)]
     assert limits[0] > limits[1] > limits[2] > 0
     assert 0.3 < limits[1] < 0.45  # 20 images a week, a style holding 1/8: about +37 % a year
+
+
+def test_oracle_power_is_nine_in_ten_at_the_binomial_limit_and_grows_with_volume():
+    limit = binomial_limit(20, 0.125, 104, 52)
+    assert abs(oracle_power(limit, 20, 0.125, 104, 52) - 0.9) < 1e-3
+    # A 30 % riser at a feed of 20 lies below the limit: no test with 5 % false calls finds it 9 times in 10.
+    assert 0.6 < oracle_power(0.3, 20, 0.125, 104, 52) < 0.9
+    powers = [oracle_power(0.3, v, 0.125, 104, 52) for v in (5, 20, 160)]
+    assert powers[0] < powers[1] < powers[2] and powers[2] > 0.99
+    assert oracle_power(0.0, 20, 0.125, 104, 52) == pytest.approx(0.05, abs=1e-6)  # flat: only false calls
 
 
 def test_calls_made_in_parallel_chunks_equal_the_serial_ones():

@@ -150,7 +150,8 @@ def test_repeated_or_empty_names_get_the_style_id():
 # --------------------------------------------------------------------------- names from captions (c-TF-IDF)
 
 from trendgan.styles.naming import (  # noqa: E402
-    ClassTfidf, caption_choice, class_tfidf, concepts_in, confident_garment, garment_colour, keep_stable, name_styles,
+    ClassTfidf, caption_choice, class_tfidf, concepts_in, confident_garment, garment_colour, garment_words, keep_stable,
+    name_styles, pooled_garments,
 )
 from trendgan.styles.naming import _garment_index, _pattern_index  # noqa: E402
 
@@ -192,16 +193,44 @@ def test_the_classifier_names_a_garment_only_when_it_is_confident():
     sure = np.zeros((4, 1000))
     sure[:, 770] = 0.6  # running shoe
     assert confident_garment(sure) == "sneakers"
-    unsure = np.zeros((4, 1000))
-    unsure[:, 770], unsure[:, 630] = 0.15, 0.12  # running shoe vs loafer, both weak
-    assert confident_garment(unsure) is None
+    weak = np.zeros((4, 1000))
+    weak[:, 770] = 0.05  # the only garment, but too little of the probability
+    assert confident_garment(weak) is None
     split = np.zeros((4, 1000))
-    split[:2, 770], split[2:, 608] = 0.9, 0.9  # half the images say sneakers, half jeans
-    assert confident_garment(split) in ("sneakers", "jeans")  # half agree: just enough
-    split[:3, 608], split[:3, 770] = 0.0, 0.0
-    split[3, 608] = 0.0
-    split[:3, 774] = 0.2
+    split[:2, 770], split[2:, 608] = 0.9, 0.9  # half the images say sneakers, half jeans: no margin
     assert confident_garment(split) is None
+    shirt = np.zeros((8, 1000))
+    shirt[:, 608], shirt[:, 841], shirt[:, 906] = 0.3, 0.1, 0.05  # jean ahead of sweatshirt, but not 5 times
+    assert confident_garment(shirt) is None
+    shirt[:, 841], shirt[:, 906] = 0.05, 0.02
+    assert confident_garment(shirt) == "jeans"
+
+
+def test_pooling_reads_a_style_surer_than_one_image():
+    watches = np.zeros((3, 1000))
+    watches[0, 409], watches[1, 826], watches[2, 531] = 0.5, 0.5, 0.5  # analog clock, stopwatch, digital watch
+    watches[:, 635] = 0.1  # magnetic compass: not a garment
+    assert confident_garment(watches) == "watch"
+    assert pooled_garments(watches)[0] == ("watch", pytest.approx(0.5))
+
+
+def test_a_sure_family_is_named_when_its_garment_is_not():
+    shoes = np.zeros((4, 1000))
+    shoes[:, 630], shoes[:, 502], shoes[:, 770] = 0.4, 0.25, 0.1  # Loafer, clog, running shoe
+    assert confident_garment(shoes) == "shoes"
+    mixed = np.zeros((4, 1000))
+    mixed[:, 630], mixed[:, 608] = 0.3, 0.3  # Loafer and jean: no family holds the style
+    assert confident_garment(mixed) is None
+
+
+def test_every_mapped_class_names_a_garment_word_or_is_its_own():
+    families = garment_words()["families"]
+    words = set(garment_words()["garments"])
+    assert all(member in words for members in families.values() for member in members)
+    assert set(families) <= words
+    table = apparel_classes()
+    assert {table[409], table[826], table[892], table[530], table[531]} == {"watch"}  # timepieces
+    assert table[806] == table[496] == "socks"
 
 
 def test_garment_colour_is_measured_on_the_garment_not_on_a_lit_backdrop():

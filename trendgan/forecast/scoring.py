@@ -49,6 +49,14 @@ def classification_scores(truth, called, classes) -> dict:
 # --------------------------------------------------------------------------- the binomial limit
 
 
+def _slope_z(volume: float, share: float, periods: int, season_length: int, slope: float) -> float:
+    """How many standard errors a logit-share slope of ``slope`` a year stands from zero, with the information the
+    counts hold: 1 / var = sum_t volume p_t (1 - p_t) (t - mean t)^2 (t in years)."""
+    years = (np.arange(periods) - (periods - 1) / 2) / max(season_length, 1)
+    p = 1 / (1 + np.exp(-(math.log(share / (1 - share)) + slope * years)))
+    return abs(slope) * math.sqrt(float(np.sum(volume * p * (1 - p) * years**2)))
+
+
 def binomial_limit(volume: float, share: float, periods: int, season_length: int, alpha: float = 0.05,
                    power: float = 0.9) -> float:
     """The smallest yearly change (e.g. 0.3 = +30 % a year) of a style's share that a two-sided test at ``alpha`` on
@@ -62,23 +70,28 @@ def binomial_limit(volume: float, share: float, periods: int, season_length: int
     from statistics import NormalDist
 
     z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
-    years = (np.arange(periods) - (periods - 1) / 2) / max(season_length, 1)
-    logit = math.log(share / (1 - share))
-
-    def detectable(b):
-        p = 1 / (1 + np.exp(-(logit + b * years)))
-        information = float(np.sum(volume * p * (1 - p) * years**2))
-        return b * math.sqrt(information) - z
-
     lo, hi = 0.0, 10.0
     for _ in range(60):  # bisection on the logit slope per year
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if detectable(mid) < 0 else (lo, mid)
-    b = hi
+        lo, hi = (mid, hi) if _slope_z(volume, share, periods, season_length, mid) < z else (lo, mid)
     # The share's yearly change at the centre of the range for that logit slope.
-    p0 = share
-    p1 = 1 / (1 + math.exp(-(logit + b)))
-    return p1 / p0 - 1
+    return 1 / (1 + math.exp(-(math.log(share / (1 - share)) + hi))) / share - 1
+
+
+def oracle_power(change: float, volume: float, share: float, periods: int, season_length: int,
+                 alpha: float = 0.05) -> float:
+    """The probability that a two-sided test at ``alpha`` on the counts finds a style whose share changes by
+    ``change`` a year (e.g. 0.3 or -0.3): the best any call that is wrong on ``alpha`` of flat styles can do, given
+    a straight logit line, no season and nothing else to estimate (the counts' information, as in
+    ``binomial_limit``). A call that beats it on a steady riser pays for it in false calls elsewhere."""
+    from statistics import NormalDist
+
+    logit = math.log(share / (1 - share))
+    moved = share * (1 + change)
+    slope = math.log(moved / (1 - moved)) - logit
+    z = _slope_z(volume, share, periods, season_length, slope)
+    critical = NormalDist().inv_cdf(1 - alpha / 2)
+    return NormalDist().cdf(z - critical) + NormalDist().cdf(-z - critical)
 
 
 # --------------------------------------------------------------------------- simulated styles
@@ -163,5 +176,5 @@ def power_shapes(rates=(0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8)) -> dict:
     return out
 
 
-__all__ = ["TRENDS", "DIRECTIONS", "direction_class", "classification_scores", "binomial_limit", "simulated_styles",
+__all__ = ["TRENDS", "DIRECTIONS", "direction_class", "classification_scores", "binomial_limit", "oracle_power", "simulated_styles",
            "share_path", "power_shapes", "SHAPES"]

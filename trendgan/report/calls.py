@@ -117,17 +117,20 @@ def buyer_calls(labels: pd.DataFrame | None, series: pd.DataFrame | None = None,
     chance, kind = chance_of_call(labels)
     window = recent_window(period, horizon)
     move = labels["change_recent"] if "change_recent" in labels.columns else labels["change"]
+    histories = share_histories(series)
+    backtests_of = {} if backtests is None or backtests.empty or "unique_id" not in backtests.columns else \
+        {_py(uid): group for uid, group in backtests.groupby("unique_id", sort=False)}
     rows = []
     for i, label in labels.iterrows():
         style_id = _py(label["unique_id"])
-        history = share_history(series, style_id)
+        history = histories.get(style_id, np.array([]))
         span = min(window, len(history))  # a short history: "now" is all of it
         share_now = mean_tail(history, span, 0) if span else float("nan")
         share_before = mean_tail(history, window, window) if len(history) >= 2 * window else float("nan")
         level_now = float(label["recent"]) if "recent" in labels.columns and not _missing(label["recent"]) else share_now
         expected = float(move.iloc[i])
         forecast_share = level_now * (1 + expected) if not _missing(level_now) else float("nan")
-        beaten, total = backtests_beaten(backtests, style_id, label.get("model"))
+        beaten, total = backtests_beaten(backtests_of.get(style_id), style_id, label.get("model"))
         row = {
             "style_id": style_id,
             "name": (names or {}).get(style_id) or f"style {style_id}",
@@ -216,12 +219,13 @@ def _count(value) -> int:
     return 0 if _missing(value) else int(value)
 
 
-def share_history(series: pd.DataFrame | None, style_id) -> np.ndarray:
-    """A style's share per period, oldest first (empty when the series has none)."""
+def share_histories(series: pd.DataFrame | None) -> dict:
+    """Each style's share per period, oldest first, by style id: the series grouped once, so a report on thousands
+    of styles does not filter the whole table once per style."""
     if series is None or series.empty:
-        return np.array([])
-    rows = series[series["unique_id"] == style_id].sort_values("ds")
-    return rows["y"].to_numpy(dtype=float)
+        return {}
+    ordered = series.sort_values(["unique_id", "ds"], kind="stable")
+    return {_py(uid): group["y"].to_numpy(dtype=float) for uid, group in ordered.groupby("unique_id", sort=False)}
 
 
 def mean_tail(values: np.ndarray, window: int, skip: int) -> float:

@@ -18,7 +18,7 @@ import pandas as pd
 from trendgan.report import plots
 from trendgan.report.calls import (
     ACTION_WORDS, ACTIONS, CHANCE_HEADER, calls_headline, fmt_chance, fmt_change, fmt_share, mean_tail, period_words,
-    recent_window, season_of, share_history,
+    recent_window, season_of, share_histories,
 )
 from trendgan.report.data import ReportData, gather
 from trendgan.errors import TrendganError
@@ -275,14 +275,15 @@ def families_section(view: _View) -> str:
     season = season_of(data.period)
     fine_names = {r.style_id: r.name for r in data.fine_styles.itertuples(index=False)}
     style_rows = data.fine_styles.set_index("style_id")
+    fine_histories, family_histories = share_histories(data.fine_series), share_histories(data.family_series)
     rows = []
     for family in data.families.sort_values("size", ascending=False).to_dict("records"):
         fid = family["family_id"]
         members = [s for s in _as_list(family.get("styles")) if s in style_rows.index]
         if len(members) == 1 and data.level == "style":  # a family of one style: one row, the style's own
-            rows.append(_family_of_one(view, fid, members[0], data, window, season))
+            rows.append(_family_of_one(view, fid, members[0], fine_histories, window, season))
             continue
-        now, year_ago = _share_now_and_year_ago(data.family_series, fid, window, season)
+        now, year_ago = _share_now_and_year_ago(family_histories, fid, window, season)
         name = view.name(fid) if data.level == "family" else str(family.get("name") or f"family {fid}")
         call = view.by_style.get(fid) if data.level == "family" else None
         rows.append(f'<tr class="family" data-family-id="{html.escape(str(fid), quote=True)}">'
@@ -291,7 +292,7 @@ def families_section(view: _View) -> str:
                     f'<th class="num">{fmt_share(now)}</th><th class="num">{_change_cell(now, year_ago)}</th>'
                     f'<th>{_call_words(call)}</th></tr>')
         for style_id in sorted(members, key=lambda s: -float(style_rows.loc[s, "size"])):
-            s_now, s_year_ago = _share_now_and_year_ago(data.fine_series, style_id, window, season)
+            s_now, s_year_ago = _share_now_and_year_ago(fine_histories, style_id, window, season)
             call = view.by_style.get(style_id) if data.level == "style" else None
             cell = (view.style_cell(style_id) if data.level == "style" else
                     f"<b>{html.escape(str(fine_names.get(style_id) or f'style {style_id}'))}</b> "
@@ -310,8 +311,8 @@ def families_section(view: _View) -> str:
     return note + f'<table class="families">{header}{"".join(rows)}</table>' + _style_events(data.style_events)
 
 
-def _family_of_one(view: _View, family_id, style_id, data: ReportData, window: int, season: int) -> str:
-    now, year_ago = _share_now_and_year_ago(data.fine_series, style_id, window, season)
+def _family_of_one(view: _View, family_id, style_id, histories: dict, window: int, season: int) -> str:
+    now, year_ago = _share_now_and_year_ago(histories, style_id, window, season)
     return (f'<tr class="family single" data-family-id="{html.escape(str(family_id), quote=True)}" '
             f'data-style-id="{html.escape(str(style_id), quote=True)}"><th colspan="2">{view.style_cell(style_id)} '
             f"<small>family #{html.escape(str(family_id))}, this style alone</small></th>"
@@ -348,9 +349,10 @@ def _as_list(values) -> list:
     return [v.item() if hasattr(v, "item") else v for v in (values.tolist() if hasattr(values, "tolist") else values)]
 
 
-def _share_now_and_year_ago(series: pd.DataFrame | None, uid, window: int, season: int) -> tuple[float, float]:
-    """Mean share over the last ``window`` periods, and over the same periods a season earlier (NaN when too short)."""
-    values = share_history(series, uid)
+def _share_now_and_year_ago(histories: dict, uid, window: int, season: int) -> tuple[float, float]:
+    """Mean share over the last ``window`` periods, and over the same periods a season earlier (NaN when too short);
+    ``histories`` from ``share_histories``."""
+    values = histories.get(uid, ())
     year_ago = mean_tail(values, window, season) if len(values) >= window + season else math.nan
     return mean_tail(values, window, 0), year_ago
 
