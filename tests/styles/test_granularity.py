@@ -10,13 +10,13 @@ from trendgan.styles.granularity import choose_fine_k, style_cap
 def test_a_weekly_feed_gets_as_many_styles_as_its_median_week_carries():
     weeks = np.repeat(np.arange(52), 40)                      # 40 images a week
     choice = choose_fine_k(np.zeros((len(weeks), 4)), weeks, k_min=4, k_max=60)
-    assert choice.k == 20 and choice.images_per_period == 40 and "median period" in choice.why
+    assert choice.k == 30 and choice.images_per_period == 40 and "median period" in choice.why
 
 
 def test_a_large_store_is_bounded_by_k_max_and_a_thin_one_by_k_min():
     big = np.repeat(np.arange(104), 5000)                     # half a million images
     assert style_cap(len(big), big, 4, 60)[0] == 60
-    thin = np.repeat(np.arange(104), 5)                       # 5 images a week cannot carry 4 styles at 2 each
+    thin = np.repeat(np.arange(104), 5)                       # 5 images a week cannot carry 4 styles at 4/3 each
     cap, why, _ = style_cap(len(thin), thin, 4, 60)
     assert cap == 4 and "k_min" in why
 
@@ -35,12 +35,12 @@ def test_the_tolerance_keeps_clearly_separate_looks_whole():
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     weeks = np.repeat(np.arange(10), 60)
     assert choose_fine_k(vectors, weeks, k_min=2, k_max=30, tolerance=0.1).k == 3
-    assert choose_fine_k(vectors, weeks, k_min=2, k_max=30).k == 30   # the volume bound alone: 60 a week / 2
+    assert choose_fine_k(vectors, weeks, k_min=2, k_max=60).k == 30   # the volume bound alone: 600 images at 20 each
 
 
 def test_a_small_store_splits_its_looks_finely_and_families_join_them_again(style_store):
     run = load_styles(style_store, find_styles(style_store, k="auto", map_method="pca").run)
-    # 200 images over 6 weeks: 200 // 20 = 10 styles, fewer than the 33 a week would carry at 2 each
+    # 200 images over 6 weeks: 200 // 20 = 10 styles, fewer than the ~24 a week would carry at 4/3 each
     assert len(run.styles) == 10 and run.metrics[0]["granularity"]["k_cap"] == 10
     assignments = run.assignments.sort_values("image_id")
     looks = np.random.default_rng(0).integers(0, 4, size=200)

@@ -58,8 +58,9 @@ def invert_garment(generator, garment, own_condition: np.ndarray, z_dim: int, se
     own = torch.as_tensor(normalise(own_condition), dtype=torch.float32, device=device).view(1, -1)
     offset = torch.zeros_like(own, requires_grad=settings.condition_offset)
     optimiser = torch.optim.Adam([z, offset] if settings.condition_offset else [z], lr=settings.learning_rate)
-    keep_best_at = max(1, settings.steps // 4)
+    keep_best_at = max(1, settings.steps // 4)  # after at least one step, so every start has a loss to rank by
     losses: list[float] = []
+    per_start = None
 
     with _frozen(generator):
         for step in range(max(1, settings.steps)):

@@ -40,7 +40,7 @@ class StyleSettings:
     level: Literal["style", "family"] = "style"
     k_min: int = 4
     k_max: int = 60
-    min_style_images_per_period: float = 2.0   # k="auto" keeps the average style at this many images a period
+    min_style_images_per_period: float = 4 / 3   # k="auto" keeps the average style at this many images a period (trendgan.styles.granularity)
     min_style_images: int = 20             # ... and at this many images in all (undated stores)
     k_tolerance: Optional[float] = None    # None: as many styles as the volume carries; a number: the finest k whose silhouette is within it (relative) of the best
     space: Literal["umap", "whiten", "none"] = "umap"

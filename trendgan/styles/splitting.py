@@ -5,13 +5,15 @@ in two by look alone (2-means in the clustering space); then the two halves are 
 
 The test (``time_profile_test``): under "they move together" each period's images split between the two groups
 in one fixed ratio, whatever the period's volume, so the counts' own binomial noise is the yardstick and no model
-of the shares themselves is needed. Against it stands a smooth change of that ratio: a logistic regression of
-"which group" on time, a yearly sine and cosine (when the period has a season: 52 weeks, 12 months, 4 quarters),
-compared with the constant ratio by a likelihood-ratio test (3 degrees of freedom; 1 without a season). A riser
-beside a decliner, or a seasonal look beside a flat one, is exactly such a change, and a test aimed at it has far
-more power than an omnibus chi-square over time bins: on the Fashion-MNIST look-alike scenario (two years of
-weeks, ~200 images per style) a tee style beside a dress style gave p = 0.005 over 12 bins, not enough once
-corrected for many pairs, and p < 1e-6 here.
+of the shares themselves is needed. Against it stand two smooth changes of that ratio, each a logistic regression
+of "which group" compared with a likelihood-ratio test: a trend (time, 1 degree of freedom) and, when the period
+has a season (52 weeks, 12 months, 4 quarters), a yearly swing on top of it (sine and cosine, 2 degrees of
+freedom); the smaller p-value, doubled, decides. A riser beside a decliner, or a seasonal look beside a flat one,
+is exactly such a change, and tests aimed at it have far more power than an omnibus chi-square over time bins: on
+the Fashion-MNIST look-alike scenario (two years of weeks, ~200 images per style) a tee style beside a dress style
+gave p = 0.005 over 12 bins, not enough once corrected for many pairs, and p < 1e-6 here. (Until the two
+components were tested apart, one 3-degree-of-freedom test of all three terms spent power on the terms that did
+not move.)
 
 A style splits only when the test rejects at ``alpha`` divided by the number of styles tested (Bonferroni) and
 each half holds at least ``min_size`` images. Children are tested again, up to ``max_depth`` levels.
@@ -29,23 +31,32 @@ import numpy as np
 
 @dataclass
 class TimeTest:
-    """The likelihood-ratio test of "these two groups spread over time the same way"."""
+    """The likelihood-ratio test of "these two groups spread over time the same way".
+
+    ``statistic`` and ``dof`` are those of the component that decided (``trend`` or ``season``); ``p_value`` is
+    already corrected for having looked at both."""
 
     statistic: float
     dof: int
     p_value: float
     periods: int
+    component: str = "trend"
 
     def as_dict(self) -> dict:
         return {"lr": round(self.statistic, 2), "dof": self.dof, "p_value": float(f"{self.p_value:.3g}"),
-                "periods": self.periods}
+                "periods": self.periods, "component": self.component}
 
 
 def time_profile_test(counts_a, counts_b, season_length: int | None = 52) -> TimeTest:
     """Do groups A and B spread over the periods the same way? ``counts_*``: images per period, in period order.
 
-    Logistic regression of A's share of the two on [time, sin, cos of the yearly phase] against a constant share;
-    periods with no image of either group carry no information and drop out.
+    A's share of the two is modelled by logistic regression. Two focused likelihood-ratio tests: a trend (time
+    against a constant share, 1 degree of freedom) and, when the series spans a season, a yearly swing (sine and
+    cosine of the yearly phase on top of the trend, 2 degrees of freedom). The smaller p-value, doubled
+    (Bonferroni over the two), is the answer. Against a riser beside a decliner this has more power than one
+    3-degree-of-freedom test of all three terms at once (the critical value at p = 5e-4 drops from 17.7 to
+    13.4) and against a seasonal look beside a flat one too (16.6), at no cost in false alarms.
+    Periods with no image of either group carry no information and drop out.
     """
     from scipy.stats import chi2
 
@@ -55,17 +66,23 @@ def time_profile_test(counts_a, counts_b, season_length: int | None = 52) -> Tim
     if a.sum() == 0 or b.sum() == 0 or keep.sum() < 3:
         return TimeTest(0.0, 0, 1.0, int(keep.sum()))
     t = np.arange(len(a), dtype=float)[keep]
-    columns = [np.ones_like(t), (t - t.mean()) / max(t.std(), 1e-9)]
-    if season_length and season_length > 1 and len(a) >= season_length:
-        phase = 2 * np.pi * t / season_length
-        columns += [np.sin(phase), np.cos(phase)]
-    design = np.stack(columns, axis=1)
+    trend = np.stack([np.ones_like(t), (t - t.mean()) / max(t.std(), 1e-9)], axis=1)
     a, n = a[keep], n[keep]
-    fitted = _logistic_fit(design, a, n)
     constant = np.full_like(n, a.sum() / n.sum())
-    statistic = max(0.0, 2.0 * (_binomial_loglik(a, n, fitted) - _binomial_loglik(a, n, constant)))
-    dof = design.shape[1] - 1
-    return TimeTest(float(statistic), dof, float(chi2.sf(statistic, dof)), int(keep.sum()))
+    with_trend = _logistic_fit(trend, a, n)
+    tests = [("trend", 1, _lr(a, n, with_trend, constant))]
+    if season_length and season_length > 1 and len(counts_a) >= season_length:
+        phase = 2 * np.pi * t / season_length
+        seasonal = np.column_stack([trend, np.sin(phase), np.cos(phase)])
+        tests.append(("season", 2, _lr(a, n, _logistic_fit(seasonal, a, n), with_trend)))
+    p_values = [float(chi2.sf(statistic, dof)) for _, dof, statistic in tests]
+    best = int(np.argmin(p_values))
+    component, dof, statistic = tests[best]
+    return TimeTest(float(statistic), dof, min(1.0, p_values[best] * len(tests)), int(keep.sum()), component)
+
+
+def _lr(successes, trials, p_full, p_reduced) -> float:
+    return max(0.0, 2.0 * (_binomial_loglik(successes, trials, p_full) - _binomial_loglik(successes, trials, p_reduced)))
 
 
 def _logistic_fit(design, successes, trials, iterations: int = 50) -> np.ndarray:
