@@ -20,6 +20,8 @@ what they group: in the pixel PCA shirts are not a region (``centroid_neighbour_
 with --encoder effnet), so a generator conditioned on the shirt centroid draws whatever sits around it.
 effnet-lite0 embeds about 12-37 images/s on this 2-core CPU (224 px input), 30-80 minutes for all 60,000, so with
 ``--train-subset N`` both GANs train on the same fixed random N training images (the judge still sees all 60,000).
+PCA stays the default because that embedding cost is several times the GANs' own budget on a CPU; effnet is the
+space the product conditions on, so use it where the embedding is cheap (a GPU) or cached.
 
     python benchmarks/gan_fmnist.py                       # modest: 2 minutes per model (proj-32)
     python benchmarks/gan_fmnist.py --cpu-minutes 10 --threads 1   # the full comparison, fair on a shared CPU
