@@ -29,7 +29,7 @@ def add_families(store, synthetic, why: str) -> None:
              representative_paths=styles.loc[3, "representative_paths"]),
     ])
     families.to_parquet(folder / "families.parquet", index=False)
-    series = synthetic.series(60)  # a year and more, so "vs a year ago" has a value
+    series = synthetic.series(60)  # a year and more, so "now vs last year" has a value
     series["unique_id"] = series["unique_id"].map(family_of)
     family_series = series.groupby(["unique_id", "ds"], as_index=False)[["y", "count", "total"]].sum()
     family_series.to_parquet(folder / "family_series.parquet", index=False)
@@ -50,6 +50,8 @@ def test_families_section_lists_each_family_with_its_styles_and_their_calls(full
     assert "back" in family_10 and "emerging" in family_10
     assert "cut" in section.split('data-family-id="12"', 1)[1]
     assert "family #10, 2 styles" in section
+    # "vs a year ago" is the calls' forecast-against-last-year everywhere; the families' observed change has its own name
+    assert "now vs last year</th>" in section and "vs a year ago</th>" not in section
     # scraped names and the styles run's words are escaped
     assert synthetic.BAIT not in page.split("</head>", 1)[1]
     assert "style 0 split off style 1: &lt;script&gt;" in section

@@ -302,11 +302,12 @@ def families_section(view: _View) -> str:
                         f"<td>{_call_words(call)}</td></tr>")
     now_words = period_words(data.period, window)
     header = ('<tr><th colspan="2">family / style</th><th class="num">share now</th>'
-              '<th class="num">vs a year ago</th><th>call</th></tr>')
+              '<th class="num">now vs last year</th><th>call</th></tr>')
     note = (f'<p class="note">A family groups look-alike styles whose shares move together; styles whose shares move '
             f"differently stay in separate families, and a style whose two halves moved differently was split. "
-            f"<b>Share now</b> is the share of posts over the last {html.escape(now_words)}; <b>vs a year ago</b> "
-            f"compares it with the same {html.escape(now_words)} a year earlier. Forecasts, calls and renders use the "
+            f"<b>Share now</b> is the share of posts over the last {html.escape(now_words)}; <b>now vs last year</b> "
+            f"compares it with the same {html.escape(now_words)} a year earlier, both observed (the calls' <b>vs a year "
+            f"ago</b> is the forecast's). Forecasts, calls and renders use the "
             f"<b>{html.escape(data.level)}</b> level (<code>trendgan styles --level family|style</code>).</p>")
     return note + f'<table class="families">{header}{"".join(rows)}</table>' + _style_events(data.style_events)
 
