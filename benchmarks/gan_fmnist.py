@@ -13,12 +13,24 @@ against it (proj-* configs train against EfficientNet-Lite0 features). Scores, a
 - diversity (trendgan): per class, the mean pairwise distance of those renders in the judge's features beside the
   same for as many test images of the class; the ratio is near 0 when the generator ignores z.
 
-Conditions: the "encoder" here is PCA of the pixels (fitted on the training split, L2-normalised, --pca-dims),
-a cheap stand-in for the store's image encoder so the CPU budget goes to the GANs.
+Conditions (--encoder): ``pca`` is a PCA of the pixels (fitted on the training images, L2-normalised, --pca-dims),
+a cheap stand-in for the store's image encoder; ``effnet`` is effnet-lite0, the product's offline encoder, each image
+embedded as the embed stage embeds a grey image file (1280-d, cached under --embed-cache). The two spaces differ in
+what they group: in the pixel PCA shirts are not a region (``centroid_neighbour_purity``, printed for both encoders
+with --encoder effnet), so a generator conditioned on the shirt centroid draws whatever sits around it.
+effnet-lite0 embeds about 12-37 images/s on this 2-core CPU (224 px input), 30-80 minutes for all 60,000, so with
+``--train-subset N`` both GANs train on the same fixed random N training images (the judge still sees all 60,000).
+PCA stays the default because that embedding cost is several times the GANs' own budget on a CPU, and on one
+5,000-image subset (seed 0, proj-32, 10 CPU minutes) effnet conditions did not raise conditional accuracy (0.774
+against PCA's 0.838; shirts 0.05 and 0.07): shirts are a tighter region in effnet (centroid purity 0.66 vs 0.53) but
+not one the generator renders as a shirt the judge accepts. effnet is the space the product conditions on: use it to
+check a change in that space, where the embedding is cheap (a GPU) or cached.
 
     python benchmarks/gan_fmnist.py                       # modest: 2 minutes per model (proj-32)
     python benchmarks/gan_fmnist.py --cpu-minutes 10 --threads 1   # the full comparison, fair on a shared CPU
     python benchmarks/gan_fmnist.py --config gan-32-lite --cpu-minutes 10 --threads 1   # the previous default
+    python benchmarks/gan_fmnist.py --encoder effnet --train-subset 20000 --embed-only      # embed once (cached)
+    python benchmarks/gan_fmnist.py --encoder effnet --train-subset 20000 --cpu-minutes 10 --threads 1
     python benchmarks/gan_fmnist.py --data products --config gan-64 --device cuda --minutes 10   # GPU, photos
 """
 
@@ -40,6 +52,9 @@ DATA = ROOT.parent / "shared" / "data"
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
+ENCODER_KEYS = {"pca": "pca-stand-in", "effnet": "effnet-lite0"}
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -54,7 +69,19 @@ def parse_args(argv=None):
                    help="CPU-time budget per model instead (this process's user + system time; use with --threads 1)")
     p.add_argument("--steps", type=int, default=None, help="train trendgan for this many steps instead of --minutes (tuning)")
     p.add_argument("--config", default="proj-32", help="trendgan GAN config (proj-32 on CPU, proj-64 for photos on a GPU)")
+    p.add_argument("--encoder", choices=["pca", "effnet"], default="pca",
+                   help="what the GAN is conditioned on: pca (a PCA of the pixels, a stand-in at no CPU cost) or "
+                        "effnet (effnet-lite0 vectors, the product's offline encoder; about 12 images/s on one busy "
+                        "CPU core, so use --train-subset and --embed-cache)")
     p.add_argument("--pca-dims", type=int, default=32, help="width of the stand-in encoder's vectors")
+    p.add_argument("--train-subset", type=int, default=0,
+                   help="train both GANs on only this many training images (a fixed random subset per --seed; "
+                        "0: all 60,000); the judge still trains on all of them")
+    p.add_argument("--embed-cache", type=Path, default=None,
+                   help="folder for the effnet vectors of the training images, reused by later runs "
+                        "(default: --out/effnet-cache)")
+    p.add_argument("--embed-only", action="store_true",
+                   help="embed the --train-subset images with effnet-lite0 into --embed-cache and stop")
     p.add_argument("--judge-epochs", type=int, default=2, help="epochs of the judge classifier")
     p.add_argument("--n-eval", type=int, default=5000, help="generated images per model for the Frechet distance")
     p.add_argument("--per-class", type=int, default=100, help="renders per class centroid for conditional accuracy")
@@ -64,6 +91,9 @@ def parse_args(argv=None):
                    help="torch CPU threads (0: the cores other work leaves free, measured at the start; on a busy "
                         "2-core machine torch's default of 2 made each step several times slower)")
     p.add_argument("--skip-baseline", action="store_true", help="train only trendgan's GAN")
+    p.add_argument("--skip-trendgan", action="store_true",
+                   help="train only the baseline (with --cpu-minutes, run it beside a --skip-baseline process: the "
+                        "same budget each in half the wall time on a busy machine)")
     p.add_argument("--out", type=Path, default=Path("benchmark-out/gan_fmnist"), help="where sample grids go (not git)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
@@ -109,6 +139,54 @@ def stand_in_encoder(train_pixels: np.ndarray, dims: int, seed: int):
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
     return encode
+
+
+def training_subset(n_train: int, size: int, seed: int) -> np.ndarray:
+    """Indices of the training images the GANs see: all of them in file order when size is 0 (the benchmark as it
+    always ran), else the first ``size`` of a permutation fixed by ``seed``, so a larger subset extends a smaller one
+    and the effnet cache keeps growing."""
+    if not size or size >= n_train:
+        return np.arange(n_train)
+    return np.random.default_rng(seed).permutation(n_train)[:size]
+
+
+def effnet_encoder_vectors(train_pixels: np.ndarray, indices: np.ndarray, cache: Path, seed: int,
+                           chunk: int = 1000) -> np.ndarray:
+    """effnet-lite0 vectors (1280-d, L2-normalised) of ``train_pixels[indices]``, as the product embeds a grey image
+    file: PIL image -> the encoder's own recipe (RGB, bicubic resize to 256, centre crop 224) -> pooled features.
+
+    Vectors are cached in chunks of ``chunk`` images of the seed's permutation under ``cache``, so an interrupted
+    embedding resumes and a rerun embeds nothing (effnet-lite0 at 224 px runs about 12 images/s on a busy CPU core).
+    """
+    from PIL import Image
+
+    from trendgan.embed import get_encoder
+
+    if np.array_equal(indices, np.arange(len(train_pixels))):
+        folder = cache / "effnet-lite0-fmnist-train-all"
+    elif np.array_equal(indices, np.random.default_rng(seed).permutation(len(train_pixels))[: len(indices)]):
+        folder = cache / f"effnet-lite0-fmnist-train-perm{seed}"
+    else:
+        raise ValueError("effnet vectors are cached for training_subset's indices only")
+    folder.mkdir(parents=True, exist_ok=True)
+    encoder, parts = None, []
+    for start in range(0, len(indices), chunk):
+        path = folder / f"{start:05d}-{chunk}.npy"
+        stop = min(start + chunk, len(indices))
+        if path.exists() and len(cached := np.load(path)) >= stop - start:
+            parts.append(cached[: stop - start])
+            continue
+        encoder = encoder or get_encoder("effnet-lite0", device="cpu")  # weights from their package: no download
+        block_started = time.perf_counter()
+        block = indices[start : start + chunk]   # always embed a whole chunk so later, larger subsets reuse it
+        vectors = np.concatenate([encoder.embed_pixels(encoder.recipe.stack([Image.fromarray(a) for a in
+                                                                              train_pixels[block[i : i + 64]]]))
+                                  for i in range(0, len(block), 64)])
+        np.save(path, vectors)
+        log(f"effnet-lite0: embedded training images {start}-{start + len(block)} "
+            f"({len(block) / (time.perf_counter() - block_started):.1f} images/s)")
+        parts.append(vectors[: stop - start])
+    return np.concatenate(parts).astype(np.float32)
 
 
 def to_gan_images(grey28: np.ndarray):
@@ -254,7 +332,8 @@ def train_baseline(train28: np.ndarray, minutes: float, seed: int, device, cpu_m
 # --------------------------------------------------------------------------- trendgan
 
 
-def train_trendgan(images, conditions, config: str, minutes: float, seed: int, device, steps=None, cpu_minutes=None):
+def train_trendgan(images, conditions, config: str, minutes: float, seed: int, device, steps=None, cpu_minutes=None,
+                   encoder_key: str = "pca-stand-in"):
     import torch
 
     from trendgan.gan.sampling import Renderer
@@ -271,7 +350,7 @@ def train_trendgan(images, conditions, config: str, minutes: float, seed: int, d
     cpu_seconds = time.process_time() - cpu_started
     trainer.refresh_ema_statistics(conditions, batches=16)
     renderer = Renderer(generator=trainer.ema, z_dim=trainer.config.z_dim, cond_dim=trainer.cond_dim,
-                        image_size=trainer.config.image_size, encoder_key="pca-stand-in", device=trainer.device,
+                        image_size=trainer.config.image_size, encoder_key=encoder_key, device=trainer.device,
                         step=trainer.step)
     return renderer, {"config": trainer.config.name, "steps": trainer.step, "seconds": round(summary["seconds"], 1),
                       "cpu_seconds": round(cpu_seconds, 1), "images_per_s": round(summary["images_per_s"], 1)}
@@ -351,8 +430,14 @@ def run_fashion_mnist(args, device) -> dict:
     judge_accuracy = float((test_pred == test_y).mean())
     log(f"judge accuracy on the test split: {judge_accuracy:.4f} ({time.perf_counter() - started:.0f}s)")
 
-    encode = stand_in_encoder(train_x, args.pca_dims, args.seed)
-    train_vectors = encode(train_x)
+    subset = training_subset(len(train_x), args.train_subset, args.seed)
+    pca_vectors = stand_in_encoder(train_x[subset], args.pca_dims, args.seed)(train_x[subset])
+    if args.encoder == "effnet":
+        train_vectors = effnet_encoder_vectors(train_x, subset, args.embed_cache or args.out / "effnet-cache", args.seed)
+    else:
+        train_vectors = pca_vectors
+    # From here on the GANs see only the subset (all 60,000 by default); the judge above saw every training image.
+    train_x, train_y = train_x[subset], train_y[subset]
     rng = np.random.default_rng(args.seed)
     from trendgan.gan.judge import inception_score
 
@@ -360,6 +445,8 @@ def run_fashion_mnist(args, device) -> dict:
               "budget_per_model": ({"cpu_minutes": args.cpu_minutes} if args.cpu_minutes else {"minutes": args.minutes}),
               "judge": "fmnist-cnn: 2 conv layers + 64-d features, trained on the 60,000 training images' classes",
               "judge_test_accuracy": round(judge_accuracy, 4), "n_eval": args.n_eval,
+              "encoder": ENCODER_KEYS[args.encoder] if args.encoder == "effnet" else f"pca-{args.pca_dims} of the pixels",
+              "gan_training_images": len(subset),
               "inception_score_real": round(inception_score(judge_probabilities(judge, test_features)), 3),
               "load_average_start": [round(v, 2) for v in os.getloadavg()],
               "fd_real_train_vs_test": round(frechet_distance(
@@ -368,28 +455,34 @@ def run_fashion_mnist(args, device) -> dict:
 
     import torch
 
-    log(f"training trendgan {args.config} for {result['budget_per_model']}")
-    renderer, info = train_trendgan(to_gan_images(train_x), torch.from_numpy(train_vectors), args.config,
-                                    args.minutes, args.seed, device, steps=args.steps, cpu_minutes=args.cpu_minutes)
-    picks = rng.choice(len(train_vectors), size=args.n_eval, replace=False)
-    fakes = from_gan_images(renderer.render(train_vectors[picks], seed=args.seed + 1))
-    info.update(judge_scores(judge, fakes, test_features))
     centroids = np.stack([train_vectors[train_y == c].mean(axis=0) for c in range(10)])
     result["centroid_neighbour_purity"] = centroid_neighbour_purity(train_vectors, train_y, centroids, args.per_class)
-    renders = from_gan_images(renderer.render(centroids, seed=args.seed + 2, per_condition=args.per_class))
-    render_features, predicted = judge_features_and_predictions(judge, renders)
-    truth = np.repeat(np.arange(10), args.per_class)
-    info["conditional_accuracy"] = round(float((predicted == truth).mean()), 4)
-    info["conditional_accuracy_per_class"] = {CLASSES[c]: round(float((predicted[truth == c] == c).mean()), 3) for c in range(10)}
-    # The FD above conditions on 5,000 training images' own vectors, each close to one image; this one draws the
-    # renders from only the 10 class centroids, so the spread within a class comes from z alone.
-    info["frechet_distance_centroid_renders"] = round(frechet_distance(render_features, test_features), 3)
-    info.update(class_diversity(render_features, truth, test_features, test_y, args.per_class, args.seed))
-    grid = renders.reshape(10, args.per_class, 28, 28)[:, :10].transpose(1, 0, 2, 3).reshape(-1, 28, 28)
-    info["grid"] = save_grid(grid, args.out / "trendgan.png")  # one column per class, 10 renders each
-    result["trendgan"] = info
-    log(f"trendgan: FD {info['frechet_distance']}, conditional accuracy {info['conditional_accuracy']}, "
-        f"diversity ratio {info['diversity_ratio']}")
+    if args.encoder != "pca":  # the stand-in's figure on the same images, to compare the two condition spaces
+        pca_centroids = np.stack([pca_vectors[train_y == c].mean(axis=0) for c in range(10)])
+        result["centroid_neighbour_purity_pca"] = centroid_neighbour_purity(pca_vectors, train_y, pca_centroids,
+                                                                            args.per_class)
+    if not args.skip_trendgan:
+        log(f"training trendgan {args.config} for {result['budget_per_model']}")
+        renderer, info = train_trendgan(to_gan_images(train_x), torch.from_numpy(train_vectors), args.config,
+                                        args.minutes, args.seed, device, steps=args.steps, cpu_minutes=args.cpu_minutes,
+                                        encoder_key=ENCODER_KEYS[args.encoder])
+        picks = rng.choice(len(train_vectors), size=args.n_eval, replace=False)
+        fakes = from_gan_images(renderer.render(train_vectors[picks], seed=args.seed + 1))
+        info.update(judge_scores(judge, fakes, test_features))
+        renders = from_gan_images(renderer.render(centroids, seed=args.seed + 2, per_condition=args.per_class))
+        render_features, predicted = judge_features_and_predictions(judge, renders)
+        truth = np.repeat(np.arange(10), args.per_class)
+        info["conditional_accuracy"] = round(float((predicted == truth).mean()), 4)
+        info["conditional_accuracy_per_class"] = {CLASSES[c]: round(float((predicted[truth == c] == c).mean()), 3) for c in range(10)}
+        # The FD above conditions on 5,000 training images' own vectors, each close to one image; this one draws the
+        # renders from only the 10 class centroids, so the spread within a class comes from z alone.
+        info["frechet_distance_centroid_renders"] = round(frechet_distance(render_features, test_features), 3)
+        info.update(class_diversity(render_features, truth, test_features, test_y, args.per_class, args.seed))
+        grid = renders.reshape(10, args.per_class, 28, 28)[:, :10].transpose(1, 0, 2, 3).reshape(-1, 28, 28)
+        info["grid"] = save_grid(grid, args.out / "trendgan.png")  # one column per class, 10 renders each
+        result["trendgan"] = info
+        log(f"trendgan: FD {info['frechet_distance']}, conditional accuracy {info['conditional_accuracy']}, "
+            f"diversity ratio {info['diversity_ratio']}")
 
     if not args.skip_baseline:
         log(f"training the fully connected baseline for {result['budget_per_model']}")
@@ -399,6 +492,8 @@ def run_fashion_mnist(args, device) -> dict:
         base["grid"] = save_grid(fakes[:100], args.out / "baseline.png")
         result["baseline_fc_gan"] = base
         log(f"baseline: FD {base['frechet_distance']}")
+    if "trendgan" in result and "baseline_fc_gan" in result:
+        info, base = result["trendgan"], result["baseline_fc_gan"]
         result["fd_ratio_trendgan_to_baseline"] = round(info["frechet_distance"] / max(base["frechet_distance"], 1e-9), 4)
         result["targets_met"] = {"conditional_accuracy_ge_0.90": info["conditional_accuracy"] >= 0.90,
                                  "fd_at_most_half_baseline": result["fd_ratio_trendgan_to_baseline"] <= 0.5}
@@ -439,6 +534,12 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(args.threads or free_cpus())
     device = pick_device(args.device)
+    if args.embed_only:
+        train_x = load_fashion_mnist(args.data_dir / "fashion-mnist")[0]
+        indices = training_subset(len(train_x), args.train_subset, args.seed)
+        vectors = effnet_encoder_vectors(train_x, indices, args.embed_cache or args.out / "effnet-cache", args.seed)
+        print(json.dumps({"embedded": len(vectors), "dim": vectors.shape[1]}))
+        return
     started = time.perf_counter()
     result = run_products(args, device) if args.data == "products" else run_fashion_mnist(args, device)
     result["threads"] = torch.get_num_threads()
