@@ -334,8 +334,6 @@ def train_baseline(train28: np.ndarray, minutes: float, seed: int, device, cpu_m
 
 def train_trendgan(images, conditions, config: str, minutes: float, seed: int, device, steps=None, cpu_minutes=None,
                    encoder_key: str = "pca-stand-in"):
-    import torch
-
     from trendgan.gan.sampling import Renderer
     from trendgan.gan.trainer import GanTrainer, LoopHooks, train_loop
 
