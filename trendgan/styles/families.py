@@ -125,7 +125,8 @@ def build_families(space_centroids: np.ndarray, sizes: np.ndarray, counts: np.nd
                        "families_after": len(groups),
                        **({"p_value": float(f"{p_worst:.3g}"), "decided_by": decided_by} if pair_p is not None else {}),
                        "why": "nearest groups by look" + (
-                           f"; every pair of their styles moves together (lowest p = {p_worst:.2g})"
+                           f"; every pair of their styles moves together (lowest p = {p_worst:.2g}, not under "
+                           f"{level:.2g}: {settings.alpha:g} over the {block.size} pairs across)"
                            if pair_p is not None else "; undated images, no trend test")})
     eligible = {k: s for k, s in scores.items() if k >= min(settings.min_families, n) and np.isfinite(s)}
     if eligible:
