@@ -146,9 +146,8 @@ class Discriminator(nn.Module):
         self.blocks = nn.Sequential(*(DownBlock(c_in, c_out, config.residual) for c_in, c_out in zip([3] + widths[:-1], widths)))
         self.out = spectral_norm(nn.Linear(widths[-1], 1))
         self.embed = spectral_norm(nn.Linear(cond_dim, widths[-1], bias=False))
-        weight = getattr(config, "cond_contrast_weight", 0.0)
         self.contrast = (ConditionContrast(widths[-1], cond_dim, config.cond_embed, config.cond_contrast_temperature)
-                         if weight > 0 else None)
+                         if config.cond_contrast_weight > 0 else None)
 
     def forward(self, images: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.score(self.features(images), cond)

@@ -297,7 +297,8 @@ def _by_family(ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
                  for garment in members}
     mass: dict[str, float] = {}
     for garment, value in ranked:
-        mass[family_of.get(garment, garment)] = mass.get(family_of.get(garment, garment), 0.0) + value
+        family = family_of.get(garment, garment)
+        mass[family] = mass.get(family, 0.0) + value
     return sorted(mass.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
