@@ -140,7 +140,8 @@ def recent_level(history: np.ndarray, season_length: int, horizon: int, window: 
 def swing_growth(history: np.ndarray, season_length: int, window: int, horizon: int) -> np.ndarray:
     """How much bigger a seasonal swing is now than in the seasonal profile: the yearly growth of the style (last
     season's mean over the one before, clipped to 1/4..4) to the power of the years from the middle of the periods
-    the profile was read from (those with a centred moving average) to the middle of the recent and horizon periods."""
+    the profile was read from (those with a centred moving average) to the middle of the recent and horizon periods,
+    kept within 0.5..2: beyond a doubling or halving the past profile says little about this year's swing."""
     from trendgan.forecast.models import centred_moving_average
 
     n, T = history.shape
@@ -150,7 +151,7 @@ def swing_growth(history: np.ndarray, season_length: int, window: int, horizon: 
     read = np.isfinite(centred_moving_average(history[:1], m)[0])
     centre = float(np.mean(np.arange(T)[read])) if read.any() else (T - 1) / 2
     now = (T - window + T + horizon - 1) / 2
-    return yearly ** ((now - centre) / m)
+    return np.clip(yearly ** ((now - centre) / m), 0.5, 2.0)
 
 
 def recent_noise(history: np.ndarray, season_length: int, window: int, seasonal: np.ndarray | None = None) -> np.ndarray:
@@ -162,8 +163,8 @@ def recent_noise(history: np.ndarray, season_length: int, window: int, seasonal:
     year a season's own month-to-month steps are large (a style swinging 1.8x to 0.2x of its mean moves about a
     quarter of its level from one month to the next), and without this they passed for noise: the "clear move" bar of
     a seasonal style stood at about 25 % of its level a month instead of the rule's 10 % (3 % with weekly periods),
-    so year-on-year moves of a trending seasonal style sat on the bar's knife edge (benchmarks/trend_calls.py, the
-    monthly standard mix; measured on the simulator's true shares, /tmp/calls3 of the session that changed it).
+    so year-on-year moves of a trending seasonal style sat on the bar's knife edge (measured on the simulator's true
+    monthly shares, benchmarks/trend_calls.py corpora; tests/forecast/test_labels.py).
     """
     n, T = history.shape
     span = min(T, max(season_length, window, 2))
