@@ -26,9 +26,17 @@ against PCA's 0.838; shirts 0.05 and 0.07): shirts are a tighter region in effne
 not one the generator renders as a shirt the judge accepts. effnet is the space the product conditions on: use it to
 check a change in that space, where the embedding is cheap (a GPU) or cached.
 
+Style centroids (configs with ``cond_centroid`` > 0, ``--centroids``): the product trains a share of its steps at
+each image's style centroid from the styles stage. Fashion-MNIST has no styles run, so k-means on the condition
+vectors (--centroid-k 10) stands in for it; ``labels`` (class centroids) is the upper bound of styles that recover
+the classes exactly, which the product does not have. The k-means groups are impure in the pixel PCA (purity is
+printed: 0.58 at k = 10), so a cluster's centroid is not its class's.
+
     python benchmarks/gan_fmnist.py                       # modest: 2 minutes per model (proj-32)
     python benchmarks/gan_fmnist.py --cpu-minutes 10 --threads 1   # the full comparison, fair on a shared CPU
     python benchmarks/gan_fmnist.py --config gan-32-lite --cpu-minutes 10 --threads 1   # the previous default
+    python benchmarks/gan_fmnist.py --cpu-minutes 10 --threads 1 --skip-baseline --set cond_centroid=0.5 \
+        --set z_every_block=true     # an option against the default (run the default beside it, same load)
     python benchmarks/gan_fmnist.py --encoder effnet --train-subset 20000 --embed-only      # embed once (cached)
     python benchmarks/gan_fmnist.py --encoder effnet --train-subset 20000 --cpu-minutes 10 --threads 1
     python benchmarks/gan_fmnist.py --data products --config gan-64 --device cuda --minutes 10   # GPU, photos
@@ -69,6 +77,15 @@ def parse_args(argv=None):
                    help="CPU-time budget per model instead (this process's user + system time; use with --threads 1)")
     p.add_argument("--steps", type=int, default=None, help="train trendgan for this many steps instead of --minutes (tuning)")
     p.add_argument("--config", default="proj-32", help="trendgan GAN config (proj-32 on CPU, proj-64 for photos on a GPU)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                   help="change a field of the config for this run (JSON value), e.g. --set cond_centroid=0.5 "
+                        "--set z_every_block=true; repeatable")
+    p.add_argument("--centroids", choices=["kmeans", "labels"], default="kmeans",
+                   help="each training image's style centroid, for configs with cond_centroid > 0: kmeans (the "
+                        "centroid of its k-means cluster of the condition vectors, --centroid-k clusters: what the "
+                        "styles stage gives the product) or labels (its class's centroid: styles that recover the "
+                        "classes exactly, an upper bound the product does not have)")
+    p.add_argument("--centroid-k", type=int, default=10, help="k-means clusters for --centroids kmeans")
     p.add_argument("--encoder", choices=["pca", "effnet"], default="pca",
                    help="what the GAN is conditioned on: pca (a PCA of the pixels, a stand-in at no CPU cost) or "
                         "effnet (effnet-lite0 vectors, the product's offline encoder; about 12 images/s on one busy "
@@ -332,25 +349,58 @@ def train_baseline(train28: np.ndarray, minutes: float, seed: int, device, cpu_m
 # --------------------------------------------------------------------------- trendgan
 
 
-def train_trendgan(images, conditions, config: str, minutes: float, seed: int, device, steps=None, cpu_minutes=None,
-                   encoder_key: str = "pca-stand-in"):
+def config_with(name: str, overrides: list[str]):
+    """The named config with ``FIELD=VALUE`` overrides (VALUE read as JSON, else as a string)."""
+    from trendgan.gan.config import load_config, replace
+
+    changes = {}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        try:
+            changes[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            changes[key.strip()] = value
+    return replace(load_config(name), **changes) if changes else load_config(name)
+
+
+def style_centroids(vectors: np.ndarray, labels: np.ndarray, how: str, k: int, seed: int) -> tuple[np.ndarray, dict]:
+    """Each training image's style centroid (N, D) and what stands in for the styles: the mean vector of its k-means
+    cluster (``kmeans``, as the product's styles stage clusters its embeddings) or of its class (``labels``)."""
+    if how == "labels":
+        groups = labels.astype(np.int64)
+    else:
+        from sklearn.cluster import KMeans
+
+        groups = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(vectors)
+    means = np.stack([vectors[groups == g].mean(axis=0) for g in range(groups.max() + 1)])
+    purity = [np.bincount(labels[groups == g], minlength=10).max() / max((groups == g).sum(), 1)
+              for g in range(groups.max() + 1)]
+    info = {"centroids": how, "groups": int(groups.max() + 1), "mean_group_purity": round(float(np.mean(purity)), 3)}
+    return means[groups].astype(np.float32), info
+
+
+def train_trendgan(images, conditions, config, minutes: float, seed: int, device, steps=None, cpu_minutes=None,
+                   encoder_key: str = "pca-stand-in", centroids=None):
+    from trendgan.gan.config import load_config
     from trendgan.gan.sampling import Renderer
     from trendgan.gan.trainer import GanTrainer, LoopHooks, train_loop
 
     trainer = GanTrainer(config, cond_dim=conditions.shape[1], device=device, seed=seed)
     if device.type == "cuda":
         images, conditions = images.to(device), conditions.to(device)
+        centroids = centroids.to(device) if centroids is not None else None
     hooks = LoopHooks(log=lambda t, r: log(f"trendgan step {t.step}: D {r['loss_d']:.3f} G {r['loss_g']:.3f} "
                                              f"{r['images_per_s']:.0f} images/s") if t.step % 100 == 0 else None)
     cpu_started = time.process_time()
     budget = {"minutes": None} if steps else ({"cpu_minutes": cpu_minutes} if cpu_minutes else {"minutes": minutes})
-    summary = train_loop(trainer, images, conditions, until_step=steps, hooks=hooks, **budget)
+    summary = train_loop(trainer, images, conditions, until_step=steps, hooks=hooks, centroids=centroids, **budget)
     cpu_seconds = time.process_time() - cpu_started
     trainer.refresh_ema_statistics(conditions, batches=16)
     renderer = Renderer(generator=trainer.ema, z_dim=trainer.config.z_dim, cond_dim=trainer.cond_dim,
                         image_size=trainer.config.image_size, encoder_key=encoder_key, device=trainer.device,
                         step=trainer.step)
-    return renderer, {"config": trainer.config.name, "steps": trainer.step, "seconds": round(summary["seconds"], 1),
+    changed = {k: v for k, v in trainer.config.to_dict().items() if load_config(trainer.config.name).to_dict().get(k) != v}
+    return renderer, {"config": trainer.config.name, "config_changes": changed, "steps": trainer.step, "seconds": round(summary["seconds"], 1),
                       "cpu_seconds": round(cpu_seconds, 1), "images_per_s": round(summary["images_per_s"], 1)}
 
 
@@ -460,10 +510,16 @@ def run_fashion_mnist(args, device) -> dict:
         result["centroid_neighbour_purity_pca"] = centroid_neighbour_purity(pca_vectors, train_y, pca_centroids,
                                                                             args.per_class)
     if not args.skip_trendgan:
-        log(f"training trendgan {args.config} for {result['budget_per_model']}")
-        renderer, info = train_trendgan(to_gan_images(train_x), torch.from_numpy(train_vectors), args.config,
+        config = config_with(args.config, args.overrides)
+        log(f"training trendgan {args.config} {args.overrides or ''} for {result['budget_per_model']}")
+        style_centres = None  # each training image's style centroid (``centroids`` below are the classes')
+        if config.cond_centroid > 0:
+            per_image, result["style_centroids"] = style_centroids(train_vectors, train_y, args.centroids,
+                                                                   args.centroid_k, args.seed)
+            style_centres = torch.from_numpy(per_image)
+        renderer, info = train_trendgan(to_gan_images(train_x), torch.from_numpy(train_vectors), config,
                                         args.minutes, args.seed, device, steps=args.steps, cpu_minutes=args.cpu_minutes,
-                                        encoder_key=ENCODER_KEYS[args.encoder])
+                                        encoder_key=ENCODER_KEYS[args.encoder], centroids=style_centres)
         picks = rng.choice(len(train_vectors), size=args.n_eval, replace=False)
         fakes = from_gan_images(renderer.render(train_vectors[picks], seed=args.seed + 1))
         info.update(judge_scores(judge, fakes, test_features))

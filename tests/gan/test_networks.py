@@ -71,3 +71,37 @@ def test_diff_augment_probability_picks_which_images_change():
     changed = (diff_augment(x, "color", p=0.25) != x).flatten(1).any(dim=1).float().mean()
     assert 0.15 < changed < 0.35
     assert (diff_augment(x, "color", p=1.0) != x).flatten(1).any(dim=1).all()
+
+
+def test_z_every_block_lets_noise_shape_every_layer_not_only_the_first():
+    import io
+    from dataclasses import replace
+
+    from trendgan.gan.config import create_generator, load_config
+
+    config = load_config("proj-tiny-16")
+    z = torch.randn(2, config.z_dim)
+    cond = torch.randn(1, 8).repeat(2, 1)
+    outputs = {}
+    for every in (False, True):
+        torch.manual_seed(0)
+        G = create_generator(replace(config, z_every_block=every), cond_dim=8)
+        with torch.no_grad():
+            for module in G.modules():  # as after training: the norms read their input (zero at initialisation)
+                if hasattr(module, "to_scale_shift"):
+                    torch.nn.init.normal_(module.to_scale_shift.weight, std=0.5)
+            G.stem.weight[:, : config.z_dim] = 0  # z cut from the 4x4 input
+        G.eval()
+        with torch.no_grad():
+            images = G(z, cond)
+        outputs[every] = (images[0] - images[1]).abs().max().item()
+        if every:  # a checkpoint of the option loads (weights only) and renders the same images
+            buffer = io.BytesIO()
+            torch.save(G.state_dict(), buffer)
+            buffer.seek(0)
+            again = create_generator(replace(config, z_every_block=True), cond_dim=8).eval()
+            again.load_state_dict(torch.load(buffer, weights_only=True))
+            with torch.no_grad():
+                assert torch.equal(again(z, cond), images)
+    assert outputs[False] < 1e-6   # z reached only the input, which no longer reads it
+    assert outputs[True] > 1e-3    # z still shapes the image through every block's modulation

@@ -119,3 +119,54 @@ def test_resume_after_a_real_kill(store, gan_data):
     result = train_gan(store, steps=reached + 5, resume=True, device="cpu")
     assert (result.folder, result.start_step, result.step) == (folder, reached, reached + 5)
     assert not list(folder.glob(".checkpoint.pt.*.tmp")) and (folder / "config.json").exists()
+
+
+@pytest.mark.slow  # a real styles run: minutes on a busy 2-core machine
+def test_style_centroids_are_read_through_the_styles_stage(store, gan_data):
+    from dataclasses import replace
+
+    import numpy as np
+
+    from trendgan.gan.config import load_config
+    from trendgan.gan.train import load_training_set, style_centroids_of
+    from trendgan.styles.stage import find_styles, load_styles
+
+    gan_data.build_store(store)
+    config = replace(load_config("gan-tiny-16"), cond_centroid=0.5)
+    key, _, conditions, _, ids = load_training_set(store, None, 16, return_ids=True)
+    assert style_centroids_of(store, key, ids, conditions, config) is None  # no styles run: the option cannot act
+    find_styles(store, k=3, seed=0)
+    assert style_centroids_of(store, key, ids, conditions, load_config("gan-tiny-16")) is None  # option off
+    centres = style_centroids_of(store, key, ids, conditions, config)
+    run = load_styles(store)
+    style_of = dict(zip(run.assignments["image_id"], run.assignments["style_id"]))
+    centre_of = {int(s): np.asarray(c, np.float32) for s, c in zip(run.styles["style_id"], run.styles["centroid"])}
+    for row, image_id in enumerate(ids):
+        expected = centre_of.get(int(style_of.get(image_id, -1)))
+        assert np.allclose(centres[row].numpy(), conditions[row].numpy() if expected is None else expected)
+    assert len({tuple(np.round(r, 5)) for r in centres.numpy()}) <= 3 < len(ids)
+    result = train_gan(store, config="gan-tiny-16", steps=2, device="cpu")  # a default run is unaffected
+    assert result.step == 2
+
+
+def test_style_centroids_map_each_image_to_its_style_and_keep_the_unplaced(store, monkeypatch):
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from trendgan.gan.config import load_config
+    from trendgan.gan.train import style_centroids_of
+    from trendgan.styles import stage
+
+    run = SimpleNamespace(
+        name="r1", encoder="enc",
+        assignments=pd.DataFrame({"image_id": ["a", "b", "c"], "style_id": [0, 1, -1]}),
+        styles=pd.DataFrame({"style_id": [0, 1], "centroid": [[1.0, 0.0], [0.0, 1.0]]}))
+    monkeypatch.setattr(stage, "load_styles", lambda store: run)
+    conditions = torch.tensor([[0.6, 0.8], [0.8, 0.6], [0.5, 0.5], [0.3, 0.9]])
+    config = replace(load_config("gan-tiny-16"), cond_centroid=0.5)
+    centres = style_centroids_of(store, "enc", ["a", "b", "c", "d"], conditions, config)
+    # a and b take their style's centroid; c (noise) and d (not in the run) keep their own vectors
+    assert torch.equal(centres, torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.3, 0.9]]))
+    assert style_centroids_of(store, "other-encoder", ["a"], conditions[:1], config) is None

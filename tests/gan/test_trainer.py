@@ -161,9 +161,31 @@ def test_real_images_are_mirrored_only_when_the_config_asks():
     images[:, :, :, :4] = 255  # every garment on the left: a shoe's toe
     conditions = torch.eye(4)[torch.arange(8) % 4]
     plain = GanTrainer("gan-tiny-16", cond_dim=4, seed=0)
-    real, _ = plain._batch(images, conditions)
+    real, _, _ = plain._batch(images, conditions)
     assert (real[:, :, :, :4] == 1).all() and (real[:, :, :, 4:] == -1).all()
     mirroring = GanTrainer(replace(load_config("gan-tiny-16"), mirror=True), cond_dim=4, seed=0)
-    real, _ = mirroring._batch(images, conditions)
+    real, _, _ = mirroring._batch(images, conditions)
     flipped = (real[:, 0, 0, -1] == 1)
     assert flipped.any() and not flipped.all()
+
+
+def test_centroid_conditioning_swaps_a_share_of_conditions_for_the_style_centroid():
+    from dataclasses import replace
+
+    from trendgan.gan.config import load_config
+
+    images, conditions = _two_colour_set()
+    centroids = torch.full_like(conditions, 7.0)
+    plain = GanTrainer("gan-tiny-16", cond_dim=4, seed=0)
+    index = torch.arange(len(conditions))
+    before = torch.get_rng_state()
+    assert torch.equal(plain._to_centroid(conditions, index, centroids), conditions)
+    assert torch.equal(torch.get_rng_state(), before)  # off: the random stream of a default run is untouched
+    trainer = GanTrainer(replace(load_config("gan-tiny-16"), cond_centroid=0.5), cond_dim=4, seed=0)
+    assert torch.equal(trainer._to_centroid(conditions, index, None), conditions)  # no styles: nothing to swap in
+    swapped = trainer._to_centroid(conditions, index, centroids)
+    is_centroid = (swapped == 7.0).all(dim=1)
+    assert is_centroid.any() and not is_centroid.all()
+    assert torch.equal(swapped[~is_centroid], conditions[~is_centroid])
+    losses = trainer.train_step(images, conditions, centroids)
+    assert np.isfinite(losses["loss_g"])

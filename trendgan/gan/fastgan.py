@@ -9,6 +9,9 @@ excitation, conditioned on encoder vectors.
   lets FastGAN draw coherent shapes after a few thousand steps.
 - The condition enters as in ``networks.Generator``: concatenated with z at the input and as the scale and shift
   of every batch norm, so a style steps both the silhouette and the colour.
+- ``z_every_block``: z joins the condition embedding in every batch norm's scale and shift (a per-layer modulation,
+  as StyleGAN's style vector modulates every layer), so z can still move the shape after the 4x4 layout. Without
+  it z enters only at the 4x4 input, and the condition's scale and shift in every later layer dominate it.
 
 Learnt from odegeasslbc/FastGAN-pytorch (models.py) and its conditional variant in autonomousvision/projected-gan
 (pg_modules/networks_fastgan.py); written for trendgan's vector conditions.
@@ -100,15 +103,17 @@ class FastGenerator(nn.Module):
         self.big = bool(config.residual)
         widths = [config.g_channels * m for m in config.g_mults]
         self.start_channels = widths[0]
+        self.z_every_block = bool(getattr(config, "z_every_block", False))
+        norm_dim = config.cond_embed + (config.z_dim if self.z_every_block else 0)  # what every batch norm reads
         self.embed = nn.Sequential(
             nn.Linear(cond_dim, config.cond_embed), nn.LeakyReLU(0.2), nn.Linear(config.cond_embed, config.cond_embed)
         )
         # FastGAN's init layer (a transposed conv on a 1x1 input is this linear map), then BN and GLU.
         self.stem = nn.Linear(config.z_dim + config.cond_embed, 2 * widths[0] * 16, bias=False)
-        self.stem_norm = ConditionalBatchNorm(2 * widths[0], config.cond_embed)
+        self.stem_norm = ConditionalBatchNorm(2 * widths[0], norm_dim)
         outs = widths[1:] + [config.g_channels] if self.big else widths[1:]
         self.blocks = nn.ModuleList(
-            GluUpBlock(c_in, c_out, config.cond_embed, self.big) for c_in, c_out in zip(widths, outs)
+            GluUpBlock(c_in, c_out, norm_dim, self.big) for c_in, c_out in zip(widths, outs)
         )
         self.resolutions = [4 * 2 ** (i + 1) for i in range(len(self.blocks))]
         channels = dict(zip([4] + self.resolutions, widths[:1] + outs))
@@ -127,6 +132,8 @@ class FastGenerator(nn.Module):
         # z on the sphere of radius sqrt(z_dim), as FastGAN and StyleGAN do: only its direction matters.
         z = z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + 1e-8)
         h = self.stem(torch.cat([z, embed], dim=1)).view(z.shape[0], 2 * self.start_channels, 4, 4)
+        if self.z_every_block:
+            embed = torch.cat([embed, z], dim=1)
         h = _glu(self.stem_norm(h, embed))
         maps = {4: h}
         for resolution, block in zip(self.resolutions, self.blocks):
