@@ -7,7 +7,9 @@ name counts as right when it contains that type or one of its synonyms (benchmar
 words, case-insensitive). The store is built once under --store and reused (embedding 7,667 photos takes minutes).
 
 Reported: the share of styles named right (``name_hit_rate``, the target is >= 0.70), the same weighted by style
-size, how many names carry a garment at all, and every style's name beside its majority type and purity.
+size, how many names carry a garment at all, and every style's name beside its majority type and purity; and how
+often a style's colour word is in the colour family most of its images carry by the catalogue's baseColour
+(``colour_hit_rate``; "mixed-colour" is right where no family holds half of them).
 
 ``--calibrate`` prints instead how the image-only garment rule (``confident_garment``) was chosen: right and
 wrong names over groups of 8 labelled images (a style's representatives) of the simulator's garments and of
@@ -110,6 +112,38 @@ def name_hits(names, majority, synonyms) -> list[bool]:
     return hits
 
 
+# The catalogue's baseColour words and the palette's colour words, in the coarse families a buyer tells apart: a
+# named colour is right when it is in the family of the colour most of the style's images carry.
+COLOUR_FAMILIES = {
+    "black": ["black", "charcoal"], "white": ["white", "cream", "off white"],
+    "grey": ["grey", "light grey", "silver", "steel", "grey melange", "metallic"],
+    "blue": ["blue", "light blue", "navy", "navy blue", "teal", "turquoise blue"],
+    "brown": ["brown", "dark brown", "tan", "beige", "khaki", "coffee brown", "taupe", "bronze", "copper", "nude"],
+    "red": ["red", "burgundy", "maroon", "rust"], "green": ["green", "olive", "sea green", "fluorescent green"],
+    "purple": ["purple", "lavender", "magenta", "mauve"], "pink": ["pink", "hot pink", "peach"],
+    "yellow": ["yellow", "mustard", "gold"], "orange": ["orange"],
+}
+COLOUR_FAMILY = {word: family for family, words in COLOUR_FAMILIES.items() for word in words}
+
+
+def colour_truth(base_colours) -> str:
+    """The colour family at least half of a style's images carry by baseColour, or "mixed" when none does."""
+    families = base_colours.str.lower().map(COLOUR_FAMILY).value_counts(normalize=True)
+    return families.index[0] if len(families) and families.iloc[0] >= 0.5 else "mixed"
+
+
+def colour_hits(keywords, truths) -> list[bool]:
+    """Per style: its first colour word is in the family its images carry, or it says "mixed-colour" where they
+    carry no one family."""
+    from trendgan.styles.naming import MIXED_COLOURS, PALETTE
+
+    hits = []
+    for words, truth in zip(keywords, truths):
+        named = next((w for w in (words if words is not None else []) if w in PALETTE or w == MIXED_COLOURS), None)
+        hits.append(named == MIXED_COLOURS if truth == "mixed" else COLOUR_FAMILY.get(named) == truth)
+    return hits
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.calibrate:
@@ -130,9 +164,11 @@ def main(argv=None) -> None:
     with store.catalog(read_only=True) as db:
         paths = db.execute("SELECT image_id, path FROM images").df()
     article = dict(zip(table["path"], table["articleType"]))
+    base_colour = dict(zip(table["path"], table["baseColour"].fillna("")))
     title = dict(zip(table["path"], table["productDisplayName"]))
     assigned = run.assignments.merge(paths, on="image_id")
     assigned["article"] = assigned["path"].map(article)
+    assigned["base_colour"] = assigned["path"].map(base_colour)
     styles = run.styles.set_index("style_id")
     rows = []
     for style_id, members in assigned[assigned["style_id"] >= 0].groupby("style_id"):
@@ -143,8 +179,12 @@ def main(argv=None) -> None:
     frame["hit"] = name_hits(frame["name"], frame["majority"], synonyms)
     garments = json.loads((Path(__import__("trendgan.styles.naming", fromlist=["x"]).__file__).parent
                            / "garment_words.json").read_text())["garments"]
+    frame["colours_are"] = [colour_truth(assigned.loc[assigned["style_id"] == s, "base_colour"])
+                            for s in frame["style_id"]]
+    frame["colour_hit"] = colour_hits(styles.loc[frame["style_id"], "keywords"], frame["colours_are"])
     frame["has_garment"] = [any(str(k) in garments for k in (kw if kw is not None else []))
                             for kw in styles.loc[frame["style_id"], "keywords"]]
+    one_colour = frame["colours_are"] != "mixed"
     out = {
         "images": int(len(assigned)), "styles": int(len(frame)), "k": args.k, "encoder": "effnet-lite0 (no text tower)",
         "naming": result.naming,
@@ -154,6 +194,9 @@ def main(argv=None) -> None:
         "hit_rate_where_a_garment_is_named": round(float(frame.loc[frame["has_garment"], "hit"].mean()), 3)
         if frame["has_garment"].any() else None,
         "target": 0.70,
+        "colour_hit_rate": round(float(frame["colour_hit"].mean()), 3),
+        "colour_hits_where_one_colour": f'{int(frame.loc[one_colour, "colour_hit"].sum())}/{int(one_colour.sum())}',
+        "mixed_called_mixed": f'{int(frame.loc[~one_colour, "colour_hit"].sum())}/{int((~one_colour).sum())}',
         "styles_seconds": round(seconds, 1),
         "per_style": frame.sort_values("size", ascending=False).to_dict("records"),
     }

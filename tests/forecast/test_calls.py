@@ -184,3 +184,27 @@ def test_calls_made_in_parallel_chunks_equal_the_serial_ones():
     np.testing.assert_allclose(serial.probabilities, parallel.probabilities)
     np.testing.assert_allclose(serial.future_median, parallel.future_median)
     assert serial.probabilities.shape == (24, 5) and (serial.backtest_calls == 0).all()
+
+
+def test_the_count_models_trend_probability_is_calibrated_at_24_monthly_points():
+    # Series drawn from the model's own prior (no trend, or a line with slope ~ N(0, 0.3^2) log-odds a year), counted
+    # from 20 images a month for two years: where the posterior says "trend" with probability p, a trend was there
+    # about p of the time, and the slope's standard errors are the right size. (The monthly calls' over-confidence
+    # of earlier sessions was the label rule's, not this inference's.)
+    rng = np.random.default_rng(0)
+    n, T = 1500, 24
+    has_trend = rng.uniform(size=n) < 0.65
+    slope = np.where(has_trend, rng.normal(0, 0.3, n), 0.0)
+    years = (np.arange(T) - (T - 1)) / 12
+    logit = np.log(0.125 / 0.875) + rng.normal(0, 0.3, (n, 1)) + slope[:, None] * years
+    totals = np.full((n, T), 20.0)
+    Y = rng.binomial(20, 1 / (1 + np.exp(-logit))) / 20
+    model = CountTrend(12, configs=[Config("flat", 0.0, False, 0.35), Config("line", 0.0, False, 0.65)]).fit(Y, totals)
+    for lo, hi in ((0.0, 0.6), (0.6, 0.8), (0.8, 1.01)):
+        sel = (model.p_trend_ >= lo) & (model.p_trend_ < hi)
+        assert sel.sum() > 100
+        assert has_trend[sel].mean() == pytest.approx(model.p_trend_[sel].mean(), abs=0.06)
+    line = model.fits_[1]
+    se = np.sqrt(np.linalg.inv(line["H"])[:, 1, 1])
+    z = (line["beta"][:, 1] - slope) / se
+    assert z[has_trend].std() == pytest.approx(1.0, abs=0.1)

@@ -134,3 +134,37 @@ def test_bad_label_rules_are_clear_errors():
         LabelRules(noise_z=-1)
     with pytest.raises(ForecastError, match="future period"):
         true_trends(np.ones((1, 10)), np.ones((1, 0)), 1)
+
+
+def monthly_season(peak: int, rate: float = 0.0, months: int = 27) -> np.ndarray:
+    """A style's true monthly share swinging from 1.8x to 0.2x of 0.125 around the year (the simulator's seasonal
+    curve), growing ``rate`` a year."""
+    t = np.arange(months)
+    return 0.125 * (1 + 0.8 * np.cos(2 * np.pi * (t - peak) / 12)) * (1 + rate) ** ((t - 23) / 12)
+
+
+def test_a_monthly_season_is_not_noise():
+    from trendgan.forecast.labels import recent_noise
+
+    # A smooth season's month-to-month steps are not sampling noise: measured around the season they are nil.
+    season = np.stack([monthly_season(peak)[:24] for peak in range(12)])
+    steps = recent_noise(season, 12, 3)
+    around = recent_noise(season, 12, 3, np.ones(12, dtype=bool))
+    assert (steps > 0.1 * 0.125).all()  # raw first differences: a quarter of the level for a 2-sigma bar
+    assert (around < 0.002 * 0.125).all()
+
+
+def test_a_purely_seasonal_monthly_style_is_seasonal_in_every_month_of_the_year():
+    # The recent level moved to the horizon's months through the seasonal profile must land where the season puts
+    # it: a profile smoothed over +/- 1 month flattened the swing and called some months "declining".
+    paths = np.stack([monthly_season(peak) for peak in range(12)])
+    assert (true_trends(paths[:, :24], paths[:, 24:], 12) == "seasonal").all()
+
+
+def test_a_monthly_seasonal_style_rising_50_pct_a_year_is_rising_out_of_its_trough():
+    # At the trough the season is not the story: the year-on-year rise is (the noise bar no longer holds the
+    # season's own monthly steps).
+    paths = np.stack([monthly_season(peak, rate=0.5) for peak in range(12)])
+    labels = true_trends(paths[:, :24], paths[:, 24:], 12)
+    assert (labels == "rising").sum() >= 6
+    assert not (labels == "declining").any()

@@ -294,3 +294,20 @@ def test_styles_that_keep_their_id_keep_their_name_across_runs(style_store):
     new = (set(after) - set(before)).pop()
     assert after[new].endswith(" look")  # the new style is named afresh
     assert pd.Series(list(after.values())).is_unique
+
+
+def test_a_style_of_garments_in_several_colours_is_named_mixed_colour_not_their_average():
+    from trendgan.report.colours import delta_e
+    from trendgan.styles.naming import MIXED_COLOURS, style_colours
+
+    red, navy, white = (200, 30, 40), (25, 35, 80), (245, 245, 245)
+    assorted = [garment_image(c, background=(120, 120, 120)) for c in (red, navy, white) * 2]
+    words, chart = style_colours(assorted)
+    assert words == [MIXED_COLOURS]
+    assert chart is not None
+    mostly_red = [garment_image(red) for _ in range(5)] + [garment_image(navy) for _ in range(3)]
+    words, chart = style_colours(mostly_red)
+    assert words == ["red"]
+    assert delta_e(chart, "#c81e28") < 10  # the chart colour is the agreeing garments' colour, not a blend with navy
+    names = name_styles([assorted, mostly_red])
+    assert names[0].name.startswith(MIXED_COLOURS) and names[1].name.startswith("red")

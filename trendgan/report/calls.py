@@ -130,7 +130,7 @@ def buyer_calls(labels: pd.DataFrame | None, series: pd.DataFrame | None = None,
         level_now = float(label["recent"]) if "recent" in labels.columns and not _missing(label["recent"]) else share_now
         expected = float(move.iloc[i])
         forecast_share = level_now * (1 + expected) if not _missing(level_now) else float("nan")
-        beaten, total = backtests_beaten(backtests_of.get(style_id), style_id, label.get("model"))
+        beaten, total = backtests_beaten(backtests_of.get(style_id), label.get("model"))
         row = {
             "style_id": style_id,
             "name": (names or {}).get(style_id) or f"style {style_id}",
@@ -200,12 +200,12 @@ def evidence_sentence(row: dict, window: int, horizon: int | None, period: str |
     return sentence[:1].upper() + sentence[1:] + "." if sentence else ""
 
 
-def backtests_beaten(backtests: pd.DataFrame | None, style_id, model) -> tuple[int, int]:
-    """In how many backtest windows the style's chosen model had a lower error (MASE) than seasonal naive."""
-    if backtests is None or backtests.empty or not {"unique_id", "model", "window", "mase"} <= set(backtests.columns):
+def backtests_beaten(rows: pd.DataFrame | None, model) -> tuple[int, int]:
+    """In how many backtest windows one style's chosen model had a lower error (MASE) than seasonal naive;
+    ``rows`` are that style's backtest rows."""
+    if rows is None or rows.empty or not {"model", "window", "mase"} <= set(rows.columns):
         return 0, 0
     chosen = str(model or "").split("+")[0]  # "ensemble+leading": the ensemble before the leading correction
-    rows = backtests[backtests["unique_id"] == style_id]
     mine = rows[rows["model"] == chosen].set_index("window")["mase"]
     naive = rows[rows["model"] == "snaive"].set_index("window")["mase"]
     both = mine.to_frame("mine").join(naive.to_frame("naive"), how="inner").dropna()

@@ -472,9 +472,41 @@ def looks_like_skin(lab) -> bool:
 
 
 def dominant_colours(images: Sequence, n: int = 2, seed: int = 0, min_share: float = 0.3) -> list[str]:
-    """Dominant colour names of a set of images' garments; a second colour only when it covers ``min_share`` of the
-    garment pixels and looks clearly different ("grey and light grey" says nothing)."""
-    return _colour_words(*_colour_clusters(images, seed), n=n, min_share=min_share)
+    """Dominant colour names of a set of images' garments (see ``style_colours``)."""
+    return style_colours(images, seed, n=n, min_share=min_share)[0]
+
+
+MIXED_COLOURS = "mixed-colour"
+
+
+def style_colours(images: Sequence, seed: int = 0, n: int = 2, min_share: float = 0.3) -> tuple[list[str], str | None]:
+    """A style's colour words and its chart colour ("#rrggbb"), voted over its images' garments.
+
+    Each image's garment gets its own colours first (a second colour only when it covers ``min_share`` of the garment
+    and looks clearly different: "grey and light grey" says nothing). A colour names the style when at least half of
+    the images have it as their main colour; a second colour when at least half of those also have it. A style of
+    tees in red, navy and white has no such colour: pooling their pixels would average them into a charcoal no tee
+    has, so its words are ["mixed-colour"] and its chart colour is the garments' pooled main colour.
+    """
+    images = list(images)
+    if not images:
+        return [], None
+    per_image = [_colour_clusters([image], seed) for image in images]
+    words = [_colour_words(centres, shares, n=n, min_share=min_share) for centres, shares in per_image]
+    mains = [w[0] if w else None for w in words]
+    main, votes = max(((m, mains.count(m)) for m in set(mains) if m), key=lambda mv: (mv[1], mv[0]), default=(None, 0))
+    if main is None or 2 * votes < len(images):
+        centres, _ = _colour_clusters(images, seed)
+        return [MIXED_COLOURS], rgb_to_hex(lab_to_srgb(centres[0])[0]) if len(centres) else None
+    agreeing = [i for i, m in enumerate(mains) if m == main]
+    colours = [main]
+    seconds = [w[1] for i, w in enumerate(words) if i in agreeing and len(w) > 1]
+    if n > 1 and seconds:
+        second = max(set(seconds), key=lambda c: (seconds.count(c), c))
+        if 2 * seconds.count(second) >= len(agreeing):
+            colours.append(second)
+    centre = np.median([per_image[i][0][0] for i in agreeing], axis=0)
+    return colours, rgb_to_hex(lab_to_srgb(centre)[0])
 
 
 def _colour_words(centres, shares, n: int = 2, min_share: float = 0.3) -> list[str]:
@@ -493,8 +525,7 @@ def _colour_words(centres, shares, n: int = 2, min_share: float = 0.3) -> list[s
 
 def garment_colour(images: Sequence, seed: int = 0) -> str | None:
     """The garment's dominant colour over a style's images, as "#rrggbb" (None without images)."""
-    centres, _ = _colour_clusters(images, seed)
-    return rgb_to_hex(lab_to_srgb(centres[0])[0]) if len(centres) else None
+    return style_colours(images, seed)[1]
 
 
 # --------------------------------------------------------------------------- putting a name together
@@ -529,9 +560,7 @@ def name_styles(images_per_style: Sequence[Sequence], captions_per_style: Sequen
     names = []
     for s in range(n):
         images = list(images_per_style[s])
-        centres, shares = _colour_clusters(images, seed) if images else (np.empty((0, 3)), np.empty(0))
-        colours = _colour_words(centres, shares)
-        hex_colour = rgb_to_hex(lab_to_srgb(centres[0])[0]) if len(centres) else None
+        colours, hex_colour = style_colours(images, seed)
         garment, source = caption_garments[s], "captions"
         if garment is None and garments_from_text is not None:
             garment, source = garments_from_text[s], "text"
@@ -580,7 +609,7 @@ def keep_stable(new: StyleName, old) -> StyleName:
         return new
     old_name = str(old[0])
     core = set(re.sub(r" \(style \d+\)$", "", old_name).split(" · ")[0].lower().split())
-    colours = [k for k in new.keywords if k in PALETTE]
+    colours = [k for k in new.keywords if k in PALETTE or k == MIXED_COLOURS]
     same_colour = not colours or set(colours[0].split()) <= core
     same_garment = new.garment is None or set(new.garment.split()) <= core
     if same_colour and same_garment:
