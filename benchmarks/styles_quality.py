@@ -5,7 +5,12 @@ Measurements, one JSON object on stdout (progress on stderr):
 0. catalogue (``--skip catalogue`` to leave out): all fashion-product-9k photos in a store embedded once with
    effnet-lite0 by the embed stage (``<cache>/catalogue-store``, image ids = sha256 of the bytes), run through
    the styles stage (k="auto"): NMI and ARI of the styles and of the families against articleType, and 5-fold
-   5-NN accuracy (cosine) of the vectors the stage clusters (its whitened space) and of the encoder's own.
+   5-NN accuracy of the coordinates the stage clusters (the UMAP of its whitened vectors, Euclidean, from 2,000
+   images up), of the whitened vectors it builds them from, and of the encoder's own (cosine).
+   The store this script builds is undated, so the automatic level is set by images per style alone (k = 60 for
+   7,590 photos) and nothing is split by trend; a cached store whose photos were later given dates (e.g. re-ingested
+   with a manifest of the catalogue's years) gets the per-period bound and trend splits instead (``granularity``
+   in the output says which: ``images_per_period`` is null when undated).
 1. fashion-product-9k: effnet-lite0 vectors of the real product photos (computed with trendgan.embed, cached under
    --cache, never in git), clustered by KMeansStyles with k = the number of articleTypes present; NMI and ARI
    against articleType.
