@@ -620,8 +620,17 @@ def main(argv=None) -> dict:
         result[name] = measure(args)
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["load_average_1min"] = round(os.getloadavg()[0], 2)
-    print(json.dumps(result))
+    print(json.dumps(without_nan(result)))
     return result
+
+
+def without_nan(value):
+    """The result with NaN (a one-style family has no silhouette) as null: NaN is not JSON."""
+    if isinstance(value, dict):
+        return {k: without_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_nan(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
 
 
 if __name__ == "__main__":
