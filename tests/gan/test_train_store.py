@@ -170,3 +170,26 @@ def test_style_centroids_map_each_image_to_its_style_and_keep_the_unplaced(store
     # a and b take their style's centroid; c (noise) and d (not in the run) keep their own vectors
     assert torch.equal(centres, torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.3, 0.9]]))
     assert style_centroids_of(store, "other-encoder", ["a"], conditions[:1], config) is None
+
+
+def test_style_balance_reads_each_image_style_through_the_styles_stage(store, monkeypatch):
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from trendgan.gan.config import load_config
+    from trendgan.gan.train import balance_styles
+    from trendgan.gan.trainer import GanTrainer
+    from trendgan.styles import stage
+
+    run = SimpleNamespace(name="r1", encoder="enc",
+                          assignments=pd.DataFrame({"image_id": ["a", "b", "c", "d"], "style_id": [0, 0, 0, 1]}))
+    monkeypatch.setattr(stage, "load_styles", lambda store: run)
+    trainer = GanTrainer(replace(load_config("gan-tiny-16"), style_balance=1.0), cond_dim=2, seed=0)
+    balance_styles(trainer, store, "enc", ["a", "b", "c", "d", "e"])
+    # three images of style 0 share its turn; d (style 1) and e (in no style: the unplaced group) get one each
+    assert torch.allclose(trainer.sample_weights, torch.tensor([1 / 3, 1 / 3, 1 / 3, 1.0, 1.0], dtype=torch.float64))
+    other = GanTrainer(replace(load_config("gan-tiny-16"), style_balance=1.0), cond_dim=2, seed=0)
+    balance_styles(other, store, "other-encoder", ["a", "b"])
+    assert other.sample_weights is None  # styles of another encoder's vectors say nothing about these images

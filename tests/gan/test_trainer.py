@@ -189,3 +189,24 @@ def test_centroid_conditioning_swaps_a_share_of_conditions_for_the_style_centroi
     assert torch.equal(swapped[~is_centroid], conditions[~is_centroid])
     losses = trainer.train_step(images, conditions, centroids)
     assert np.isfinite(losses["loss_g"])
+
+
+def test_style_balance_draws_a_small_style_as_often_as_a_large_one():
+    from dataclasses import replace
+
+    from trendgan.gan.config import load_config
+
+    images = torch.zeros(100, 3, 16, 16, dtype=torch.uint8)
+    conditions = torch.zeros(100, 4)
+    styles = np.array([0] * 90 + [1] * 10)  # a style of 90 images and one of 10
+    plain = GanTrainer("gan-tiny-16", cond_dim=4, seed=0)
+    plain.balance_styles(styles)
+    assert plain.sample_weights is None  # style_balance 0: drawn uniformly, as before
+    trainer = GanTrainer(replace(load_config("gan-tiny-16"), style_balance=1.0, batch=64), cond_dim=4, seed=0)
+    trainer.balance_styles(np.zeros(100))
+    assert trainer.sample_weights is None  # one style: nothing to balance
+    trainer.balance_styles(styles)
+    drawn = np.concatenate([trainer._batch(images, conditions)[2].numpy() for _ in range(60)])
+    small = float((drawn >= 90).mean())
+    assert 0.42 < small < 0.58  # about half the draws, against 0.10 uniformly
+    assert len(np.unique(drawn[drawn < 90])) > 80  # the large style's images all still take their turn

@@ -53,6 +53,7 @@ class GanConfig:
     cond_contrast_temperature: float = 0.1  # its temperature, for the logits and the soft targets alike
     cond_centroid: float = 0.0      # share of training conditions replaced by the image's style centroid (see trainer)
     z_every_block: bool = False     # fastgan: z also modulates every block's batch norm, not only the 4x4 input
+    style_balance: float = 0.0      # 0: images drawn uniformly; 1: every style equally often (see trainer)
     d_steps: int = 1                # discriminator updates per generator update
     steps: int = 5000               # default length of a run when neither --steps nor --minutes is given
     checkpoint_every: int = 500
@@ -83,8 +84,8 @@ class GanConfig:
         if not 0.0 <= self.cond_mix <= 1.0 or self.cond_mix_pool < 2 or self.cond_mix_temperature <= 0:
             raise ConfigError(f"GAN config {self.name!r}: cond_mix must be in [0, 1], cond_mix_pool at least 2 and "
                               "cond_mix_temperature positive")
-        if not 0.0 <= self.cond_centroid <= 1.0:
-            raise ConfigError(f"GAN config {self.name!r}: cond_centroid must be in [0, 1]")
+        if not 0.0 <= self.cond_centroid <= 1.0 or not 0.0 <= self.style_balance <= 1.0:
+            raise ConfigError(f"GAN config {self.name!r}: cond_centroid and style_balance must be in [0, 1]")
         if self.cond_contrast_temperature <= 0:
             raise ConfigError(f"GAN config {self.name!r}: cond_contrast_temperature must be positive")
         if not 0.0 <= self.ada_target < 1.0 or self.ada_kimg <= 0:

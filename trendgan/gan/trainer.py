@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -66,10 +67,25 @@ class GanTrainer:
         # Adaptive augmentation: without a target every image is augmented, as plain DiffAugment does.
         self.augment_p = 0.0 if self.config.ada_target > 0 else 1.0
         self._real_signs = [0.0, 0]  # sum of sign(D(real)) and count since the last adjustment
+        self.sample_weights: torch.Tensor | None = None  # see balance_styles
+
+    def balance_styles(self, style_index) -> None:
+        """Draw training images with weight (size of their style) ** -style_balance: at 1 every style is drawn
+        equally often, so a style of 80 images gets as many steps as one of 800 (``style_index``: each image's style,
+        -1 for images in none, which count as one group). Nothing changes at 0, or when there is one style."""
+        groups = torch.as_tensor(np.asarray(style_index)).long()
+        if self.config.style_balance <= 0 or len(groups) == 0 or len(torch.unique(groups)) < 2:
+            self.sample_weights = None
+            return
+        _, inverse, sizes = torch.unique(groups, return_inverse=True, return_counts=True)
+        self.sample_weights = sizes[inverse].double() ** -self.config.style_balance
 
     # ------------------------------------------------------------------ one step
     def _batch(self, images: torch.Tensor, conditions: torch.Tensor):
-        index = torch.randint(len(images), (self.config.batch,))
+        if self.sample_weights is None:
+            index = torch.randint(len(images), (self.config.batch,))
+        else:
+            index = torch.multinomial(self.sample_weights, self.config.batch, replacement=True)
         real = images[index].to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
         if self.config.mirror:
             flip = torch.rand(len(index), device=self.device) < 0.5
