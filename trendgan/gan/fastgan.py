@@ -103,7 +103,7 @@ class FastGenerator(nn.Module):
         self.big = bool(config.residual)
         widths = [config.g_channels * m for m in config.g_mults]
         self.start_channels = widths[0]
-        self.z_every_block = bool(getattr(config, "z_every_block", False))
+        self.z_every_block = bool(config.z_every_block)
         norm_dim = config.cond_embed + (config.z_dim if self.z_every_block else 0)  # what every batch norm reads
         self.embed = nn.Sequential(
             nn.Linear(cond_dim, config.cond_embed), nn.LeakyReLU(0.2), nn.Linear(config.cond_embed, config.cond_embed)

@@ -118,7 +118,7 @@ def train_gan(
 def _train_and_write(store, config, steps, minutes, resume, torch_device, seed, encoder, world) -> TrainResult:
     """Process 0 (the only one without torchrun): trains and writes the run."""
     from trendgan.gan import distributed
-    from trendgan.gan.trainer import GanTrainer, train_loop
+    from trendgan.gan.trainer import train_loop
 
     previous = GanRun.resumable(store) if resume else None
     with start_run(store, GanRun, resume=previous) as run:
@@ -131,11 +131,8 @@ def _train_and_write(store, config, steps, minutes, resume, torch_device, seed, 
             config, encoder = state["config"], state["encoder_key"]
             seed = int(state["seed"])
             say(f"resuming GAN run [bold]{run.name}[/] at step {state['step']:,}")
-        encoder_key, images, conditions, skipped, image_ids = load_training_set(store, encoder, _image_size(config),
-                                                                                return_ids=True)
-        trainer = GanTrainer(config, cond_dim=conditions.shape[1], device=torch_device, seed=seed, world=world)
-        centroids = style_centroids_of(store, encoder_key, image_ids, conditions, trainer.config)
-        balance_styles(trainer, store, encoder_key, image_ids)
+        encoder_key, images, conditions, skipped, trainer, centroids = _prepare_training(
+            store, config, encoder, torch_device, seed, rank=0, world=world)
         if state is not None:
             if int(state["cond_dim"]) != conditions.shape[1]:
                 raise GanError(f"run {run.name} was trained on {state['cond_dim']}-d vectors, the store now has "
@@ -184,17 +181,14 @@ def _train_beside(store, config, steps, minutes, resume, device, seed, encoder, 
     """A process other than 0 under torchrun: the same images, conditions and weights, its own batches; it writes
     nothing (process 0 writes the run) and stops at the step process 0 stops at."""
     from trendgan.gan import distributed
-    from trendgan.gan.trainer import GanTrainer, train_loop
+    from trendgan.gan.trainer import train_loop
 
     previous = GanRun.resumable(store) if resume else None
     state = _load_checkpoint(previous.checkpoint) if previous is not None else None
     if state is not None:
         config, encoder, seed = state["config"], state["encoder_key"], int(state["seed"])
-    encoder_key, images, conditions, _, image_ids = load_training_set(store, encoder, _image_size(config),
-                                                                      return_ids=True)
-    trainer = GanTrainer(config, cond_dim=conditions.shape[1], device=device, seed=seed, rank=rank, world=world)
-    centroids = style_centroids_of(store, encoder_key, image_ids, conditions, trainer.config, quiet=True)
-    balance_styles(trainer, store, encoder_key, image_ids, quiet=True)
+    _, images, conditions, _, trainer, centroids = _prepare_training(store, config, encoder, device, seed, rank=rank,
+                                                                     world=world, quiet=True)
     if state is not None:
         trainer.load_state_dict(state)
     trainer.same_weights_everywhere()
@@ -202,6 +196,20 @@ def _train_beside(store, config, steps, minutes, resume, device, seed, encoder, 
     train_loop(trainer, images, conditions, until_step=until, minutes=minutes, centroids=centroids)
     distributed.check_same_weights(trainer.generator, world)
     return None
+
+
+def _prepare_training(store, config, encoder, device, seed: int, rank: int, world: int, quiet: bool = False):
+    """What every training process starts from: (encoder key, images, conditions, unreadable count, a fresh
+    trainer drawing by style where its config asks, each image's style centroid or None). Process 0 says what it
+    did; the others are ``quiet``."""
+    from trendgan.gan.trainer import GanTrainer
+
+    encoder_key, images, conditions, skipped, image_ids = load_training_set(store, encoder, _image_size(config),
+                                                                            return_ids=True)
+    trainer = GanTrainer(config, cond_dim=conditions.shape[1], device=device, seed=seed, rank=rank, world=world)
+    centroids = style_centroids_of(store, encoder_key, image_ids, conditions, trainer.config, quiet=quiet)
+    balance_styles(trainer, store, encoder_key, image_ids, quiet=quiet)
+    return encoder_key, images, conditions, skipped, trainer, centroids
 
 
 def _target_step(steps: int | None, minutes: float | None, config) -> int | None:
@@ -319,7 +327,7 @@ def style_centroids_of(store: Store, encoder_key: str, image_ids: list[str], con
     """
     import torch
 
-    if getattr(config, "cond_centroid", 0.0) <= 0:
+    if config.cond_centroid <= 0:
         return None
     styles = _styles_of(store, encoder_key)
     if styles is None:

@@ -73,12 +73,10 @@ class GanTrainer:
         """Draw training images with weight (size of their style) ** -style_balance: at 1 every style is drawn
         equally often, so a style of 80 images gets as many steps as one of 800 (``style_index``: each image's style,
         -1 for images in none, which count as one group). Nothing changes at 0, or when there is one style."""
-        groups = torch.as_tensor(np.asarray(style_index)).long()
-        if self.config.style_balance <= 0 or len(groups) == 0 or len(torch.unique(groups)) < 2:
-            self.sample_weights = None
-            return
-        _, inverse, sizes = torch.unique(groups, return_inverse=True, return_counts=True)
-        self.sample_weights = sizes[inverse].double() ** -self.config.style_balance
+        _, inverse, sizes = torch.unique(torch.as_tensor(np.asarray(style_index)).long(), return_inverse=True,
+                                         return_counts=True)
+        balanced = self.config.style_balance > 0 and len(sizes) >= 2
+        self.sample_weights = sizes[inverse].double() ** -self.config.style_balance if balanced else None
 
     # ------------------------------------------------------------------ one step
     def _batch(self, images: torch.Tensor, conditions: torch.Tensor):
