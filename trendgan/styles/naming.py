@@ -438,13 +438,12 @@ MAIN_MIN_SHARE = 0.15
 MAIN_CHROMA_MARGIN = 6.0
 
 
-def _colour_clusters(images: Sequence, seed: int = 0, k: int = 3):
-    """k-means (k <= 3) in Lab, lightness at half weight so shading does not split a fabric, over the garment
-    pixels of ``images``: (centres, shares), the garment's main colour first, then by share."""
+def _pixel_clusters(pixels_per_image: Sequence[np.ndarray], seed: int = 0, k: int = 3):
+    """k-means (k <= 3) in Lab, lightness at half weight so shading does not split a fabric, over garment pixels
+    (``garment_pixels``, one array per image): (centres, shares), the garment's main colour first, then by share."""
     from sklearn.cluster import KMeans
 
-    pixels = [garment_pixels(image) for image in images]
-    pixels = np.concatenate(pixels) if pixels else np.empty((0, 3))
+    pixels = np.concatenate(pixels_per_image) if len(pixels_per_image) else np.empty((0, 3))
     if len(pixels) == 0:
         return np.empty((0, 3)), np.empty(0)
     rng = np.random.default_rng(seed)
@@ -491,12 +490,13 @@ def style_colours(images: Sequence, seed: int = 0, n: int = 2, min_share: float 
     images = list(images)
     if not images:
         return [], None
-    per_image = [_colour_clusters([image], seed) for image in images]
+    pixels = [garment_pixels(image) for image in images]
+    per_image = [_pixel_clusters([p], seed) for p in pixels]
     words = [_colour_words(centres, shares, n=n, min_share=min_share) for centres, shares in per_image]
     mains = [w[0] if w else None for w in words]
     main, votes = max(((m, mains.count(m)) for m in set(mains) if m), key=lambda mv: (mv[1], mv[0]), default=(None, 0))
     if main is None or 2 * votes < len(images):
-        centres, _ = _colour_clusters(images, seed)
+        centres, _ = _pixel_clusters(pixels, seed)
         return [MIXED_COLOURS], rgb_to_hex(lab_to_srgb(centres[0])[0]) if len(centres) else None
     agreeing = [i for i, m in enumerate(mains) if m == main]
     colours = [main]
