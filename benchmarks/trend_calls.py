@@ -40,6 +40,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEV = ROOT.parent / "shared" / "data" / "hermes-f1-dev"
+# Each simulated style's share of the feed (8 styles): a feed of 20 images a period is 2.5 of one style's.
+BASE_SHARE = 0.125
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hermes import holt_winters  # noqa: E402  the same ETS baseline as benchmarks/hermes.py
 
@@ -140,7 +142,8 @@ def run_corpus(kind: str, volume: int, period: str, seed: int) -> list[dict]:
     from trendgan.forecast.scoring import SHAPES, power_shapes, simulated_styles
 
     shapes = SHAPES if kind == "standard" else power_shapes()
-    frame, truth, _ = simulated_styles(volume, period, seed=seed + (0 if kind == "standard" else 10_000), shapes=shapes)
+    frame, truth, _ = simulated_styles(volume, period, seed=seed + (0 if kind == "standard" else 10_000), shapes=shapes,
+                                       base=BASE_SHARE)
     horizon = 13 if period == "W" else 3
     result = forecast_frame(frame, horizon=horizon, period=period, reconcile=False, use_leading=False, n_jobs=1, seed=seed)
     labels = result.labels.set_index("unique_id")
@@ -151,6 +154,12 @@ def run_corpus(kind: str, volume: int, period: str, seed: int) -> list[dict]:
         row.update({f"p_{t}": float(labels.at[style, f"p_{t}"]) for t in TRENDS})
         rows.append(row)
     return rows
+
+
+def yearly_change(power_style: str) -> float:
+    """The yearly change a power-curve style is drawn with: "rising 30%" -> 0.3, "declining 30%" -> -0.3."""
+    direction, rate = power_style.split()
+    return (1 if direction == "rising" else -1) * int(rate[:-1]) / 100
 
 
 def simulated(seeds: int, volumes, periods, jobs: int) -> dict:
@@ -165,7 +174,7 @@ def simulated(seeds: int, volumes, periods, jobs: int) -> dict:
     parts = Parallel(n_jobs=jobs)(delayed(run_corpus)(*task) for task in tasks)
     rows = pd.DataFrame([r for part in parts for r in part])
     log(f"simulated: {len(tasks)} corpora, {len(rows)} styles in {time.perf_counter() - t0:.0f} s")
-    out = {"corpora": len(tasks), "styles": len(rows), "seeds": seeds, "base_share": 0.125, "by_period": {}}
+    out = {"corpora": len(tasks), "styles": len(rows), "seeds": seeds, "base_share": BASE_SHARE, "by_period": {}}
     for period in periods:
         m, T = (52, 104) if period == "W" else (12, 24)
         per_volume = {}
@@ -185,22 +194,21 @@ def simulated(seeds: int, volumes, periods, jobs: int) -> dict:
                       and (pw.loc[pw["style"] == f"{direction} {r}%", "truth"] == direction).all()]
                 smallest[direction] = (min(ok) / 100) if ok else None
             per_volume[str(volume)] = {
-                "style_images_a_period": volume * 0.125,
+                "style_images_a_period": volume * BASE_SHARE,
                 "labels": classification_scores(std["truth"], std["call"], TRENDS),
                 "false_rising_or_declining_on_flat_and_seasonal": round(float(quiet["call"].isin(["rising", "declining"]).mean()), 4),
                 "called_right_30pct_a_year": {k: round(v, 3) for k, v in steady.items()},
                 # The best a test on the counts can do at the same 5 % of false calls (scoring.oracle_power).
-                "oracle_30pct_a_year": {"rising": round(oracle_power(0.3, volume, 0.125, T, m), 3),
-                                        "declining": round(oracle_power(-0.3, volume, 0.125, T, m), 3)},
+                "oracle_30pct_a_year": {"rising": round(oracle_power(0.3, volume, BASE_SHARE, T, m), 3),
+                                        "declining": round(oracle_power(-0.3, volume, BASE_SHARE, T, m), 3)},
                 "power": power,
                 # Only where the true label is the move itself: at 10-15 % a year the rule's threshold makes most
                 # true labels "stable", and calling those stable is no detection.
-                "oracle_power": {style: round(oracle_power((1 if style.startswith("rising") else -1)
-                                                           * int(style.split()[1][:-1]) / 100, volume, 0.125, T, m), 3)
+                "oracle_power": {style: round(oracle_power(yearly_change(style), volume, BASE_SHARE, T, m), 3)
                                  if (pw.loc[pw["style"] == style, "truth"] == style.split()[0]).mean() >= 0.5 else None
                                  for style in power},
                 "smallest_yearly_change_called_right_9_in_10": smallest,
-                "binomial_limit": round(binomial_limit(volume, 0.125, T, m), 3),
+                "binomial_limit": round(binomial_limit(volume, BASE_SHARE, T, m), 3),
             }
         out["by_period"][period] = {"volumes": per_volume}
         # Calibration against the true labels: the standard mix (a feed's usual styles), and the power corpora (all
