@@ -114,6 +114,14 @@ def profile_smoothing(season_length: int) -> int:
     return max(int(season_length) // 17, 0)
 
 
+def seasonal_rows_profile(history: np.ndarray, season_length: int, seasonal) -> np.ndarray | None:
+    """The seasonal profile (smoothed by ``profile_smoothing``) that the rule moves and measures rows flagged
+    ``seasonal`` by; None when no row is flagged or the history spans under two seasons."""
+    if seasonal is None or season_length <= 1 or history.shape[1] < 2 * season_length or not np.any(seasonal):
+        return None
+    return seasonal_profile(history, season_length, smooth=profile_smoothing(season_length))
+
+
 def recent_level(history: np.ndarray, season_length: int, horizon: int, window: int, seasonal: np.ndarray) -> np.ndarray:
     """Mean of the last ``window`` periods; for rows flagged ``seasonal``, deseasonalised and moved to the horizon's
     part of the year (recent mean - profile over the recent periods + profile over the horizon).
@@ -127,8 +135,8 @@ def recent_level(history: np.ndarray, season_length: int, horizon: int, window: 
     T = history.shape[1]
     window = min(window, T)
     level = history[:, -window:].mean(axis=1)
-    if season_length > 1 and T >= 2 * season_length and seasonal.any():
-        profile = seasonal_profile(history, season_length, smooth=profile_smoothing(season_length))
+    profile = seasonal_rows_profile(history, season_length, seasonal)
+    if profile is not None:
         recent_pos = np.arange(T - window, T) % season_length
         future_pos = np.arange(T, T + horizon) % season_length
         shift = profile[:, future_pos].mean(axis=1) - profile[:, recent_pos].mean(axis=1)
@@ -171,8 +179,8 @@ def recent_noise(history: np.ndarray, season_length: int, window: int, seasonal:
     if span < 2:
         return np.zeros(n)
     values = history
-    if seasonal is not None and season_length > 1 and T >= 2 * season_length and np.any(seasonal):
-        profile = seasonal_profile(history, season_length, smooth=profile_smoothing(season_length))
+    profile = seasonal_rows_profile(history, season_length, seasonal)
+    if profile is not None:
         values = np.where(np.asarray(seasonal)[:, None], history - profile[:, np.arange(T) % season_length], history)
     diffs = np.diff(values[:, -span:], axis=1)
     return diffs.std(axis=1) / np.sqrt(2) / np.sqrt(min(window, T))
