@@ -103,6 +103,11 @@ def train_gan(
     grid the skirt stays the same pink block with a dark sleeve-like corner at every psi, since within a style z
     already moves little but the backdrop. A trade of variety for the look-alike classes that leaves the shapes
     unchanged, so it stays a render option (``render_truncation`` in a config, ``truncation=`` per call).
+
+    ``mismatch_weight`` 1.0 (twice proj-32's weight on "real image, another image's condition" negatives, a stronger
+    push on the projection term) against proj-32, Fashion-MNIST, 10 CPU minutes each, seed 0, load 5: conditional
+    accuracy 0.845 -> 0.827 (Shirt 0.09 -> 0.19 but Pullover 0.98 -> 0.81, Sandal 0.75 -> 0.59), FD 4.3 -> 5.7,
+    precision 0.75 -> 0.73, recall 0.62 -> 0.56; proj-32 keeps 0.5.
     """
 
     from trendgan.devices import pick_device
