@@ -101,8 +101,9 @@ def train_gan(
     pullovers at any psi). The demo simulation (900 steps, seed 0, load 5): colour judge 0.999 -> 1.0, but FD 14.5
     -> 17.3, recall 0.18 -> 0.13, diversity 0.67 -> 0.48 and the luminance judge's pink skirt 0.14 -> 0.07; in its
     grid the skirt stays the same pink block with a dark sleeve-like corner at every psi, since within a style z
-    already moves little but the backdrop. A trade of variety for the look-alike classes that leaves the shapes
-    unchanged, so it stays a render option (``render_truncation`` in a config, ``truncation=`` per call).
+    already moves little but the backdrop. Seed 1 (load 2): the skirt renders as a pale pink tee with sleeves
+    (colour judge 0.20 at psi 1, 0.08 at psi 0.7; luminance judge 0 at both), recall 0.33 -> 0.28, diversity 0.74 ->
+    0.57. A trade of variety for the look-alike classes that leaves the shapes unchanged, so it stays a render option (``render_truncation`` in a config, ``truncation=`` per call).
 
     ``mismatch_weight`` 1.0 (twice proj-32's weight on "real image, another image's condition" negatives, a stronger
     push on the projection term) against proj-32, Fashion-MNIST, 10 CPU minutes each, seed 0, load 5: conditional
