@@ -449,6 +449,9 @@ class CountTrend:
 # --------------------------------------------------------------------------- helpers
 
 
+OUTLIER_Z = 2.326  # one-sided 1 % (a convention, not tuned): beyond it a style keeps its own over-dispersion
+
+
 def pooled_dispersion(phi: np.ndarray, differences: np.ndarray) -> np.ndarray:
     """Each style's over-dispersion moderated toward the feed's (empirical Bayes on the log scale, as limma moderates
     gene-wise variances).
@@ -488,12 +491,6 @@ def pooled_dispersion(phi: np.ndarray, differences: np.ndarray) -> np.ndarray:
     apart = z - centre > OUTLIER_Z * np.sqrt(noise + between)
     weight = np.where(apart, 1.0, weight)
     return np.where(ok, np.exp(centre + weight * (z - centre)), phi)
-
-
-OUTLIER_Z = 2.326  # one-sided 1 % (a convention, not tuned)
-
-
-# --------------------------------------------------------------------------- helpers
 
 
 class WeightedGram:
