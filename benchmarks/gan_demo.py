@@ -61,6 +61,9 @@ def parse_args(argv=None):
     p.add_argument("--reference-idle-seconds", type=float, default=85.0,
                    help="the reference's train step on an idle 2-core machine (85 s: gan-32-lite, 2,000 steps, "
                         "measured in session 2); with it the demo's idle time is estimated from the CPU-time ratio")
+    p.add_argument("--truncation", default=None,
+                   help="comma-separated truncation psi values to judge the renders at (default: the config's "
+                        "render_truncation, then 1, untruncated); the first gives the headline figures")
     p.add_argument("--load-test", type=int, default=4, help="busy processes for the shared-CPU test (0: skip it)")
     p.add_argument("--load-steps", type=int, default=8,
                    help="training steps timed in each shared-CPU case (few: oversubscribed threads crawl)")
@@ -217,7 +220,8 @@ def fit_judges(images, labels, seed: int):
     return judge, shape_judge, info
 
 
-def judge_renders(images, labels, vectors, checkpoint: str, judges, args, grid_name: str) -> dict:
+def judge_renders(images, labels, vectors, checkpoint: str, judges, args, grid_name: str,
+                  truncation: float | None = None) -> dict:
     from trendgan.gan.judge import conditional_scores, diversity_scores, judge_scores, pixel_scores
     from trendgan.gan.metrics import frechet_distance
     from trendgan.gan.sampling import Renderer
@@ -227,7 +231,7 @@ def judge_renders(images, labels, vectors, checkpoint: str, judges, args, grid_n
     renderer = Renderer.from_checkpoint(checkpoint)
     styles = sorted(set(labels.tolist()))
     centroids = np.stack([vectors[labels == s].mean(axis=0) for s in styles])
-    renders = renderer.render(centroids, seed=args.seed + 2, per_condition=args.per_style)
+    renders = renderer.render(centroids, seed=args.seed + 2, per_condition=args.per_style, truncation=truncation)
     render_labels = np.repeat(np.asarray(styles, dtype=object), args.per_style)
     conditional = conditional_scores(judge, renders, render_labels, shape_judge)
     diversity = diversity_scores(judge, images, labels, renders, render_labels, per_class=args.per_style, seed=args.seed)
@@ -242,8 +246,9 @@ def judge_renders(images, labels, vectors, checkpoint: str, judges, args, grid_n
             "real_images": int((labels == style).sum()),
         }
     picks = rng.choice(len(vectors), size=min(args.n_eval, len(vectors)), replace=False)
-    fakes = renderer.render(vectors[picks], seed=args.seed + 1)
+    fakes = renderer.render(vectors[picks], seed=args.seed + 1, truncation=truncation)
     overall = {k: round(v, 4) for k, v in judge_scores(judge, images, fakes).items()}
+    overall["truncation"] = truncation if truncation is not None else renderer.config.get("render_truncation", 1.0)
     overall.update({k: round(v, 4) for k, v in pixel_scores(images, fakes, seed=args.seed).items()})
     overall["conditional_accuracy"] = round(conditional["conditional_accuracy"], 4)
     overall["shape_accuracy"] = round(conditional["shape_accuracy"], 4)
@@ -312,8 +317,17 @@ def main(argv=None) -> None:
         trained = train(store, name, n_steps, args.seed)
         log(f"trained in {trained['train_step_wall_seconds']}s wall, {trained['train_step_cpu_seconds']}s CPU")
         if load_config(name).image_size == size:
-            trained["renders"] = judge_renders(images, labels, vectors, trained["checkpoint"], judges[:2], args,
-                                               f"real-vs-render-{Path(name).stem}.png")
+            own = load_config(name).render_truncation
+            psis = ([float(v) for v in args.truncation.split(",")] if args.truncation
+                    else list(dict.fromkeys([own, 1.0])))
+            for i, psi in enumerate(psis):
+                suffix = "" if psi == own else f"-psi{psi:g}"
+                judged = judge_renders(images, labels, vectors, trained["checkpoint"], judges[:2], args,
+                                       f"real-vs-render-{Path(name).stem}{suffix}.png", truncation=psi)
+                if i == 0:
+                    trained["renders"] = judged
+                else:
+                    trained.setdefault("renders_at_truncation", {})[str(psi)] = judged
         result[role] = trained
     demo = result["demo"]
     if "reference" in result and args.reference_idle_seconds:

@@ -55,6 +55,7 @@ class GanConfig:
     z_every_block: bool = False     # fastgan: z also modulates every block's batch norm, not only the 4x4 input
     style_balance: float = 0.0      # 0: images drawn uniformly; 1: every style equally often (see trainer)
     d_steps: int = 1                # discriminator updates per generator update
+    render_truncation: float = 1.0  # psi with which renders are drawn (1: untruncated; see Renderer.render)
     steps: int = 5000               # default length of a run when neither --steps nor --minutes is given
     checkpoint_every: int = 500
     sample_every: int = 500
@@ -90,6 +91,8 @@ class GanConfig:
             raise ConfigError(f"GAN config {self.name!r}: cond_contrast_temperature must be positive")
         if not 0.0 <= self.ada_target < 1.0 or self.ada_kimg <= 0:
             raise ConfigError(f"GAN config {self.name!r}: ada_target must be in [0, 1) and ada_kimg positive")
+        if not 0.0 <= self.render_truncation <= 1.0:
+            raise ConfigError(f"GAN config {self.name!r}: render_truncation must be in [0, 1]")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"GAN config {self.name!r}: ema_decay must be in [0, 1)")
 

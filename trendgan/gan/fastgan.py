@@ -127,10 +127,13 @@ class FastGenerator(nn.Module):
         else:
             self.to_rgb = nn.ConvTranspose2d(last, 3, 4, stride=2, padding=1)
 
-    def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, cond: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """``truncation`` psi in [0, 1] (rendering only) scales the normalised z: z enters only through linear maps
+        (the stem and, with ``z_every_block``, the batch norms' scale and shift), so psi * z is the condition's mean
+        latent (z's mean is 0) plus psi times z's offset from it, StyleGAN's truncation trick taken at the input."""
         embed = self.embed(normalise(cond))
         # z on the sphere of radius sqrt(z_dim), as FastGAN and StyleGAN do: only its direction matters.
-        z = z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + 1e-8)
+        z = z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + 1e-8) * truncation
         h = self.stem(torch.cat([z, embed], dim=1)).view(z.shape[0], 2 * self.start_channels, 4, 4)
         if self.z_every_block:
             embed = torch.cat([embed, z], dim=1)

@@ -141,7 +141,9 @@ def evaluate_gan(store, run: str | None = None, n: int = 1000, metrics=None, see
         judged, judge_values = _judge_renders(store, renderer, judge, styles_run, image_ids, vectors, picks, seed)
         values.update(judge_values)
     add_metrics(store, GanRun(renderer.run), {"event": "evaluate", "at": utcnow(), "step": renderer.step,
-                                              "n": len(real), "seed": seed, **values, "judge": judged},
+                                              "n": len(real), "seed": seed,
+                                              "truncation": renderer.config.get("render_truncation", 1.0),
+                                              **values, "judge": judged},
                 command="evaluate-gan")
     return EvaluationResult(folder=renderer.run, step=renderer.step, encoder_key=renderer.encoder_key,
                             n_real=len(real), n_fake=len(fake), values=values, judge=judged)

@@ -106,9 +106,11 @@ class Generator(nn.Module):
             UpBlock(c_in, c_out, config.cond_embed, config.residual) for c_in, c_out in zip(widths, outs)
         )
 
-    def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, cond: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """``truncation`` psi in [0, 1] (rendering only): z enters only through the linear stem and its mean is 0, so
+        psi * z moves each render's latent toward the condition's mean latent (psi 0: the condition's mean render)."""
         embed = self.embed(normalise(cond))
-        h = self.stem(torch.cat([z, embed], dim=1)).view(z.shape[0], self.start_channels, 4, 4)
+        h = self.stem(torch.cat([z * truncation, embed], dim=1)).view(z.shape[0], self.start_channels, 4, 4)
         for block in self.blocks:
             h = block(h, embed)
         if self.residual:

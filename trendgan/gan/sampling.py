@@ -77,15 +77,23 @@ class Renderer:
         rng = torch.Generator().manual_seed(int(seed))
         return torch.randn(n, self.z_dim, generator=rng).to(self.device)
 
-    def render(self, conditions, seed: int = 0, per_condition: int = 1, batch_size: int = 64) -> np.ndarray:
+    def render(self, conditions, seed: int = 0, per_condition: int = 1, batch_size: int = 64,
+               truncation: float | None = None) -> np.ndarray:
         """Render ``per_condition`` images for each condition row.
 
         ``conditions``: array (N, cond_dim) or one vector (cond_dim,), in the encoder's space. Returns uint8
         (N * per_condition, H, W, 3), grouped by condition: rows ``i * per_condition ... (i + 1) * per_condition - 1``
         belong to condition ``i``. The same conditions, seed and per_condition give the same images.
+        ``truncation`` psi in [0, 1]: each render's latent moved toward the condition's mean latent (the truncation
+        trick; 1: untruncated, 0: the condition's one mean render): more typical renders of the condition at the
+        cost of their variety. None: the config's ``render_truncation`` (1 for checkpoints written before it).
         """
         import torch
 
+        if truncation is None:
+            truncation = float(self.config.get("render_truncation", 1.0))
+        if not 0.0 <= float(truncation) <= 1.0:
+            raise GanError(f"truncation must be between 0 and 1, got {truncation}")
         cond = self.check_conditions(conditions)
         cond = np.repeat(cond, int(per_condition), axis=0)
         z = self.noise(len(cond), seed)
@@ -93,7 +101,8 @@ class Renderer:
         out = []
         with torch.no_grad():
             for start in range(0, len(cond), batch_size):
-                images = self.generator(z[start : start + batch_size], cond_t[start : start + batch_size])
+                images = self.generator(z[start : start + batch_size], cond_t[start : start + batch_size],
+                                        truncation=float(truncation))
                 out.append(to_uint8(images))
         return np.concatenate(out) if out else np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
 
