@@ -27,6 +27,13 @@ def test_train_render_evaluate_from_the_command_line(store, gan_data, monkeypatc
     assert "blue block" in result.output and "rendered 2 images of 1 styles" in result.output
     more = runner.invoke(app, ["render", "--top", "5", "--per-style", "1", "--store", str(store.root)])
     assert more.exit_code == 0 and "adjusted: 2 of the 5 styles asked for" in more.output  # said, not silent
+    # --trend picks other labels: only the emerging style here, and an unknown label is one clean line
+    emerging = runner.invoke(app, ["render", "--trend", "emerging", "--per-style", "1", "--store", str(store.root)])
+    assert emerging.exit_code == 0 and "rendered 1 images of 1 styles" in emerging.output, emerging.output
+    every = runner.invoke(app, ["render", "--trend", "all", "--per-style", "1", "--store", str(store.root)])
+    assert every.exit_code == 0 and "rendered 2 images of 2 styles" in every.output, every.output
+    wrong = runner.invoke(app, ["render", "--trend", "trending", "--store", str(store.root)])
+    assert wrong.exit_code != 0 and "unknown trend trending" in wrong.output and "Traceback" not in wrong.output
 
     class Flat:  # any encoder into the 8-d test space will do for the CLI's plumbing
         def embed_images(self, images):

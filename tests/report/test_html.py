@@ -57,6 +57,17 @@ def test_leaderboards_show_real_thumbnails_and_renders(full_store, tmp_path):
     assert re.search(r'class="expected-change up">\+80%', board) and re.search(r'class="expected-change down">-50%', board)
 
 
+def test_a_style_without_a_render_says_which_command_draws_it(full_store, tmp_path):
+    index_path = next((full_store.root / "renders").glob("*/index.json"))
+    index = [entry for entry in json.loads(index_path.read_text()) if entry["style_id"] != 2]  # the stable one
+    index_path.write_text(json.dumps(index))
+    page = write_report(full_store, tmp_path / "r.html").read_text()
+    board = page.split('<section id="leaderboards">', 1)[1].split("</section>", 1)[0]
+    held = board.split('id="board-seasonal-stable"', 1)[1]
+    assert "not rendered: <code>trendgan render --trend all --top 4</code> draws every style" in held
+    assert "not rendered" not in board.split('id="board-seasonal-stable"', 1)[0]  # the others keep their renders
+
+
 def test_summary_says_back_hold_or_cut_for_the_stated_horizon_with_one_number_each(full_store, tmp_path):
     page = write_report(full_store, tmp_path / "r.html").read_text()
     summary = page.split('<section id="summary">', 1)[1].split("</section>", 1)[0]

@@ -39,19 +39,29 @@ def register(app: typer.Typer) -> None:
     @app.command("render")
     def render_command(
         forecast: Annotated[Optional[str], typer.Option("--forecast", help="Forecast run (default: the latest).", show_default=False)] = None,
-        top: Annotated[int, typer.Option("--top", help="How many emerging or rising styles to render (largest change first).")] = 5,
+        top: Annotated[int, typer.Option("--top", help="How many of the chosen styles to render (largest change first).")] = 5,
         per_style: Annotated[int, typer.Option("--per-style", help="Images per style.")] = 8,
+        trend: Annotated[Optional[list[str]], typer.Option("--trend", help="Render styles with this trend label (repeat it; default: emerging and rising), or 'all'. The report shows the latest render run, so ask for every label it should show: --trend all --top 20.", show_default=False)] = None,
         gan: Annotated[Optional[str], typer.Option("--gan", help="GAN run (default: the latest finished).", show_default=False)] = None,
         store: StoreOption = None,
         device: DeviceOption = "auto",
         seed: SeedOption = 0,
         quiet: QuietOption = False,
     ) -> None:
-        """Render the styles forecast to grow, from where each style's centroid is heading."""
+        """Render the styles forecast to grow (or those of the --trend labels asked for), from where each style's
+        centroid is heading."""
         setup(quiet)
         from trendgan.gan import render
+        from trendgan.forecast.labels import TRENDS
+        from trendgan.gan.renders import GROWING
 
-        result = render(store, forecast_run=forecast, top=top, per_style=per_style, seed=seed, gan_run=gan, device=device)
+        trends = TRENDS if trend and "all" in trend else tuple(trend or GROWING)
+        unknown = sorted(set(trends) - set(TRENDS))
+        if unknown:
+            raise typer.BadParameter(f"unknown trend {', '.join(unknown)}; use one of {', '.join(TRENDS)} or all",
+                                     param_hint="--trend")
+        result = render(store, forecast_run=forecast, top=top, per_style=per_style, seed=seed, gan_run=gan,
+                        device=device, trends=trends)
         if result.styles and not quiet:
             from rich.table import Table
 

@@ -583,7 +583,10 @@ def _leaderboard_row(view: _View, row: dict, renders: dict) -> str:
     if render is not None:
         look = '<span class="renders">' + "".join(_img(p, f"render of {name}") for p in render["files"][:4]) + "</span>"
     else:
-        look = '<span class="not-run">not rendered yet</span>'
+        # Render draws the styles to back by default; say how to draw this one too rather than "yet", which reads as
+        # work still pending. The page shows the latest render run only, so the command asks for every style.
+        command = f"trendgan render --trend all --top {len(view.calls)}"
+        look = f'<span class="not-run">not rendered: <code>{html.escape(command)}</code> draws every style</span>'
     return (f'<tr data-style-id="{html.escape(str(style_id), quote=True)}"><td>{view.style_cell(style_id)}</td>'
             f'<td class="expected-change {"up" if change >= 0 else "down"}">{fmt_change(change)}</td>'
             f'<td class="{"up" if not yoy < 0 else "down"}">{fmt_change(yoy)}</td>'
