@@ -31,7 +31,7 @@ DEMO_PIPELINE: dict[str, Any] = {
     "styles": {"k": 8, "period": "W"},
     "forecast": {"horizon": 13},
     "train": {"config": "proj-32", "steps": 900},
-    "render": {"top": 8, "per_style": 8, "trends": ["emerging", "rising", "declining"]},
+    "render": {"top": 8, "per_style": 8, "trends": ["emerging", "rising", "stable", "seasonal", "declining"]},
     "report": {"out": "{store}/reports/trend-report.html", "title": "Trend report: simulated garments demo"},
 }
 
