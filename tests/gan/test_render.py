@@ -66,6 +66,12 @@ def test_render_writes_growing_styles_with_index_and_grids(trained, gan_data):
             assert (again.folder / f).read_bytes() == (result.folder / f).read_bytes()
     top_one = render(trained, top=1, per_style=2, seed=1).styles
     assert [e["style_id"] for e in top_one] == [2]
+    # Other labels on request, "all" for every one; a label the forecast never gives is refused (a pipeline config
+    # reaches render() without the CLI)
+    assert [e["style_id"] for e in render(trained, per_style=1, trends=("declining",)).styles] == [1]
+    assert sorted(e["style_id"] for e in render(trained, per_style=1, trends=("all",)).styles) == [0, 1, 2]
+    with pytest.raises(GanError, match="unknown trend trending"):
+        render(trained, trends=("trending",))
 
 
 def test_render_trends_at_the_package_top_is_the_render_stage(trained, gan_data):

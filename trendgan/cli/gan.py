@@ -52,16 +52,10 @@ def register(app: typer.Typer) -> None:
         centroid is heading."""
         setup(quiet)
         from trendgan.gan import render
-        from trendgan.forecast.labels import TRENDS
         from trendgan.gan.renders import GROWING
 
-        trends = TRENDS if trend and "all" in trend else tuple(trend or GROWING)
-        unknown = sorted(set(trends) - set(TRENDS))
-        if unknown:
-            raise typer.BadParameter(f"unknown trend {', '.join(unknown)}; use one of {', '.join(TRENDS)} or all",
-                                     param_hint="--trend")
         result = render(store, forecast_run=forecast, top=top, per_style=per_style, seed=seed, gan_run=gan,
-                        device=device, trends=trends)
+                        device=device, trends=tuple(trend or GROWING))
         if result.styles and not quiet:
             from rich.table import Table
 

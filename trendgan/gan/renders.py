@@ -41,8 +41,9 @@ def render(
     device: str = "cpu",
     trends: tuple[str, ...] = GROWING,
 ) -> RenderResult:
-    """Render ``per_style`` images for each of the ``top`` styles labelled emerging or rising (largest expected
-    change first), conditioned on the style's centroid extrapolated to the forecast horizon.
+    """Render ``per_style`` images for each of the ``top`` styles labelled emerging or rising (or with the labels in
+    ``trends``; "all": every label), largest expected change first, conditioned on the style's centroid
+    extrapolated to the forecast horizon.
 
     Writes ``renders/<run>/``: ``style-<id>/<n>.png``, ``style-<id>.png`` (a grid), ``index.json`` (a list of
     {style_id, name, trend, change, confidence, files, grid}, paths relative to the run folder), ``metrics.jsonl``
@@ -54,6 +55,7 @@ def render(
     store.require()
     if top < 1 or per_style < 1:
         raise GanError("--top and --per-style must be at least 1")
+    trends = _trend_labels(trends)
     forecast = ForecastRun.open(store, forecast_run)
     styles_run = StylesRun.open(store, forecast.styles_run)
     styles, drift = styles_run.level_styles, styles_run.level_drift if styles_run.has_table("drift") else None  # --level
@@ -140,6 +142,17 @@ def _number(value):
     except (TypeError, ValueError):
         return None
     return value if np.isfinite(value) else None
+
+
+def _trend_labels(trends) -> tuple[str, ...]:
+    """The labels asked for, checked against the forecast's own; "all" stands for every one of them."""
+    from trendgan.forecast.labels import TRENDS
+
+    trends = TRENDS if "all" in trends else tuple(trends)
+    unknown = sorted(set(trends) - set(TRENDS))
+    if unknown:
+        raise GanError(f"unknown trend {', '.join(unknown)}; use one of {', '.join(TRENDS)} or all")
+    return trends
 
 
 def _growing_styles(labels, styles, trends, top: int) -> list[dict]:
