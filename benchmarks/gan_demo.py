@@ -248,7 +248,7 @@ def judge_renders(images, labels, vectors, checkpoint: str, judges, args, grid_n
     picks = rng.choice(len(vectors), size=min(args.n_eval, len(vectors)), replace=False)
     fakes = renderer.render(vectors[picks], seed=args.seed + 1, truncation=truncation)
     overall = {k: round(v, 4) for k, v in judge_scores(judge, images, fakes).items()}
-    overall["truncation"] = truncation if truncation is not None else renderer.config.get("render_truncation", 1.0)
+    overall["truncation"] = truncation if truncation is not None else renderer.truncation
     overall.update({k: round(v, 4) for k, v in pixel_scores(images, fakes, seed=args.seed).items()})
     overall["conditional_accuracy"] = round(conditional["conditional_accuracy"], 4)
     overall["shape_accuracy"] = round(conditional["shape_accuracy"], 4)

@@ -607,7 +607,7 @@ def run_fashion_mnist(args, device) -> dict:
             if args.save_generator:
                 save_generator(renderer, config, args.save_generator)
         picks = rng.choice(len(train_vectors), size=args.n_eval, replace=False)
-        own = float(renderer.config.get("render_truncation", 1.0))
+        own = renderer.truncation
         psis = [float(v) for v in args.truncation.split(",")] if args.truncation else list(dict.fromkeys([own, 1.0]))
         for i, psi in enumerate(psis):
             scores = score_renders(renderer, judge, train_vectors[picks], centroids, test_features, test_y, psi, args)

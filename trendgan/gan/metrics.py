@@ -142,7 +142,7 @@ def evaluate_gan(store, run: str | None = None, n: int = 1000, metrics=None, see
         values.update(judge_values)
     add_metrics(store, GanRun(renderer.run), {"event": "evaluate", "at": utcnow(), "step": renderer.step,
                                               "n": len(real), "seed": seed,
-                                              "truncation": renderer.config.get("render_truncation", 1.0),
+                                              "truncation": renderer.truncation,
                                               **values, "judge": judged},
                 command="evaluate-gan")
     return EvaluationResult(folder=renderer.run, step=renderer.step, encoder_key=renderer.encoder_key,

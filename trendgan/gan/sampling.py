@@ -77,6 +77,12 @@ class Renderer:
         rng = torch.Generator().manual_seed(int(seed))
         return torch.randn(n, self.z_dim, generator=rng).to(self.device)
 
+    @property
+    def truncation(self) -> float:
+        """The psi renders are drawn with unless asked otherwise: the config's ``render_truncation`` (1, untruncated,
+        for checkpoints written before the field)."""
+        return float(self.config.get("render_truncation", 1.0))
+
     def render(self, conditions, seed: int = 0, per_condition: int = 1, batch_size: int = 64,
                truncation: float | None = None) -> np.ndarray:
         """Render ``per_condition`` images for each condition row.
@@ -90,9 +96,8 @@ class Renderer:
         """
         import torch
 
-        if truncation is None:
-            truncation = float(self.config.get("render_truncation", 1.0))
-        if not 0.0 <= float(truncation) <= 1.0:
+        truncation = self.truncation if truncation is None else float(truncation)
+        if not 0.0 <= truncation <= 1.0:
             raise GanError(f"truncation must be between 0 and 1, got {truncation}")
         cond = self.check_conditions(conditions)
         cond = np.repeat(cond, int(per_condition), axis=0)
@@ -102,7 +107,7 @@ class Renderer:
         with torch.no_grad():
             for start in range(0, len(cond), batch_size):
                 images = self.generator(z[start : start + batch_size], cond_t[start : start + batch_size],
-                                        truncation=float(truncation))
+                                        truncation=truncation)
                 out.append(to_uint8(images))
         return np.concatenate(out) if out else np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
 
