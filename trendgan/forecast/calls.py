@@ -440,7 +440,10 @@ def call_temperature(images) -> np.ndarray | None:
     month 0.785 -> 0.660 became 0.783 -> 0.829 (and 0.5-0.7: 0.60 -> 0.49 became 0.60 -> 0.56), 50 a month 0.812 ->
     0.752 became 0.801 -> 0.798; a feed of 5 a week (65 images, where the weekly optimum was 1.35, as the monthly's
     1.40 at 60: images, not the period, set it) 0.787 -> 0.678 became 0.787 -> 0.852; from 250 images up (a feed of
-    20 a week, 100 or 160 a month) nothing changes. Not fixed by it: the power corpora's steady movers at 10-20 % a
+    20 a week, 100 or 160 a month) nothing changes. Measured afterwards on the benchmark's own seeds 0-29
+    (benchmarks/trend_calls.py --part sim --volumes 20,160): monthly calls at 0.7-0.9 on the standard mix 0.794 ->
+    0.676 became 0.782 -> 0.748 (the feed of 20 alone 0.788 -> 0.683 became 0.761 -> 0.783), on the power corpora
+    0.784 -> 0.595 became 0.801 -> 0.772; weekly unchanged (0.824 -> 0.867). Not fixed by it: the power corpora's steady movers at 10-20 % a
     year (truths at the rule's 10 % bar) from 300-480 images, right 0.65-0.66 at 0.81.
 
     Tried and dropped: letting monthly calls learn the calibration from backtests with one season of history before
