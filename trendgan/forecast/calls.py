@@ -442,9 +442,14 @@ def call_temperature(images) -> np.ndarray | None:
     1.40 at 60: images, not the period, set it) 0.787 -> 0.678 became 0.787 -> 0.852; from 250 images up (a feed of
     20 a week, 100 or 160 a month) nothing changes. Measured afterwards on the benchmark's own seeds 0-29
     (benchmarks/trend_calls.py --part sim --volumes 20,160): monthly calls at 0.7-0.9 on the standard mix 0.794 ->
-    0.676 became 0.782 -> 0.748 (the feed of 20 alone 0.788 -> 0.683 became 0.761 -> 0.783), on the power corpora
-    0.784 -> 0.595 became 0.801 -> 0.772; weekly unchanged (0.824 -> 0.867). Not fixed by it: the power corpora's steady movers at 10-20 % a
-    year (truths at the rule's 10 % bar) from 300-480 images, right 0.65-0.66 at 0.81.
+    0.676 became 0.782 -> 0.748 (the feed of 20 alone, through trend_calls directly: 0.788 -> 0.683 became 0.761 ->
+    0.783), on the power corpora 0.784 -> 0.595 became 0.801 -> 0.772; weekly unchanged (0.824 -> 0.867).
+
+    Not fixed by it: from 300-480 images (a feed of 100-160 a month) the power corpora's calls at 0.7-0.9 stay right
+    0.65-0.66 of the time at 0.81, all of it at 10-20 % a year, at the rule's bar: there the true label is itself a
+    coin toss (a 15 % mover's true label is a move 0.6 of the time, a 10 % one's 0.2), and a 20 % riser, true label
+    rising 0.94 of the time, was called "stable" at about 0.81 in 52 of 94 such calls (seeds 1000-1199, a feed of 160
+    a month). A temperature by the images cannot see that (not tried: a map by the size of the called move).
 
     Tried and dropped: letting monthly calls learn the calibration from backtests with one season of history before
     the origin (seeds 1000-1099): the riser from 20 of its images a month was found 0.58 instead of 0.88, flat and
