@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from trendgan.errors import GanError, StageNotRunError
-from trendgan.gan.renders import extrapolate_centroid, render, style_seed
+from trendgan.gan.renders import extrapolate_centroid, member_conditions, render, style_seed
 from trendgan.gan.sampling import load_generator
 from trendgan.gan.train import train_gan
 from trendgan.runs import RenderRun
@@ -103,3 +103,80 @@ def test_extrapolation_follows_the_drift_and_falls_back_when_short():
     assert ahead == pytest.approx(expected / np.linalg.norm(expected), abs=1e-5)
     assert extrapolate_centroid(periods[:2], [4, 4], centroids[:2], horizon=3) is None
     assert style_seed(0, 1) != style_seed(0, 2) and style_seed(0, 1) == style_seed(0, 1)
+
+
+def _unit_rows(a):
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def test_member_conditions_are_the_styles_own_images():
+    rng = np.random.default_rng(0)
+    members = _unit_rows(np.array([1.0, 0, 0, 0]) + rng.normal(0, 0.2, (40, 4)))
+    conditions = member_conditions(members, 6, seed=3)
+    assert conditions.shape == (6, 4) and np.allclose(np.linalg.norm(conditions, axis=1), 1.0)
+    # each condition is one of the style's images (not an average of them), and six different ones
+    match = np.abs(conditions[:, None, :] - members[None, :, :]).max(axis=2).min(axis=1)
+    assert (match < 1e-6).all()
+    assert len(np.unique(conditions.round(6), axis=0)) == 6
+    assert np.array_equal(conditions, member_conditions(members, 6, seed=3))
+    # fewer images than renders: every image is used, then they repeat (z still differs per render)
+    few = member_conditions(members[:3], 7, seed=0)
+    assert len(np.unique(few.round(6), axis=0)) == 3 and few.shape == (7, 4)
+    # a one-image style renders that image's vector every time
+    assert np.allclose(member_conditions(members[:1], 4), np.repeat(members[:1], 4, axis=0))
+    # the drift shift moves every pick by the same vector before it is scaled to unit length
+    shift = np.array([0, 0, 0, 0.5])
+    assert np.allclose(member_conditions(members, 6, seed=3, shift=shift), _unit_rows(conditions + shift))
+    with pytest.raises(GanError):
+        member_conditions(members[:0], 3)
+
+
+def test_render_at_members_keeps_the_drift_and_repeats_for_a_seed(trained, gan_data):
+    from trendgan.embed import load_vectors
+
+    ids, vectors = load_vectors(trained)
+    style = np.argmax(vectors[:, :3], axis=1)
+    owner = np.where(style == 2, -1, style)  # style 2 has no image: it falls back to its centroid
+    owner[np.flatnonzero(style == 1)[1:]] = -1  # style 1 keeps one image
+    assignments = pd.DataFrame({"image_id": ids, "style_id": owner})
+    gan_data.build_styles_and_forecast(trained, {0: "rising", 1: "rising", 2: "emerging"}, assignments=assignments)
+    result = render(trained, top=3, per_style=4, seed=1, conditions="members")
+    index = {e["style_id"]: e for e in json.loads((result.folder / "index.json").read_text())}
+    assert {s: e["condition"] for s, e in index.items()} == {
+        0: "members+extrapolated", 1: "members+extrapolated", 2: "extrapolated"}
+    assert set(index[0]) == set(json.loads((render(trained, top=3, per_style=4, seed=1).folder /
+                                            "index.json").read_text())[0])  # index.json keeps its format
+    again = render(trained, top=3, per_style=4, seed=1, conditions="members")
+    for entry in index.values():
+        for f in entry["files"]:
+            assert (again.folder / f).read_bytes() == (result.folder / f).read_bytes()
+
+    # The renders are the style's own images moved along its drift (the extrapolated centroid minus the centroid).
+    renderer = load_generator(trained)
+
+    def expected(style, shifted=True):
+        drift = pd.DataFrame(list(_drift_rows(style)))
+        heading = extrapolate_centroid(drift["ds"], drift["count"], np.stack(drift["centroid"]), horizon=4)
+        shift = heading - np.eye(8)[style] if shifted else None
+        return renderer.render(member_conditions(vectors[owner == style], 4, seed=style_seed(1, style), shift=shift),
+                               seed=style_seed(1, style))
+
+    def drawn(style):
+        from PIL import Image
+
+        return np.stack([np.asarray(Image.open(result.folder / f).convert("RGB")) for f in index[style]["files"]])
+
+    assert np.array_equal(drawn(0), expected(0)) and not np.array_equal(drawn(0), expected(0, shifted=False))
+    # a one-image style: four renders of that image's vector (moved along its drift), z differs
+    assert np.array_equal(drawn(1), expected(1)) and len(np.unique(drawn(1).reshape(4, -1), axis=0)) > 1
+    with pytest.raises(GanError, match="unknown conditions"):
+        render(trained, conditions="mean")
+
+
+def _drift_rows(style: int = 0, periods: int = 6):
+    """Style ``style``'s drift as build_styles_and_forecast writes it."""
+    for p in range(periods):
+        moved = np.eye(8)[style].copy()
+        moved[3] = 0.05 * p
+        yield {"ds": pd.Timestamp("2026-01-05") + pd.Timedelta(weeks=p), "count": 4,
+               "centroid": moved / np.linalg.norm(moved)}
