@@ -62,9 +62,8 @@ def build_store(store, per_style: int = 8, seed: int = 0):
     return np.stack(vectors)
 
 
-def build_styles_and_forecast(store, labels: dict[int, str], periods: int = 6, assignments=None):
-    """A styles run (styles, drift, and ``assignments`` when given: a frame of image_id, style_id) and a forecast
-    run (labels) written through trendgan.runs, as the stages do."""
+def build_styles_and_forecast(store, labels: dict[int, str], periods: int = 6):
+    """A styles run (styles, drift) and a forecast run (labels) written through trendgan.runs, as the stages do."""
     import pandas as pd
 
     from trendgan.runs import ForecastRun, StylesRun, start_run
@@ -83,8 +82,6 @@ def build_styles_and_forecast(store, labels: dict[int, str], periods: int = 6, a
             "size": [8] * 3, "share": [1 / 3] * 3, "centroid": [c.tolist() for c in centroids],
         }))
         styles.write_table("drift", pd.DataFrame(drift))
-        if assignments is not None:
-            styles.write_table("assignments", assignments)
 
     with start_run(store, ForecastRun, settings={"horizon": 4}, inputs={"styles_run": styles.name}) as forecast:
         forecast.write_table("labels", pd.DataFrame({

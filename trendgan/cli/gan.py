@@ -43,7 +43,6 @@ def register(app: typer.Typer) -> None:
         per_style: Annotated[int, typer.Option("--per-style", help="Images per style.")] = 8,
         trend: Annotated[Optional[list[str]], typer.Option("--trend", help="Render styles with this trend label (repeat it; default: emerging and rising), or 'all'. The report shows the latest render run, so ask for every label it should show: --trend all --top 20.", show_default=False)] = None,
         gan: Annotated[Optional[str], typer.Option("--gan", help="GAN run (default: the latest finished).", show_default=False)] = None,
-        conditions: Annotated[str, typer.Option("--conditions", help="What each style's images are conditioned on: centroid (its centroid, extrapolated along its drift; z varies) or members (a different one of its own images for each render, moved along the same drift).")] = "centroid",
         store: StoreOption = None,
         device: DeviceOption = "auto",
         seed: SeedOption = 0,
@@ -56,7 +55,7 @@ def register(app: typer.Typer) -> None:
         from trendgan.gan.renders import GROWING
 
         result = render(store, forecast_run=forecast, top=top, per_style=per_style, seed=seed, gan_run=gan,
-                        device=device, trends=tuple(trend or GROWING), conditions=conditions)
+                        device=device, trends=tuple(trend or GROWING))
         if result.styles and not quiet:
             from rich.table import Table
 
