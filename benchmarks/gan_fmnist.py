@@ -49,7 +49,7 @@ buys the look-alike classes' accuracy with recall and never draws a shirt.
 
 Renders at a class's members instead of its centroid (session gan6; the hypothesis: a centroid of an overlapping
 class is an average that sits where the neighbour's images are, so render at the class's own images). One proj-32
-generator, 10 CPU minutes, 5,020 steps, seed 0 (load 1.3 -> 3.3 while training), scored with --load-generator
+generator (before cond_standardise), 10 CPU minutes, 5,020 steps, seed 0 (load 1.3 -> 3.3 while training), scored with --load-generator
 --member-k 100 --member-k 8 (load 3.7 -> 3.9), the same z for all three: conditional accuracy at the centroids
 0.849 (Coat 0.58, Sandal 0.86, Shirt 0.20, Sneaker 0.88, every other class >= 0.98), FD of those renders 21.7,
 diversity ratio 0.67; at 8 members per class 0.728 (Shirt 0.22, Coat 0.51, Sneaker 0.64), FD 6.7, diversity 1.12,
