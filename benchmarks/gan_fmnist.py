@@ -49,15 +49,16 @@ buys the look-alike classes' accuracy with recall and never draws a shirt.
 
 Renders at a class's members instead of its centroid (session gan6; the hypothesis: a centroid of an overlapping
 class is an average that sits where the neighbour's images are, so render at the class's own images). One proj-32
-generator (before cond_standardise), 10 CPU minutes, 5,020 steps, seed 0 (load 1.3 -> 3.3 while training), scored with --load-generator
---member-k 100 --member-k 8 (load 3.7 -> 3.9), the same z for all three: conditional accuracy at the centroids
-0.849 (Coat 0.58, Sandal 0.86, Shirt 0.20, Sneaker 0.88, every other class >= 0.98), FD of those renders 21.7,
-diversity ratio 0.67; at 8 members per class 0.728 (Shirt 0.22, Coat 0.51, Sneaker 0.64), FD 6.7, diversity 1.12,
-while the judge calls 96 % of those 80 member images right; at 100 members 0.647 (Shirt 0.20), FD 6.8, diversity
-1.23, members themselves 89 %. Member renders vary (dark and white tops, totes and clutches, heeled and flat boots in
-one column of the grid, where the centroid's column repeats one garment) and sit nearer the real distribution, but
-a render at a member of an overlapping class is drawn as the neighbour more often than the member is one: the
-condition does not pin the class, so ``trendgan render`` keeps the centroid (its docstring has the demo's figures).
+generator (before cond_standardise), 10 CPU minutes, 5,020 steps, seed 0 (load 1.3 -> 3.3 while training), scored
+with --load-generator --member-k 100 --member-k 8 (load 3.7 -> 3.9), the same z for all three: conditional accuracy
+at the centroids 0.849 (Coat 0.58, Sandal 0.86, Shirt 0.20, Sneaker 0.88, every other class >= 0.98), FD of those
+renders 21.7, diversity ratio 0.67; at 8 members per class 0.728 (Shirt 0.22, Coat 0.51, Sneaker 0.64), FD 6.7,
+diversity 1.12, while the judge calls 96 % of those 80 member images right; at 100 members 0.647 (Shirt 0.20), FD
+6.8, diversity 1.23, members themselves 89 %. Member renders vary (dark and white tops, totes and clutches, heeled
+and flat boots in one column of the grid, where the centroid's column repeats one garment) and sit nearer the real
+distribution, but a render at a member of an overlapping class is drawn as the neighbour more often than the member
+is one: the condition does not pin the class, so ``trendgan render`` keeps the centroid (``member_conditions`` has
+the demo's figures).
 
 Style centroids (configs with ``cond_centroid`` > 0, ``--centroids``): the product trains a share of its steps at
 each image's style centroid from the styles stage. Fashion-MNIST has no styles run, so k-means on the condition
