@@ -24,7 +24,8 @@ estimated as 85 s x the ratio of the two runs' CPU seconds.
 Sharing a busy CPU (--load-test): a fixed number of training steps three times: no extra load; N busy processes
 with torch's default threads (what training did before); the same load with threads sized to the free cores.
 
-Renders at a style's members against its centroid (session gan6, k = 8 and 100, same checkpoint and z): seed 0
+Renders at a style's members against its centroid (session gan6, proj-32 before cond_standardise, k = 8 and 100,
+the same checkpoint and z): seed 0
 (load 2.4-3.7): judge accuracy 1.0 / 0.995 / 0.9875, luminance judge 0.605 / 0.605 / 0.599, FD of the style renders
 to the real images 58.1 / 48.5 / 48.1, diversity ratio 0.70 / 0.98 / 1.07 (centroid / 8 / 100 members); seed 1
 (load 3.0-3.9): 0.98 / 0.971 / 0.976, luminance 0.863 / 0.834 / 0.811, FD 97.4 / 66.2 / 64.7, diversity 0.71 / 1.04
