@@ -72,6 +72,10 @@ catalogue photos are already padded product shots (the centre crop trims 12.5 % 
 item to fill the frame removes its size, which itself tells types apart. Flips cost 1.8-2x the encoder time for no
 gain. Neither was kept: a recipe option that does not help would also have to be carried by every later query
 embedding (restyle, naming, GAN metrics) to stay consistent with the store.
+
+Other vectors from the same network (GeM or max pooling, the ImageNet head's outputs or mid-level stages appended)
+were measured too, on the sample and through this stage: none moved the targets beyond rerun noise; the tables are
+in ``trendgan/embed/effnet.py``'s docstring.
 """
 
 from __future__ import annotations
