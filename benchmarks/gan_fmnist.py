@@ -11,7 +11,15 @@ against it (proj-* configs train against EfficientNet-Lite0 features). Scores, a
 - conditional_accuracy (trendgan): the judge's accuracy on renders conditioned on each class's centroid;
 - frechet_distance_centroid_renders (trendgan): the same distance for those renders (10 conditions, z varies);
 - diversity (trendgan): per class, the mean pairwise distance of those renders in the judge's features beside the
-  same for as many test images of the class; the ratio is near 0 when the generator ignores z.
+  same for as many test images of the class; the ratio is near 0 when the generator ignores z
+  (``trendgan.gan.judge.diversity_scores``; before session gan6 a twin of it here drew another sample of the test
+  images: 0.6724 then, 0.6688 now, for the same renders);
+- own_vector_accuracy (trendgan): the judge's accuracy on the renders of training images' own vectors (the FD's
+  renders) against each image's class;
+- member_renders (trendgan, per k of --member-k, default k = --per-class): the centroid renders' figures for renders
+  at k members of each class instead (``trendgan.gan.renders.member_conditions``: k-means sub-centres of the class's
+  training vectors, the image nearest each, cycled to --per-class renders with the centroid renders' z), beside
+  ``member_images_judge_accuracy``, the judge on those member images themselves.
 
 Conditions (--encoder): ``pca`` is a PCA of the pixels (fitted on the training images, L2-normalised, --pca-dims),
 a cheap stand-in for the store's image encoder; ``effnet`` is effnet-lite0, the product's offline encoder, each image
@@ -38,6 +46,19 @@ accuracy 0.845 / 0.852 / 0.874 / 0.891 / 0.90 / 0.90 (Shirt 0.09 falling to 0, e
 precision 0.75 / 0.80 / 0.84 / 0.87 / 0.90 / 0.90, recall 0.62 / 0.55 / 0.44 / 0.31 / 0.19 / 0.15 and FD 4.3 / 4.9 /
 6.1 / 7.5 / 8.7 / 9.3 (the fully connected baseline, 10 CPU minutes: FD 22.0, so ratios 0.19 to 0.42): truncation
 buys the look-alike classes' accuracy with recall and never draws a shirt.
+
+Renders at a class's members instead of its centroid (session gan6; the hypothesis: a centroid of an overlapping
+class is an average that sits where the neighbour's images are, so render at the class's own images). One proj-32
+generator (before cond_standardise), 10 CPU minutes, 5,020 steps, seed 0 (load 1.3 -> 3.3 while training), scored
+with --load-generator --member-k 100 --member-k 8 (load 3.7 -> 3.9), the same z for all three: conditional accuracy
+at the centroids 0.849 (Coat 0.58, Sandal 0.86, Shirt 0.20, Sneaker 0.88, every other class >= 0.98), FD of those
+renders 21.7, diversity ratio 0.67; at 8 members per class 0.728 (Shirt 0.22, Coat 0.51, Sneaker 0.64), FD 6.7,
+diversity 1.12, while the judge calls 96 % of those 80 member images right; at 100 members 0.647 (Shirt 0.20), FD
+6.8, diversity 1.23, members themselves 89 %. Member renders vary (dark and white tops, totes and clutches, heeled
+and flat boots in one column of the grid, where the centroid's column repeats one garment) and sit nearer the real
+distribution, but a render at a member of an overlapping class is drawn as the neighbour more often than the member
+is one: the condition does not pin the class, so ``trendgan render`` keeps the centroid (``member_conditions`` has
+the demo's figures).
 
 Style centroids (configs with ``cond_centroid`` > 0, ``--centroids``): the product trains a share of its steps at
 each image's style centroid from the styles stage. Fashion-MNIST has no styles run, so k-means on the condition
@@ -117,6 +138,9 @@ def parse_args(argv=None):
     p.add_argument("--judge-epochs", type=int, default=2, help="epochs of the judge classifier")
     p.add_argument("--n-eval", type=int, default=5000, help="generated images per model for the Frechet distance")
     p.add_argument("--per-class", type=int, default=100, help="renders per class centroid for conditional accuracy")
+    p.add_argument("--member-k", type=int, action="append", default=[],
+                   help="also score renders at k members of each class (trendgan.gan.renders.member_conditions, "
+                        "cycled to --per-class renders); repeatable; default: k = --per-class")
     p.add_argument("--max-photos", type=int, default=0, help="products: use only the first N photos (0: all)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda")
     p.add_argument("--threads", type=int, default=0,
@@ -427,13 +451,19 @@ def train_trendgan(images, conditions, config, minutes: float, seed: int, device
                       "cpu_seconds": round(cpu_seconds, 1), "images_per_s": round(summary["images_per_s"], 1)}
 
 
-def score_renders(renderer, judge, vectors, centroids, test_features, test_y, truncation: float, args) -> dict:
+def score_renders(renderer, judge, train_x, train_vectors, train_y, picks, centroids, test_x, test_y, test_features,
+                  truncation: float, args) -> dict:
     """trendgan's figures at one truncation psi: FD / precision / recall / IS of renders conditioned on training
-    images' own vectors, and conditional accuracy (overall and per class), FD and diversity of centroid renders."""
+    images' own vectors (and the judge's accuracy on them against each image's class), conditional accuracy
+    (overall and per class), FD and diversity of centroid renders, and the same for member renders."""
     from trendgan.gan.metrics import frechet_distance
 
-    fakes = from_gan_images(renderer.render(vectors, seed=args.seed + 1, truncation=truncation))
+    fakes = from_gan_images(renderer.render(train_vectors[picks], seed=args.seed + 1, truncation=truncation))
     info = {"truncation": truncation, **judge_scores(judge, fakes, test_features)}
+    # A render of one real training image's vector, judged against that image's class: how well the generator
+    # draws a class where its images are, beside the centroid renders below.
+    info["own_vector_accuracy"] = round(float((judge_features_and_predictions(judge, fakes)[1] ==
+                                               train_y[picks]).mean()), 4)
     renders = from_gan_images(renderer.render(centroids, seed=args.seed + 2, per_condition=args.per_class,
                                               truncation=truncation))
     render_features, predicted = judge_features_and_predictions(judge, renders)
@@ -448,11 +478,57 @@ def score_renders(renderer, judge, vectors, centroids, test_features, test_y, tr
     # The FD above conditions on 5,000 training images' own vectors, each close to one image; this one draws the
     # renders from only the 10 class centroids, so the spread within a class comes from z alone.
     info["frechet_distance_centroid_renders"] = round(frechet_distance(render_features, test_features), 3)
-    info.update(class_diversity(render_features, truth, test_features, test_y, args.per_class, args.seed))
+    info.update(class_diversity(judge, renders, truth, test_x, test_y, args.per_class, args.seed))
     grid = renders.reshape(10, args.per_class, 28, 28)[:, :10].transpose(1, 0, 2, 3).reshape(-1, 28, 28)
     suffix = "" if truncation == 1.0 else f"-psi{truncation:g}"
     info["grid"] = save_grid(grid, args.out / f"trendgan{suffix}.png")  # one column per class, 10 renders each
+    info["member_renders"] = score_member_renders(renderer, judge, train_x, train_vectors, train_y, test_x, test_y,
+                                                  test_features, truncation, args)
     return info
+
+
+def score_member_renders(renderer, judge, train_x, train_vectors, train_y, test_x, test_y, test_features,
+                         truncation: float, args) -> dict:
+    """The figures of the centroid renders for renders at each class's members instead (what ``trendgan render
+    --conditions members`` does for a style), for each k of --member-k: per class, k conditions from
+    ``trendgan.gan.renders.member_conditions`` on the class's training vectors (k-means sub-centres inside the class,
+    the training image nearest each), cycled to --per-class renders with the same z as the centroid renders. The
+    classes stand in for styles that recover them exactly, an upper bound the product's clustered styles do not
+    have. ``member_images_judge_accuracy``: the judge on the real training images whose vectors are the conditions
+    (what a render that reproduced its member would score)."""
+    from trendgan.gan.metrics import frechet_distance
+    from trendgan.gan.renders import member_conditions
+
+    out = {}
+    for k in args.member_k or [args.per_class]:
+        conditions, images = [], []
+        for c in range(10):
+            mine = np.flatnonzero(train_y == c)
+            picked = member_conditions(train_vectors[mine], k, seed=args.seed + c)[np.resize(np.arange(k), args.per_class)]
+            conditions.append(picked)
+            units = train_vectors[mine] / np.linalg.norm(train_vectors[mine], axis=1, keepdims=True)
+            images.append(train_x[mine[np.argmax(picked @ units.T, axis=1)]])  # the member each condition is
+        renders = from_gan_images(renderer.render(np.concatenate(conditions).astype(np.float32), seed=args.seed + 2,
+                                                  truncation=truncation))
+        features, predicted = judge_features_and_predictions(judge, renders)
+        truth = np.repeat(np.arange(10), args.per_class)
+        real_predicted = judge_features_and_predictions(judge, np.concatenate(images))[1]
+        info = {"members_per_class": k,
+                "conditional_accuracy": round(float((predicted == truth).mean()), 4),
+                "conditional_accuracy_per_class": {CLASSES[c]: round(float((predicted[truth == c] == c).mean()), 3)
+                                                   for c in range(10)},
+                "member_images_judge_accuracy": round(float((real_predicted == truth).mean()), 4),
+                "member_images_judge_accuracy_per_class": {
+                    CLASSES[c]: round(float((real_predicted[truth == c] == c).mean()), 3) for c in range(10)},
+                "renders_called": {CLASSES[c]: {CLASSES[j]: int(n) for j, n in enumerate(
+                    np.bincount(predicted[truth == c], minlength=10)) if n and j != c} for c in range(10)},
+                "frechet_distance": round(frechet_distance(features, test_features), 3)}
+        info.update(class_diversity(judge, renders, truth, test_x, test_y, args.per_class, args.seed))
+        grid = renders.reshape(10, args.per_class, 28, 28)[:, :10].transpose(1, 0, 2, 3).reshape(-1, 28, 28)
+        suffix = "" if truncation == 1.0 else f"-psi{truncation:g}"
+        info["grid"] = save_grid(grid, args.out / f"trendgan-members{k}{suffix}.png")
+        out[str(k)] = info
+    return out
 
 
 def save_generator(renderer, config, path: Path) -> None:
@@ -492,19 +568,28 @@ def centroid_neighbour_purity(vectors: np.ndarray, labels: np.ndarray, centroids
     return {"mean": round(float(np.mean(list(purity.values()))), 4), "per_class": purity}
 
 
-def class_diversity(render_features, render_labels, real_features, real_labels, per_class: int, seed: int) -> dict:
-    """Per class: mean pairwise judge-feature distance of the centroid's renders, of as many real test images of
-    the class, and their ratio (0: one garment repeated, whatever z; 1: as varied as the real class)."""
-    from trendgan.gan.judge import mean_pairwise_distance
+class JudgeFeatures:
+    """The Fashion-MNIST judge behind the ``features`` call ``trendgan.gan.judge``'s diversity functions make."""
 
-    rng = np.random.default_rng(seed)
-    per = {}
-    for c in range(10):
-        real = real_features[rng.choice(np.flatnonzero(real_labels == c), size=per_class, replace=False)]
-        fake, truth = mean_pairwise_distance(render_features[render_labels == c]), mean_pairwise_distance(real)
-        per[CLASSES[c]] = {"renders": round(fake, 3), "real": round(truth, 3), "ratio": round(fake / truth, 3)}
-    return {"diversity_ratio": round(float(np.mean([v["ratio"] for v in per.values()])), 4),
-            "diversity_per_class": per}
+    def __init__(self, judge):
+        self.judge = judge
+
+    def features(self, grey28: np.ndarray) -> np.ndarray:
+        return judge_features_and_predictions(self.judge, grey28)[0]
+
+
+def class_diversity(judge, renders, render_labels, real, real_labels, per_class: int, seed: int) -> dict:
+    """Per class: mean pairwise judge-feature distance of renders, of as many real test images of the class, and
+    their ratio (0: one garment repeated, whatever z; 1: as varied as the real class); computed by
+    ``trendgan.gan.judge.diversity_scores`` on the grey 28 px images."""
+    from trendgan.gan.judge import diversity_scores
+
+    names = np.asarray(CLASSES, dtype=object)
+    scores = diversity_scores(JudgeFeatures(judge), real, names[real_labels], renders, names[render_labels],
+                              per_class=per_class, seed=seed)
+    per = {c: {"renders": round(scores["diversity_renders"][c], 3), "real": round(scores["diversity_real"][c], 3),
+               "ratio": round(scores["diversity_ratio_per_class"][c], 3)} for c in CLASSES}
+    return {"diversity_ratio": round(float(scores["diversity_ratio"]), 4), "diversity_per_class": per}
 
 
 def judge_scores(judge, fakes: np.ndarray, test_features: np.ndarray) -> dict:
@@ -610,14 +695,16 @@ def run_fashion_mnist(args, device) -> dict:
         own = renderer.truncation
         psis = [float(v) for v in args.truncation.split(",")] if args.truncation else list(dict.fromkeys([own, 1.0]))
         for i, psi in enumerate(psis):
-            scores = score_renders(renderer, judge, train_vectors[picks], centroids, test_features, test_y, psi, args)
+            scores = score_renders(renderer, judge, train_x, train_vectors, train_y, picks, centroids, test_x, test_y,
+                                   test_features, psi, args)
             if i == 0:
                 info.update(scores)  # the first psi's figures stay where earlier runs had them
             else:
                 info.setdefault("truncated", {})[str(psi)] = scores
         result["trendgan"] = info
         log(f"trendgan: FD {info['frechet_distance']}, conditional accuracy {info['conditional_accuracy']}, "
-            f"diversity ratio {info['diversity_ratio']}")
+            f"diversity ratio {info['diversity_ratio']}; member renders (k: accuracy, diversity ratio): "
+            f"{ {k: (m['conditional_accuracy'], m['diversity_ratio']) for k, m in info['member_renders'].items()} }")
 
     if not args.skip_baseline:
         log(f"training the fully connected baseline for {result['budget_per_model']}")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from trendgan.errors import GanError, StageNotRunError
-from trendgan.gan.renders import extrapolate_centroid, render, style_seed
+from trendgan.gan.renders import extrapolate_centroid, member_conditions, render, style_seed
 from trendgan.gan.sampling import load_generator
 from trendgan.gan.train import train_gan
 from trendgan.runs import RenderRun
@@ -103,3 +103,29 @@ def test_extrapolation_follows_the_drift_and_falls_back_when_short():
     assert ahead == pytest.approx(expected / np.linalg.norm(expected), abs=1e-5)
     assert extrapolate_centroid(periods[:2], [4, 4], centroids[:2], horizon=3) is None
     assert style_seed(0, 1) != style_seed(0, 2) and style_seed(0, 1) == style_seed(0, 1)
+
+
+def _unit_rows(a):
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def test_member_conditions_are_the_styles_own_images():
+    rng = np.random.default_rng(0)
+    members = _unit_rows(np.array([1.0, 0, 0, 0]) + rng.normal(0, 0.2, (40, 4)))
+    conditions = member_conditions(members, 6, seed=3)
+    assert conditions.shape == (6, 4) and np.allclose(np.linalg.norm(conditions, axis=1), 1.0)
+    # each condition is one of the style's images (not an average of them), and six different ones
+    match = np.abs(conditions[:, None, :] - members[None, :, :]).max(axis=2).min(axis=1)
+    assert (match < 1e-6).all()
+    assert len(np.unique(conditions.round(6), axis=0)) == 6
+    assert np.array_equal(conditions, member_conditions(members, 6, seed=3))
+    # fewer images than renders: every image is used, then they repeat (z still differs per render)
+    few = member_conditions(members[:3], 7, seed=0)
+    assert len(np.unique(few.round(6), axis=0)) == 3 and few.shape == (7, 4)
+    # a one-image style renders that image's vector every time
+    assert np.allclose(member_conditions(members[:1], 4), np.repeat(members[:1], 4, axis=0))
+    # the drift shift moves every pick by the same vector before it is scaled to unit length
+    shift = np.array([0, 0, 0, 0.5])
+    assert np.allclose(member_conditions(members, 6, seed=3, shift=shift), _unit_rows(conditions + shift))
+    with pytest.raises(GanError):
+        member_conditions(members[:0], 3)

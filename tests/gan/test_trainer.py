@@ -210,3 +210,42 @@ def test_style_balance_draws_a_small_style_as_often_as_a_large_one():
     small = float((drawn >= 90).mean())
     assert 0.42 < small < 0.58  # about half the draws, against 0.10 uniformly
     assert len(np.unique(drawn[drawn < 90])) > 80  # the large style's images all still take their turn
+
+
+def test_condition_standardisation_is_fitted_once_kept_in_the_state_and_absent_means_identity():
+    from trendgan.errors import GanError
+    from trendgan.gan.config import create_generator, load_config, replace
+    from trendgan.gan.networks import normalise
+
+    images, conditions = _two_colour_set()
+    conditions = conditions + 0.2 * torch.rand(conditions.shape, generator=torch.Generator().manual_seed(0))
+    config = replace(load_config("proj-tiny-16"), cond_standardise=True)
+    trainer = GanTrainer(config, cond_dim=4, seed=0)
+    train_loop(trainer, images, conditions, until_step=2)
+    for module in (trainer.generator, trainer.ema):
+        standardised = (normalise(conditions) - module.cond_mean) * module.cond_scale
+        assert standardised.mean(dim=0).abs().max() < 1e-5                            # centred
+        assert standardised.square().sum(dim=1).mean() == pytest.approx(1.0, rel=0.05)  # about unit length
+    fitted = trainer.ema.cond_scale.clone()
+    train_loop(trainer, images, conditions * 3 + 1, until_step=3)   # fitted before the first step only
+    assert torch.equal(trainer.ema.cond_scale, fitted)
+    buffer = io.BytesIO()
+    torch.save(trainer.state_dict(), buffer)
+    buffer.seek(0)
+    resumed = GanTrainer(config, cond_dim=4, seed=0).load_state_dict(torch.load(buffer, weights_only=True))
+    assert torch.equal(resumed.ema.cond_scale, fitted) and torch.equal(resumed.ema.cond_mean, trainer.ema.cond_mean)
+
+    # Without the option nothing is fitted, and a checkpoint written before the statistics existed loads as the
+    # identity: the same images as a generator that never had them.
+    plain = GanTrainer("proj-tiny-16", cond_dim=4, seed=0)
+    train_loop(plain, images, conditions, until_step=1)
+    assert not plain.ema.cond_mean.any() and torch.equal(plain.ema.cond_scale, torch.ones(4))
+    old_state = {k: v for k, v in plain.ema.state_dict().items() if not k.startswith("cond_")}
+    old = create_generator(load_config("proj-tiny-16"), 4).eval()
+    old.load_state_dict(old_state)
+    z = torch.randn(3, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(old(z, conditions[:3]), plain.ema(z, conditions[:3]))
+    with pytest.raises(GanError, match="fastgan"):
+        train_loop(GanTrainer(replace(load_config("gan-tiny-16"), cond_standardise=True), cond_dim=4), images,
+                   conditions, until_step=1)

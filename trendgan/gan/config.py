@@ -53,6 +53,8 @@ class GanConfig:
     cond_contrast_temperature: float = 0.1  # its temperature, for the logits and the soft targets alike
     cond_centroid: float = 0.0      # share of training conditions replaced by the image's style centroid (see trainer)
     z_every_block: bool = False     # fastgan: z also modulates every block's batch norm, not only the 4x4 input
+    cond_standardise: bool = False  # fastgan: centre and scale each condition dimension by the training conditions'
+                                    # mean and spread before the generator reads it (see FastGenerator; on in proj-32)
     style_balance: float = 0.0      # 0: images drawn uniformly; 1: every style equally often (see trainer)
     d_steps: int = 1                # discriminator updates per generator update
     render_truncation: float = 1.0  # psi with which renders are drawn (1: untruncated; see Renderer.render)

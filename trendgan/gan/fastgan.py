@@ -108,6 +108,10 @@ class FastGenerator(nn.Module):
         self.embed = nn.Sequential(
             nn.Linear(cond_dim, config.cond_embed), nn.LeakyReLU(0.2), nn.Linear(config.cond_embed, config.cond_embed)
         )
+        # cond_standardise: (unit condition - mean) * scale, fitted on the training conditions by the trainer
+        # (fit_condition_standardisation); 0 and 1 leave the condition as it is, as in checkpoints without them.
+        self.register_buffer("cond_mean", torch.zeros(cond_dim))
+        self.register_buffer("cond_scale", torch.ones(cond_dim))
         # FastGAN's init layer (a transposed conv on a 1x1 input is this linear map), then BN and GLU.
         self.stem = nn.Linear(config.z_dim + config.cond_embed, 2 * widths[0] * 16, bias=False)
         self.stem_norm = ConditionalBatchNorm(2 * widths[0], norm_dim)
@@ -127,11 +131,28 @@ class FastGenerator(nn.Module):
         else:
             self.to_rgb = nn.ConvTranspose2d(last, 3, 4, stride=2, padding=1)
 
+    def fit_condition_standardisation(self, conditions: torch.Tensor) -> None:
+        """Centre the unit-length conditions on their mean and scale each dimension by 1 / (its standard deviation
+        x sqrt(cond_dim)), so a standardised condition is about as long as a unit one but every direction in which
+        the training conditions differ counts alike (an encoder's vectors share a large common direction, and a
+        pixel PCA's first components dominate after L2 normalisation)."""
+        unit = normalise(conditions.float())
+        spread = unit.std(dim=0).clamp_min(1e-6)
+        self.cond_mean.copy_(unit.mean(dim=0))
+        self.cond_scale.copy_(1.0 / (spread * unit.shape[1] ** 0.5))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Checkpoints written before cond_standardise have no statistics: they load as the identity.
+        for name in ("cond_mean", "cond_scale"):
+            state_dict.setdefault(prefix + name, getattr(self, name).new_full(getattr(self, name).shape,
+                                                                               0.0 if name == "cond_mean" else 1.0))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def forward(self, z: torch.Tensor, cond: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
         """``truncation`` psi in [0, 1] (rendering only) scales the normalised z: z enters only through linear maps
         (the stem and, with ``z_every_block``, the batch norms' scale and shift), so psi * z is the condition's mean
         latent (z's mean is 0) plus psi times z's offset from it, StyleGAN's truncation trick taken at the input."""
-        embed = self.embed(normalise(cond))
+        embed = self.embed((normalise(cond) - self.cond_mean) * self.cond_scale)
         # z on the sphere of radius sqrt(z_dim), as FastGAN and StyleGAN do: only its direction matters.
         z = z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + 1e-8) * truncation
         h = self.stem(torch.cat([z, embed], dim=1)).view(z.shape[0], 2 * self.start_channels, 4, 4)

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from trendgan.devices import autocast
+from trendgan.errors import GanError
 from trendgan.gan.augment import diff_augment, parse_policy
 from trendgan.gan.config import GanConfig, create_gan, load_config
 from trendgan.gan.distributed import all_agree, average_gradients, same_everywhere, summed
@@ -263,6 +264,17 @@ class GanTrainer:
             ema_p.lerp_(p.detach(), 1 - decay)
 
     @torch.no_grad()
+    def fit_condition_standardisation(self, conditions: torch.Tensor) -> None:
+        """With ``cond_standardise``: fit the generator's (and its EMA's) condition statistics on the training
+        conditions, once, before the first step (a resumed run keeps those in its checkpoint)."""
+        if not self.config.cond_standardise or self.step > 0:
+            return
+        if not hasattr(self.generator, "fit_condition_standardisation"):
+            raise GanError("cond_standardise needs the fastgan generator")
+        with torch.no_grad():
+            for module in (self.generator, self.ema):
+                module.fit_condition_standardisation(conditions.to(self.device))
+
     def refresh_ema_statistics(self, conditions: torch.Tensor, batches: int = 8) -> None:
         """Recompute the EMA generator's batch-norm statistics from its own activations ("standing statistics").
 
@@ -386,6 +398,7 @@ def train_loop(
     """
     hooks = hooks or LoopHooks()
     c = trainer.config
+    trainer.fit_condition_standardisation(conditions)
     if until_step is None and minutes is None and cpu_minutes is None:
         until_step = c.steps
     deadline = time.monotonic() + 60.0 * minutes if minutes is not None else None
