@@ -271,10 +271,10 @@ class GanTrainer:
             return
         if not hasattr(self.generator, "fit_condition_standardisation"):
             raise GanError("cond_standardise needs the fastgan generator")
-        with torch.no_grad():
-            for module in (self.generator, self.ema):
-                module.fit_condition_standardisation(conditions.to(self.device))
+        for module in (self.generator, self.ema):
+            module.fit_condition_standardisation(conditions.to(self.device))
 
+    @torch.no_grad()
     def refresh_ema_statistics(self, conditions: torch.Tensor, batches: int = 8) -> None:
         """Recompute the EMA generator's batch-norm statistics from its own activations ("standing statistics").
 
