@@ -128,6 +128,16 @@ def train_gan(
     0.738 -> 0.866, colour judge 1.0 -> 1.0 and 0.993 -> 0.994, FD 16.5 -> 15.0 and 12.2 -> 12.3, recall 0.35 ->
     0.37 and 0.24 -> 0.29 (the red tee's luminance judge on seed 3 0.22 -> 0.90); the pink skirt is drawn as a pink
     dotted tee on seed 2 either way (luminance judge 0 both), a skirt-like block on seed 3 (0 -> 0.28).
+
+    Tried and not kept (2026-12-07, the code not merged): proj-32's pixel critic shown luminance only (the images'
+    Rec. 601 luminance in three channels), so that a render cannot pass it on colour and print. The hypothesis: the
+    demo's skirt is drawn as a tee (seeds 1, 2) though its condition lies far from the tee's (raw effnet centroid
+    cosine: the skirt nearest the dress, 0.673), because the critics reward colour and print more than silhouette.
+    gan_demo.py, seeds 0 and 1, 900 steps, against proj-32 in the same run (load 1-2): colour judge 1.0 -> 0.83 and
+    0.97 -> 0.86, luminance judge 0.894 -> 0.795 and 0.854 -> 0.799, FD 18.1 -> 107.5 and 21.3 -> 46.7. Seed 1's
+    skirt took a skirt's shape (luminance judge 0 -> 0.72) but lost its pink (colour judge 1.0 -> 0.0, grey-blue
+    trapezoids) and the sneaker became a green checked block: the colour pixel critic is what holds each style's
+    colour, which the feature heads alone do not.
     """
 
     from trendgan.devices import pick_device
