@@ -468,20 +468,13 @@ def score_renders(renderer, judge, train_x, train_vectors, train_y, picks, centr
                                               truncation=truncation))
     render_features, predicted = judge_features_and_predictions(judge, renders)
     truth = np.repeat(np.arange(10), args.per_class)
-    info["conditional_accuracy"] = round(float((predicted == truth).mean()), 4)
-    info["conditional_accuracy_per_class"] = {CLASSES[c]: round(float((predicted[truth == c] == c).mean()), 3)
-                                              for c in range(10)}
-    # What each class's misses were called (the look-alikes a centroid drifts to).
-    info["centroid_renders_called"] = {CLASSES[c]: {CLASSES[k]: int(n) for k, n in
-                                                    enumerate(np.bincount(predicted[truth == c], minlength=10))
-                                                    if n and k != c} for c in range(10)}
+    info["conditional_accuracy"], info["conditional_accuracy_per_class"] = class_accuracy(predicted, truth)
+    info["centroid_renders_called"] = misses_called(predicted, truth)  # the look-alikes a centroid drifts to
     # The FD above conditions on 5,000 training images' own vectors, each close to one image; this one draws the
     # renders from only the 10 class centroids, so the spread within a class comes from z alone.
     info["frechet_distance_centroid_renders"] = round(frechet_distance(render_features, test_features), 3)
     info.update(class_diversity(judge, renders, truth, test_x, test_y, args.per_class, args.seed))
-    grid = renders.reshape(10, args.per_class, 28, 28)[:, :10].transpose(1, 0, 2, 3).reshape(-1, 28, 28)
-    suffix = "" if truncation == 1.0 else f"-psi{truncation:g}"
-    info["grid"] = save_grid(grid, args.out / f"trendgan{suffix}.png")  # one column per class, 10 renders each
+    info["grid"] = save_class_grid(renders, args, "trendgan", truncation)
     info["member_renders"] = score_member_renders(renderer, judge, train_x, train_vectors, train_y, test_x, test_y,
                                                   test_features, truncation, args)
     return info
@@ -489,8 +482,8 @@ def score_renders(renderer, judge, train_x, train_vectors, train_y, picks, centr
 
 def score_member_renders(renderer, judge, train_x, train_vectors, train_y, test_x, test_y, test_features,
                          truncation: float, args) -> dict:
-    """The figures of the centroid renders for renders at each class's members instead (what ``trendgan render
-    --conditions members`` does for a style), for each k of --member-k: per class, k conditions from
+    """The figures of the centroid renders for renders at each class's members instead (what rendering a style at
+    its members would do; ``trendgan render`` keeps the centroid), for each k of --member-k: per class, k conditions from
     ``trendgan.gan.renders.member_conditions`` on the class's training vectors (k-means sub-centres inside the class,
     the training image nearest each), cycled to --per-class renders with the same z as the centroid renders. The
     classes stand in for styles that recover them exactly, an upper bound the product's clustered styles do not
@@ -513,22 +506,36 @@ def score_member_renders(renderer, judge, train_x, train_vectors, train_y, test_
         features, predicted = judge_features_and_predictions(judge, renders)
         truth = np.repeat(np.arange(10), args.per_class)
         real_predicted = judge_features_and_predictions(judge, np.concatenate(images))[1]
-        info = {"members_per_class": k,
-                "conditional_accuracy": round(float((predicted == truth).mean()), 4),
-                "conditional_accuracy_per_class": {CLASSES[c]: round(float((predicted[truth == c] == c).mean()), 3)
-                                                   for c in range(10)},
-                "member_images_judge_accuracy": round(float((real_predicted == truth).mean()), 4),
-                "member_images_judge_accuracy_per_class": {
-                    CLASSES[c]: round(float((real_predicted[truth == c] == c).mean()), 3) for c in range(10)},
-                "renders_called": {CLASSES[c]: {CLASSES[j]: int(n) for j, n in enumerate(
-                    np.bincount(predicted[truth == c], minlength=10)) if n and j != c} for c in range(10)},
-                "frechet_distance": round(frechet_distance(features, test_features), 3)}
+        info = {"members_per_class": k}
+        info["conditional_accuracy"], info["conditional_accuracy_per_class"] = class_accuracy(predicted, truth)
+        info["member_images_judge_accuracy"], info["member_images_judge_accuracy_per_class"] = \
+            class_accuracy(real_predicted, truth)
+        info["renders_called"] = misses_called(predicted, truth)
+        info["frechet_distance"] = round(frechet_distance(features, test_features), 3)
         info.update(class_diversity(judge, renders, truth, test_x, test_y, args.per_class, args.seed))
-        grid = renders.reshape(10, args.per_class, 28, 28)[:, :10].transpose(1, 0, 2, 3).reshape(-1, 28, 28)
-        suffix = "" if truncation == 1.0 else f"-psi{truncation:g}"
-        info["grid"] = save_grid(grid, args.out / f"trendgan-members{k}{suffix}.png")
+        info["grid"] = save_class_grid(renders, args, f"trendgan-members{k}", truncation)
         out[str(k)] = info
     return out
+
+
+def class_accuracy(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, dict]:
+    """The judge's accuracy overall and per class."""
+    return (round(float((predicted == truth).mean()), 4),
+            {CLASSES[c]: round(float((predicted[truth == c] == c).mean()), 3) for c in range(10)})
+
+
+def misses_called(predicted: np.ndarray, truth: np.ndarray) -> dict:
+    """Per class, what its misses were called and how often."""
+    return {CLASSES[c]: {CLASSES[k]: int(n) for k, n in enumerate(np.bincount(predicted[truth == c], minlength=10))
+                         if n and k != c} for c in range(10)}
+
+
+def save_class_grid(renders: np.ndarray, args, name: str, truncation: float) -> str:
+    """One column per class, 10 of its ``args.per_class`` consecutive renders each; "-psi<psi>" in the file name
+    when truncated."""
+    grid = renders.reshape(10, args.per_class, 28, 28)[:, :10].transpose(1, 0, 2, 3).reshape(-1, 28, 28)
+    suffix = "" if truncation == 1.0 else f"-psi{truncation:g}"
+    return save_grid(grid, args.out / f"{name}{suffix}.png")
 
 
 def save_generator(renderer, config, path: Path) -> None:
