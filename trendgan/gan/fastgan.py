@@ -143,9 +143,8 @@ class FastGenerator(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Checkpoints written before cond_standardise have no statistics: they load as the identity.
-        for name in ("cond_mean", "cond_scale"):
-            state_dict.setdefault(prefix + name, getattr(self, name).new_full(getattr(self, name).shape,
-                                                                               0.0 if name == "cond_mean" else 1.0))
+        for name, identity in (("cond_mean", 0.0), ("cond_scale", 1.0)):
+            state_dict.setdefault(prefix + name, torch.full_like(getattr(self, name), identity))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
