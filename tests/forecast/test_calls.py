@@ -137,6 +137,29 @@ def test_tempered_probabilities_keep_the_call_and_only_styles_with_few_images_ar
     np.testing.assert_allclose(style_images(np.full((1, 4), 0.25), np.full((1, 4), 8.0)), [8.0])
 
 
+def test_the_temperature_changes_how_sure_a_call_says_it_is_never_the_call(monkeypatch):
+    # End to end on seeds 3000-3019 (neither the temperature's 1000-1199 nor the benchmark's 0-29): a feed of 20 images
+    # a month (60 of a style's own images, tempered) and of 160 (480, not tempered), called with and without
+    # call_temperature from the same draws. Every label, and every backtest hit behind the reliability table, is the
+    # same, so riser recall, false calls and the demo's labels cannot move with the temperature.
+    import trendgan.forecast.calls as calls_module
+
+    for volume in (20, 160):
+        Y, totals, _ = simulated_pool(range(3000, 3020), volume=volume, period="M")
+        tempered = trend_calls(Y, 3, 12, totals=totals, seed=0)
+        with monkeypatch.context() as patch:
+            patch.setattr(calls_module, "call_temperature", lambda images: None)
+            plain = trend_calls(Y, 3, 12, totals=totals, seed=0)
+        assert (tempered.trend == plain.trend).all()
+        assert (tempered.backtest_hits == plain.backtest_hits).all()
+        np.testing.assert_allclose(tempered.probabilities.sum(axis=1), 1.0)
+        images = (Y * totals).sum(axis=1)
+        few = images < calls_module.TEMPER_IMAGES
+        assert (tempered.probabilities.max(axis=1)[few] <= plain.probabilities.max(axis=1)[few] + 1e-12).all()
+        np.testing.assert_allclose(tempered.probabilities[~few], plain.probabilities[~few])
+        assert few.mean() > 0.9 if volume == 20 else (~few).mean() > 0.5  # both kinds of style were called
+
+
 def test_flat_counts_rarely_show_a_trend():
     Y, totals = counted(np.full(104, 0.125), 20, 200, seed=3)
     model = CountTrend(52).fit(Y, totals)
