@@ -144,8 +144,8 @@ def train_gan(
     bag 0.57 -> 0.39) and 0.854 -> 0.861 (the skirt 0 -> 0), FD 18.1 -> 21.8 and 21.3 -> 24.4, CPU time +13 %: not
     kept either.
 
-    Tried and not kept (session probe18, issue 18; the code, ``probe_weight`` and ``trendgan.gan.probe`` with tests,
-    on branch probe18-code, not merged): a FROZEN condition probe as an extra generator loss: before step 0 a ridge
+    Not kept in proj-32, offered as proj-32-probe (session probe18, issue 18; ``probe_weight``,
+    ``trendgan.gan.probe``): a FROZEN condition probe as an extra generator loss: before step 0 a ridge
     map is fitted from the projected discriminator's pooled frozen feature maps of (augmented) real images to their
     standardised conditions and never trained again; each G step adds probe_weight x InfoNCE ("which of the batch's
     conditions made render i", soft targets from condition cosine), reusing the fakes' feature maps of the D
