@@ -69,6 +69,7 @@ printed: 0.58 at k = 10), so a cluster's centroid is not its class's.
     python benchmarks/gan_fmnist.py                       # modest: 2 minutes per model (proj-32)
     python benchmarks/gan_fmnist.py --cpu-minutes 10 --threads 1   # the full comparison, fair on a shared CPU
     python benchmarks/gan_fmnist.py --config gan-32-lite --cpu-minutes 10 --threads 1   # the previous default
+    python benchmarks/gan_fmnist.py --config proj-32-probe --cpu-minutes 10 --threads 1   # the condition probe
     python benchmarks/gan_fmnist.py --cpu-minutes 10 --threads 1 --skip-baseline --set cond_centroid=0.5 \
         --set z_every_block=true     # an option against the default (run the default beside it, same load)
     python benchmarks/gan_fmnist.py --cpu-minutes 10 --threads 1 --skip-baseline --save-generator /tmp/g.pt

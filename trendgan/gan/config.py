@@ -55,6 +55,8 @@ class GanConfig:
     z_every_block: bool = False     # fastgan: z also modulates every block's batch norm, not only the 4x4 input
     cond_standardise: bool = False  # fastgan: centre and scale each condition dimension by the training conditions'
                                     # mean and spread before the generator reads it (see FastGenerator; on in proj-32)
+    probe_weight: float = 0.0       # projected: > 0 adds a frozen condition probe's InfoNCE on the fakes to G's loss
+                                    # (trendgan.gan.probe; fitted on the real images before the first step)
     style_balance: float = 0.0      # 0: images drawn uniformly; 1: every style equally often (see trainer)
     d_steps: int = 1                # discriminator updates per generator update
     render_truncation: float = 1.0  # psi with which renders are drawn (1: untruncated; see Renderer.render)
@@ -89,6 +91,9 @@ class GanConfig:
                               "cond_mix_temperature positive")
         if not 0.0 <= self.cond_centroid <= 1.0 or not 0.0 <= self.style_balance <= 1.0:
             raise ConfigError(f"GAN config {self.name!r}: cond_centroid and style_balance must be in [0, 1]")
+        if self.probe_weight < 0 or (self.probe_weight > 0 and self.discriminator != "projected"):
+            raise ConfigError(f"GAN config {self.name!r}: probe_weight must be >= 0, and > 0 only with the projected "
+                              "discriminator (the probe reads its frozen features)")
         if self.cond_contrast_temperature <= 0:
             raise ConfigError(f"GAN config {self.name!r}: cond_contrast_temperature must be positive")
         if not 0.0 <= self.ada_target < 1.0 or self.ada_kimg <= 0:

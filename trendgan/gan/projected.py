@@ -195,6 +195,11 @@ class ProjectedDiscriminator(nn.Module):
     def forward(self, images: torch.Tensor, cond: torch.Tensor) -> list[torch.Tensor]:
         return self.score(self.features(images), cond)
 
+    def pooled_features(self, maps: list[torch.Tensor]) -> torch.Tensor:
+        """(N, sum of mixed channels): each frozen, mixed feature map of ``backbone`` averaged over its positions
+        (what the condition probe, ``trendgan.gan.probe``, reads; the pixel critic's images are left out)."""
+        return torch.cat([m.float().mean(dim=(2, 3)) for m in maps[: len(self.heads_)]], dim=1)
+
     def contrast_logits(self, features: list[torch.Tensor], cond: torch.Tensor) -> torch.Tensor:
         """(N, N): how well image i fits condition j (``ConditionContrast``); needs ``cond_contrast_weight`` > 0."""
         pooled = torch.cat([h.mean(dim=(2, 3)) for h in features[: len(self.heads_)]], dim=1)

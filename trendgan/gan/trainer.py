@@ -69,6 +69,7 @@ class GanTrainer:
         self.augment_p = 0.0 if self.config.ada_target > 0 else 1.0
         self._real_signs = [0.0, 0]  # sum of sign(D(real)) and count since the last adjustment
         self.sample_weights: torch.Tensor | None = None  # see balance_styles
+        self.probe = None  # the frozen condition probe (probe_weight > 0; fit_condition_probe)
 
     def balance_styles(self, style_index) -> None:
         """Draw training images with weight (size of their style) ** -style_balance: at 1 every style is drawn
@@ -153,6 +154,7 @@ class GanTrainer:
         """One round of D and G updates; ``centroids``: each image's style centroid, for ``cond_centroid``."""
         c, G, D = self.config, self.generator, self.discriminator
         reuse = getattr(D, "reuses_fake_features", False)
+        self.fit_condition_probe(images, conditions)  # train_loop has fitted it already; a bare train_step may not
         for i in range(c.d_steps):
             real, cond, index = self._batch(images, conditions)
             cond = self._smooth(self._mix(self._to_centroid(cond, index, centroids), conditions))
@@ -214,6 +216,12 @@ class GanTrainer:
             if c.cond_contrast_weight > 0 and n > 1:
                 loss = loss + c.cond_contrast_weight * condition_contrast(D, fake_features, fake_cond,
                                                                           c.cond_contrast_temperature)
+            probe_loss = None
+            if c.probe_weight > 0 and n > 1:
+                # Fixed by the real images, so G cannot win it by moving a critic: the render's features must say
+                # which of the batch's conditions made it.
+                probe_loss = self.probe.info_nce(D.pooled_features(fake_maps), fake_cond)
+                loss = loss + c.probe_weight * probe_loss
             if pair:
                 dx = (fake[:half] - fake[half : 2 * half]).float().abs().mean(dim=(1, 2, 3))
                 dz = (z[:half] - z[half : 2 * half]).abs().mean(dim=1)
@@ -235,6 +243,7 @@ class GanTrainer:
             "d_real": float(_critics(d_real)[0].detach().float().mean()),
             "d_fake": float(_critics(d_fake)[0].detach().float().mean()),
             "augment_p": self.augment_p,
+            **({"probe_loss": float(probe_loss.detach())} if probe_loss is not None else {}),
         }
 
     def same_weights_everywhere(self) -> None:
@@ -273,6 +282,17 @@ class GanTrainer:
             raise GanError("cond_standardise needs the fastgan generator")
         for module in (self.generator, self.ema):
             module.fit_condition_standardisation(conditions.to(self.device))
+
+    def fit_condition_probe(self, images: torch.Tensor, conditions: torch.Tensor) -> dict | None:
+        """With ``probe_weight``: fit the frozen condition probe (``trendgan.gan.probe``) on the real images, once,
+        before the first step; a resumed run keeps the one in its checkpoint. Returns the fit's figures."""
+        if self.config.probe_weight <= 0 or self.probe is not None:
+            return None
+        from trendgan.gan.probe import fit_probe
+
+        # A private seed: fitting draws no number from the training run's stream.
+        self.probe, info = fit_probe(self.discriminator, images, conditions, self.config.diffaug, self.seed)
+        return info
 
     @torch.no_grad()
     def refresh_ema_statistics(self, conditions: torch.Tensor, batches: int = 8) -> None:
@@ -318,6 +338,7 @@ class GanTrainer:
             "opt_d": self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict(),
             "rng": rng,
+            **({"condition_probe": self.probe.state_dict()} if self.probe is not None else {}),
         }
 
     def load_state_dict(self, state: dict) -> "GanTrainer":
@@ -334,6 +355,12 @@ class GanTrainer:
         if "augment" in state:
             self.augment_p = float(state["augment"]["p"])
             self._real_signs = [float(state["augment"]["real_signs"][0]), int(state["augment"]["real_signs"][1])]
+        if state.get("condition_probe") is not None:
+            from trendgan.gan.probe import ConditionProbe
+
+            weight = state["condition_probe"]["weight"]
+            self.probe = ConditionProbe(*weight.shape).to(self.device)
+            self.probe.load_state_dict(state["condition_probe"])
         torch.set_rng_state(state["rng"]["torch"])
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
@@ -399,6 +426,7 @@ def train_loop(
     hooks = hooks or LoopHooks()
     c = trainer.config
     trainer.fit_condition_standardisation(conditions)
+    trainer.fit_condition_probe(images, conditions)
     if until_step is None and minutes is None and cpu_minutes is None:
         until_step = c.steps
     deadline = time.monotonic() + 60.0 * minutes if minutes is not None else None
