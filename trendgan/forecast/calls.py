@@ -88,6 +88,7 @@ class OriginCalls:
     smoothed: np.ndarray     # (n,) the change with the Theta method's level in place of the count model's held one
     model: CountTrend = field(repr=False, default=None)
     signals: DirectionSignals = field(repr=False, default=None)  # the year-on-year direction model's inputs
+    images: np.ndarray | None = field(repr=False, default=None)  # (n,) each style's own images in the history
 
 
 def leading_growth(leading: np.ndarray | None, origin: int, season_length: int) -> np.ndarray | None:
@@ -155,7 +156,7 @@ def origin_calls(Y, totals, leading, origin: int, horizon: int, season_length: i
                                 np.minimum(future_noise, 5.0), season_length)
     return OriginCalls(origin, horizon, paths, W, reference, r, extrapolation, median, trend_median, moments,
                        noise, np.minimum(future_noise, 5.0), np.zeros(len(Y)) if g is None else g, smoothed, model,
-                       signals)
+                       signals, style_images(history, sizes))
 
 
 def reference_columns(window: int, season_length: int, horizon: int) -> np.ndarray:
@@ -609,7 +610,7 @@ def _final_chunk(Y, totals, leading, T, h, season_length, draws, seed, trend_opt
     final = origin_calls(Y, totals, leading, T, h, season_length, draws, seed, trend_options)
     result = call_probabilities(final, calibration, season_length, rules, seed)
     if temper_calls:
-        result["probabilities"] = temper(result["probabilities"], call_temperature(style_images(Y, totals)))
+        result["probabilities"] = temper(result["probabilities"], call_temperature(final.images))
     if direction is not None:
         result["yoy_probabilities"] = direction.predict_proba(final.signals)
     future = result["future"]
@@ -705,8 +706,7 @@ def trend_calls(Y, horizon: int, season_length: int, totals=None, leading=None, 
         calls = backtests[i]
         cal = heldout_calibration(backtests, observed, i, calibration.use_leading, weight, learn)
         probs = call_probabilities(calls, cal, season_length, rules, seed + 100 + i)
-        probs["probabilities"] = temper(probs["probabilities"], call_temperature(
-            style_images(Ys[:, :calls.origin], None if totals_s is None else totals_s[:, :calls.origin])))
+        probs["probabilities"] = temper(probs["probabilities"], call_temperature(calls.images))
         held = choose_direction(backtests, observed, heldout_origins(backtests, i, learn), weight, rules) \
             if direction is not None else None
         if held is not None:
