@@ -40,34 +40,9 @@ signals in units of their spread     0.54 (0.96); 157: 0.44      0.50 (0.99); 15
 (expanding accuracy; leave-out: 0.56 / 0.53 / 0.53 / 0.52 / 0.55 / 0.55 / 0.51 with the signal, 0.50 / 0.41 / 0.44 /
 0.48 / 0.51 / 0.50 / 0.49 without. "157:" is the end origin 157 alone, where this model is right for 0.54 / 0.46.)
 
-The last three rows (issue 17, 2026-12-07) tested one finding, with a rule fixed before they were scored (keep only if
-the accuracy at end 157 and the mean over the leave-out origins are at least this model's in both columns, and the
-mean log loss is no worse by more than 0.01 in either scheme): Theta's signal made with under two seasons of history
-(origins 53-92, where no season can be removed) is about 4 times as wide (interquartile range 0.41-0.51 against
-0.07-0.13 in log change) and a quarter as steep (slope on the observed change 0.08-0.17 against 0.30-0.73) as from two
-seasons on, so the pooled coefficient (0.15 at 157) sits between the two, and this model's residuals still rank-
-correlate +0.08 to +0.47 with the Theta signal at every end 105-157. Learning only from origins with two seasons
-behind them (when the final origin has them), one coefficient per signal and regime, or each signal divided by its
-spread across the styles at its origin (slope x spread was 0.04-0.09 at every origin) all steepen Theta's coefficient
-(0.67-0.87 at 157 for the first two) and all lose at 157, where the only two-season learning origin is 105: none was
-kept, and the test year was not looked at (the code of the first is on the branch hermes17-regime).
-
-Also measured there (expanding, with / without the signal; exploratory, none a candidate): weighting the learning
-origins by recency (half-life a season or half a season) 0.57 / 0.50-0.51, unchanged; clipping the signals at +/-
-0.15, 0.25, 0.4 instead of 1: 0.55 / 0.49, 0.56 / 0.50, 0.57 / 0.49; the leading share's last 13 weeks against the
-same weeks a year before as a fourth signal 0.48 (with the signal); the leading-to-main gap's yearly change as a
-fourth signal 0.58 (its coefficient -0.07: a style or two moved); the damped-trend, SES and Holt-Winters forecasts'
-changes rank-correlate with the observed change no better than Theta's (0.12-0.63 against 0.22-0.58 at origins
-53-157), so none was added; the fitted scale narrowed by a fixed 0.8 at the call (a constant picked after looking, so
-no candidate) 0.60 (0.91) / 0.50 (1.01), 157: 0.58 / 0.40: the log loss fell in both columns, since the yearly moves'
-spread across styles fell from 0.19 at origin 53 to 0.12-0.13 at 131-157 and a scale learnt on older origins is a
-little wide, which recency weighting did not capture; and, with hindsight, the feed's true mean change at each origin
-as a fourth signal (coefficient 0.53-0.70) 0.53 / 0.48: the feed's common movement is not what the misses are made of.
-The misses are those of a weak mean, not of a miscalibrated spread: over ends 105-157 the predicted sd per third of
-the styles by noise (0.07 / 0.11 / 0.16) matches the observed residuals (0.06 / 0.11 / 0.15), the predicted mean
-correlates 0.53 with the observed change, and the noisiest third is never called flat (a change centred near 0 with sd
-0.16 is flat only 24 % of the time) though 26 of its 84 were; "up" is called most (111 of 250 calls, 75 true) because
-most means are slightly positive while the feed fell.
+The last three rows (issue 17, 2026-12-07) were candidates measured with a rule fixed before they were scored and
+not kept; what they tested, and what else was measured there, is in docs/experiments.md, "The year-on-year
+direction".
 
 - **No intercept.** The feed's overall movement changes from year to year (the dev series' mean yearly change fell
   steadily from +0.11 at origin 53 to -0.03 at origin 157); an intercept learnt on past years carries last years'
