@@ -3,57 +3,9 @@
 Vectors are the pooled penultimate features (1280-d), L2-normalised. The 1000-class ImageNet head is kept, so a
 store embedded without a text tower can still name its styles ("jersey", "miniskirt", "sandal"...).
 
-Other features of the same forward pass were measured as the vector (issue 13, 2026-12-06; none kept). Candidates:
-GeM pooling (p = 3) or max pooling of the head's feature map instead of its mean; the mean vector with the
-ImageNet head's output appended (log-softmax or logits centred over the images, or sqrt-probabilities; each part
-L2-normalised, the head's part weighted w); the mean vector with mid-level stages appended (mean-pooled outputs of
-block 15, 320 channels; block 14, 192; block 10, 112; each L2-normalised, weighted w). Variants and weights were
-chosen on ``benchmarks/embed_quality.py``'s 1,500-photo sample (61 types; its metrics: 5-NN on the vectors, on the
-whitened vectors, k-means NMI), never on the catalogue scores below. One seed (the benchmark's, seed 0), load 3.5-5.2
-on 2 shared cores:
-
-    vector                          5-NN    whitened   k-means NMI
-    mean pool (the default)         0.791   0.795      0.696
-    GeM p = 3 / max pool            0.783 / 0.777   0.797 / 0.799   0.700 / 0.690
-    + log-softmax w 0.25/0.5/1      0.784/0.773/0.745   0.803/0.800/0.791   0.698/0.696/0.664
-    + logits w 0.25/0.5/1           0.789/0.787/0.783   0.799/0.793/0.791   0.696/0.703/0.690
-    + sqrt-prob w 0.25/0.5/1        0.785/0.782/0.783   0.798/0.791/0.787   0.709/0.708/0.686
-    + block 15 w 0.25/0.5/1         0.787/0.789/0.785   0.799/0.798/0.797   0.701/0.697/0.695
-    + blocks 15, 14 w 0.5           0.788   0.800      0.719 (0.702 over 3 seeds)
-    + blocks 15, 14, 10 w 0.5       0.787   0.799      0.703
-
-The leaders over 3 seeds (folds, k-means and PCA seeded 0, 1, 2), with the stage's space imitated on the sample
-(whitened, UMAP 10 / 15 neighbours / min_dist 0, k-means k = 60), load 3.2-5.0:
-
-    vector                          5-NN    whitened   k-means NMI   UMAP 5-NN   UMAP NMI
-    mean pool (the default)         0.782   0.796      0.701         0.773       0.707
-    + log-softmax w 0.1 / 0.25      0.783 / 0.782   0.799 / 0.801   0.702 / 0.694   0.775 / 0.765   0.711 / 0.712
-    GeM p = 3                       0.781   0.795      0.699         0.771       0.719
-    GeM + log-softmax w 0.25        0.780   0.801      0.701         0.770       0.722
-    + blocks 15, 14 w 0.25 / 0.5    0.782 / 0.781   0.798 / 0.800   0.696 / 0.702   0.776 / 0.774   0.709 / 0.708
-    + block 14 w 0.5                0.780   0.802      0.692         0.767       0.714
-    + blocks 15, 14 w 0.5 + ls 0.25 0.786   0.800      0.707         0.780       0.719
-
-No variant gained the +0.01 of whitened 5-NN asked for (at most +0.006, about one fold's noise); GeM and GeM + the
-head's log-softmax gained ~0.012-0.015 of NMI in the imitated space, so those two went through the stage on all
-7,590 distinct catalogue photos (``benchmarks/styles_quality.py --skip products fmnist scenario``, the vectors
-written into ``<cache>/catalogue-store`` from one pass; the default's vectors from that pass equal the embed
-stage's, cosine 1.0000). 60 styles; mean of ``--seed`` 0, 1, 2 (seed 0 in brackets), load 1.3-3.5:
-
-    vector                    style NMI        family NMI       5-NN of the space   whitened         encoder
-    mean pool (the default)   0.716 (0.715)    0.538 (0.543)    0.839 (0.839)       0.858 (0.858)    0.846
-    GeM p = 3                 0.717 (0.716)    0.513 (0.538)    0.844 (0.844)       0.861 (0.861)    0.848
-    GeM + log-softmax 0.25    0.718 (0.723)    0.525 (0.546)    0.841 (0.843)       0.861 (0.861)    0.843
-
-and the catalogue look-alike scenario (five seeds, styles found with seed 0, load 2.8-3.4), right calls of the planted
-movers at the style level: the default Tshirts 5/5, Shirts 4/5, Sports Shoes 4/5, Casual Shoes 2/5 (3 of 4 movers
-right in 4 of 5 seeds; families 2 of 4); GeM 5/5, 5/5, 4/5, 3/5 (3 of 4; families 3 of 4); GeM + log-softmax
-5/5, 5/5, 3/5, 0/5 (2 of 4; families 2 of 4). GeM's +0.005 of 5-NN in the clustering space holds over the three
-seeds, but it leaves that space under 0.85, its style NMI gain (+0.002) is inside rerun noise, its families lose
-0.025 NMI, and one more seed of Casual Shoes is no clear change; so the mean stays. What keeps Sports Shoes and
-Casual Shoes together is not recovered by anything in this network: 5-fold 5-NN between those two types alone
-(whitened over all photos) is 0.891 with the default vector, 0.887 GeM, 0.890 GeM + log-softmax, 0.892 + blocks
-15, 14, and 0.884 on the ImageNet head's log-softmax alone ("running shoe" and "loafer" do not split them).
+Other features of the same forward pass (GeM or max pooling, the ImageNet head's outputs or mid-level stages
+appended) were measured as the vector and none kept (issue 13): the tables are in docs/experiments.md, "The
+encoder's vector".
 """
 
 from __future__ import annotations

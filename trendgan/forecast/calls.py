@@ -452,50 +452,8 @@ def call_temperature(images) -> np.ndarray | None:
     rising 0.94 of the time, was called "stable" at about 0.81 in 52 of 94 such calls (seeds 1000-1199, a feed of 160
     a month). A temperature by the images cannot see that.
 
-    What is left, and why no map of the stated confidence that keeps the call fixes it (seeds 1000-1199 of the
-    benchmark's corpora, called one corpus at a time as forecast_frame does; weekly and monthly, feeds of 20 and
-    160; top-call calibration error in 10 bins, "ECE"). The pooled bins hide two errors of opposite sign: the calls
-    lean toward "no move". Calls of a move are stated too timidly and calls of no move too surely, in both mixes,
-    most where a style has few images (seeds 1100-1199, monthly standard mix, stated -> right: rising 0.741 ->
-    0.841, declining 0.799 -> 0.884, emerging 0.854 -> 0.947, stable 0.666 -> 0.539, seasonal 0.701 -> 0.612; weekly
-    rising 0.863 -> 0.950, seasonal 0.845 -> 0.762). The feed of 20's "under-confident 0.7-0.9 bin" is move calls
-    right 0.96 at 0.80 sharing the bin with stable and seasonal calls right 0.63 at 0.76, its "over-confident
-    0.5-0.7 bin" mostly stable and seasonal calls right 0.45 at 0.60 (seeds 1000-1099). The ECE per called class is
-    3-5 times the pooled one (1100-1199, pooled / by class: monthly standard feed of 20 0.044 / 0.166, feed of 160
-    0.027 / 0.075; monthly power feed of 20 0.104 / 0.268, 160 0.069 / 0.103; weekly standard feed of 20 0.027 /
-    0.101). The lean is the count model's prior (0.35 on "no trend", slopes ~ N(0, 0.3^2)) against a mix where most
-    styles move: a bias in where the draws sit, not in how wide they are, so a temperature blind to the called class
-    moves one half of each bin the wrong way. The power corpora add a base rate: all their styles move, 10-20 % a
-    year at the rule's bar, and the same evidence means different things there and in the standard mix (which holds
-    none). Their "stable" calls at a feed of 160 a month were right 0.81 at a stated 0.84 on 10 % movers, 0.41 at
-    0.79 on 15 %, 0.11 at 0.74 on 20 % (seeds 1000-1199): what a style's own counts say cannot tell which population
-    it came from.
-
-    Tried, with the rule fixed beforehand (choose on seeds 1000-1099, decide on 1100-1199: keep if the ECE falls by
-    >= 20 % on both the monthly standard mix and the power corpora, and no 0.1-wide bin with >= 50 calls in any
-    period x mix x feed moves further from the diagonal by more than 0.03), none kept; every candidate failed it on
-    1000-1099 already. (1) The temperature times 1 + a exp(-|z|), z the posterior median of the rule's yearly move
-    minus its bar (``trend_labels``' vs-year move and clear-move bar) in posterior sd units, a = 0.1-1.0; the least
-    bad, a = 0.3, on 1100-1199: power corpora 0.053 -> 0.036, monthly standard 0.026 -> 0.034, the monthly power
-    feed of 20's 0.7-0.9 bin 0.799 -> 0.925 became 0.804 -> 0.981; on the benchmark's own seeds 0-29, measured after
-    the decision, monthly standard-mix calls at 0.7-0.9 0.782 -> 0.748 became 0.799 -> 0.862, power corpora 0.801 ->
-    0.772 became 0.815 -> 0.808, weekly power 0.813 -> 0.714 became 0.819 -> 0.770, every label the same. Near the
-    bar (|z| < 1) the calls of no move are over-confident by 0.11-0.30 but the calls of a move under-confident by
-    0.12-0.29 (1000-1099), and a temperature by the distance tempers both. (2) A separate factor for "seasonal"
-    calls, 1.05-2.0: monthly standard ECE 7-95 % worse, the power corpora's within 2 %. (3) One factor for calls of
-    a move (0.6-1.0, sharper) and one for calls of no move (1.0-1.6): the ECE per called class falls (monthly
-    standard feed of 20, 1100-1199: 0.166 -> 0.082 at 0.6 / 1.6) while the pooled one a buyer reads as "right 80 %
-    of the time at 0.8" rises (0.044 -> 0.068): the classes then stop sharing bins whose errors cancelled. What
-    would fix the lean changes calls: weighing the move classes' probabilities by 1.25 found the monthly riser in a
-    feed of 20 0.33 of the time instead of 0.26 and called flat and seasonal styles rising or declining 0.100
-    instead of 0.060 (1100-1199), the ``p_flat`` trade-off of ``trendgan.forecast.trend``. The temperature kept
-    every label in all of these (1000-1199, and tests/forecast/test_calls.py end to end on 3000-3019).
-
-    Tried and dropped: letting monthly calls learn the calibration from backtests with one season of history before
-    the origin (seeds 1000-1099): the riser from 20 of its images a month was found 0.58 instead of 0.88, flat and
-    seasonal styles in a feed of 20 were called rising or declining 0.125 of the time instead of 0.06, and the calls
-    at 0.7-0.9 were right 0.688 at 0.787 instead of 0.672: with one season the backtests cannot tell a season from a
-    trend (``calibration_origins``).
+    What is left (the calls lean toward "no move" by called class) and the corrections tried and not kept: docs/
+    experiments.md, "The calls' stated probabilities".
     """
     if images is None:
         return None
