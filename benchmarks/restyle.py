@@ -9,10 +9,31 @@ strengths 0, 0.5 and 1 and measure:
 The GAN mode needs a trained generator: by default a small one (gan-32) is trained briefly on other catalogue
 photos (never the held-out ones); --checkpoint reuses one saved by --save-checkpoint or by `trendgan train`.
 
-Prints one JSON object; progress goes to stderr.
+Prints one JSON object (with each pair's SSIM and colour match under ``per_pair``); progress goes to stderr;
+--images-out writes a grid per mode (a row per pair: garment, target, strengths 0, 0.5, 1) to look at.
 
     python benchmarks/restyle.py                                   # modest: 600 photos, 150 GAN steps, 6 pairs
+    python benchmarks/restyle.py --gan-config proj-32 --gan-cpu-minutes 3 --modes gan --save-checkpoint p32.pt
+    python benchmarks/restyle.py --checkpoint p32.pt --modes gan --pairs 6 --skip-pairs 6   # other held-out garments
     python benchmarks/restyle.py --train-images 4000 --gan-steps 3000 --pairs 30 --save-checkpoint gan32.pt
+
+Measured (issue 18, 2026-12-07, one run each, CPU, 1 thread, seed 0, the default 6 pairs, 100 inversion steps,
+feature weight 0.5; each GAN trained on the same 600 photos for 3 CPU minutes (--gan-cpu-minutes 3, equal compute);
+1-minute load 0.5-3.4 while proj-32 ran, 3.4-5.0 while gan-32 ran). SSIM to the garment / colour match to the
+target / EfficientNet cosine to the target at strengths 0, 0.5, 1:
+
+    proj-32 (1,342 steps, 240 s wall)  SSIM 0.746 0.667 0.543  colour 0.261 0.298 0.350  cos 0.362 0.388 0.384
+    gan-32  (1,505 steps, 211 s wall)  SSIM 0.827 0.691 0.485  colour 0.296 0.348 0.431  cos 0.321 0.308 0.298
+
+Unrelated renders reach SSIM 0.199 (proj-32) and 0.396 (gan-32) against the same garments, so proj-32's
+reconstruction stands further above chance (+0.55 against +0.43). The cosines are in the space proj-32's discriminator
+was trained on and flatter it; SSIM and colour match are the encoder-independent measures. In the grids, proj-32
+draws recognisable people in tops (a purple top on a woman, a white shirt on a man), but strength 1 draws the
+*target's* photo: its model, pose and cut (a white shirt on a man becomes a black printed tee, a lilac shirt a flat
+red tee with no wearer); gan-32's renders are the same figures under coloured speckle. Refitting z to the garment's
+shape under each blended condition (a silhouette or luminance term, side branch restyle18-refit) raised SSIM by
+about 0.03 at strengths 0.5 and 1 on proj-32 but cost 0.02-0.03 colour match, which failed its rule set beforehand;
+the z of this generator cannot hold a silhouette the condition does not want.
 """
 
 from __future__ import annotations
@@ -37,12 +58,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--train-images", type=int, default=600, help="catalogue photos the GAN trains on (default 600)")
     parser.add_argument("--gan-config", default="gan-32", help="trendgan.gan config (default gan-32)")
     parser.add_argument("--gan-steps", type=int, default=150, help="GAN training steps (default 150; a real run: 3000+)")
+    parser.add_argument("--gan-cpu-minutes", type=float, default=None,
+                        help="train for this much CPU time instead of --gan-steps (equal compute for two configs)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="use this trained checkpoint.pt instead of training")
     parser.add_argument("--save-checkpoint", type=Path, default=None, help="save the briefly trained GAN here")
     parser.add_argument("--inversion-steps", type=int, default=100, help="GAN inversion steps per garment (default 100)")
     parser.add_argument("--feature-weight", type=float, default=0.5, help="inversion feature-loss weight (0: pixels only)")
     parser.add_argument("--condition-offset", action=argparse.BooleanOptionalAction, default=False,
                         help="let the inversion learn a small offset to the garment's condition (default off)")
+    parser.add_argument("--skip-pairs", type=int, default=0,
+                        help="hold out --pairs + this many garments and measure only the last --pairs (a development set "
+                             "beside the default pairs; use with --checkpoint)")
     parser.add_argument("--transfer-steps", type=int, default=60, help="style transfer steps per garment (default 60)")
     parser.add_argument("--transfer-size", type=int, default=128, help="style transfer resolution (default 128)")
     parser.add_argument("--compare-size", type=int, default=None, help="SSIM resolution (default: the GAN's image size)")
@@ -50,6 +76,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: on a busy machine more is slower)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--images-out", type=Path, default=None,
+                        help="write one grid per mode here: a row per pair (garment, target, strength 0, 0.5, 1)")
     return parser.parse_args(argv)
 
 
@@ -124,9 +152,14 @@ def train_generator(paths, encoder, args):
     conditions = torch.from_numpy(encoder.embed_images(images))
     embed_seconds = time.perf_counter() - started
     pixels = torch.from_numpy(np.stack([np.asarray(fit_square(img, size)) for img in images])).permute(0, 3, 1, 2).contiguous()
-    log(f"training {args.gan_config} for {args.gan_steps} steps on {len(images)} photos")
-    started = time.perf_counter()
-    losses = train_loop(trainer, pixels, conditions, until_step=args.gan_steps)
+    budget = f"{args.gan_cpu_minutes} CPU minutes" if args.gan_cpu_minutes else f"{args.gan_steps} steps"
+    log(f"training {args.gan_config} for {budget} on {len(images)} photos")
+    started, cpu_started = time.perf_counter(), time.process_time()
+    if args.gan_cpu_minutes:
+        losses = train_loop(trainer, pixels, conditions, cpu_minutes=args.gan_cpu_minutes)
+    else:
+        losses = train_loop(trainer, pixels, conditions, until_step=args.gan_steps)
+    cpu_seconds = time.process_time() - cpu_started
     trainer.refresh_ema_statistics(conditions)
     train_seconds = time.perf_counter() - started
     if args.save_checkpoint:
@@ -136,7 +169,8 @@ def train_generator(paths, encoder, args):
     renderer = Renderer(generator=trainer.ema, z_dim=trainer.config.z_dim, cond_dim=trainer.cond_dim, image_size=size,
                         encoder_key=encoder.key, device=trainer.device, step=trainer.step)
     info = {"config": args.gan_config, "steps": trainer.step, "train_images": len(images),
-            "train_seconds": round(train_seconds, 1), "embed_images_per_s": round(len(images) / embed_seconds, 1),
+            "train_seconds": round(train_seconds, 1),
+            "train_cpu_seconds": round(cpu_seconds, 1), "embed_images_per_s": round(len(images) / embed_seconds, 1),
             "final_losses": {k: round(float(v), 4) for k, v in losses.items() if k.startswith("loss")}}
     return renderer, info
 
@@ -153,44 +187,65 @@ def measure(mode, pairs, renderer, encoder, args):
 
     from trendgan.design import restyle, structural_similarity
     from trendgan.design.images import fit_square, open_image
-    from trendgan.design.invert import InversionSettings
     from trendgan.design.transfer import TransferSettings
     from trendgan.store import Store
 
     strengths = [0.0, 0.5, 1.0]
     size = args.compare_size or (renderer.image_size if renderer else 64)
-    rows, seconds, reconstruction = [], [], []
+    rows, seconds, reconstruction, grid_rows = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "store")
         for i, (garment, target, garment_colour, target_colour) in enumerate(pairs):
             started = time.perf_counter()
             result = restyle(store, garment, to=str(target), strength=strengths, n=1, mode=mode, seed=args.seed,
                              device=args.device, renderer=renderer, encoder=encoder,
-                             inversion=InversionSettings(steps=args.inversion_steps, feature_weight=args.feature_weight,
-                                                         condition_offset=args.condition_offset),
+                             inversion=inversion_settings(args),
                              transfer=TransferSettings(steps=args.transfer_steps, size=args.transfer_size))
             seconds.append(time.perf_counter() - started)
             if result.reconstruction_ssim is not None:
                 reconstruction.append(result.reconstruction_ssim)
             original = fit_square(open_image(garment), size)
             target_image = fit_square(open_image(target), 64)
+            by_strength = {e["strength"]: Image.open(result.folder / e["file"]).convert("RGB") for e in result.files}
+            grid_rows.append([fit_square(open_image(garment), 64), target_image]
+                             + [by_strength[s].resize((64, 64), Image.Resampling.BICUBIC) for s in strengths])
             for entry in result.files:
                 render = Image.open(result.folder / entry["file"]).convert("RGB")
                 small = render.resize((size, size), Image.Resampling.BICUBIC)
-                rows.append({"strength": entry["strength"], "ssim_content": structural_similarity(original, small),
+                rows.append({"pair": i, "strength": entry["strength"], "ssim_content": structural_similarity(original, small),
                              "cos_target": entry["cos_target"], "cos_garment": entry["cos_garment"],
                              "colour_match": colour_match(render.resize((64, 64)), target_image)})
             log(f"{mode} {i + 1}/{len(pairs)}: {garment_colour} -> {target_colour} in {seconds[-1]:.1f} s")
+    if args.images_out:
+        save_grid(grid_rows, args.images_out / f"restyle-{mode}.png")
     summary = {}
     for s in strengths:
         chosen = [r for r in rows if r["strength"] == s]
         summary[f"{s:.1f}"] = {k: round(float(np.mean([r[k] for r in chosen])), 4)
                                for k in ("ssim_content", "cos_target", "cos_garment", "colour_match")}
+    summary["per_pair"] = {k: [[round(float(r[k]), 4) for r in rows if r["strength"] == s] for s in strengths]
+                           for k in ("ssim_content", "colour_match")}  # [strength][pair]
     summary["seconds_per_garment"] = round(float(np.mean(seconds)), 2)
     summary["compare_size"] = size
     if reconstruction:
         summary["reconstruction_ssim_at_gan_size"] = round(float(np.mean(reconstruction)), 4)
     return summary
+
+
+def save_grid(rows, path: Path) -> None:
+    """One row per pair: garment, target, then the renders at strengths 0, 0.5 and 1 (64 px each)."""
+    from trendgan.gan.sampling import image_grid, save_png
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tiles = np.stack([np.asarray(img.convert("RGB").resize((64, 64))) for row in rows for img in row])
+    save_png(image_grid(tiles, columns=len(rows[0])), path)
+
+
+def inversion_settings(args):
+    from trendgan.design.invert import InversionSettings
+
+    return InversionSettings(steps=args.inversion_steps, feature_weight=args.feature_weight,
+                             condition_offset=args.condition_offset)
 
 
 def colour_match(image, target, bins: int = 8) -> float:
@@ -236,13 +291,14 @@ def main(argv=None) -> None:
     from trendgan.devices import pick_device
 
     args.device = str(pick_device(args.device))
-    train_paths, pairs = pick_photos(args.data, args.train_images, args.pairs, args.seed)
+    train_paths, pairs = pick_photos(args.data, args.train_images, args.pairs + args.skip_pairs, args.seed)
+    pairs = pairs[args.skip_pairs :]
     encoder = get_encoder(args.device)
     target_cos = float(np.mean([
         float(np.dot(*encoder.embed_images([_open(g), _open(t)]))) for g, t, *_ in pairs]))
     report = {"benchmark": "restyle", "data": str(args.data), "pairs": len(pairs), "encoder": encoder.key,
               "inversion_steps": args.inversion_steps, "feature_weight": args.feature_weight,
-              "condition_offset": args.condition_offset,
+              "condition_offset": args.condition_offset, "skip_pairs": args.skip_pairs,
               "threads": args.threads, "device": args.device, "garment_to_target_cos": round(target_cos, 4),
               "note": "shared, noisy CPU: compare ratios, not absolute seconds"}
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
