@@ -69,22 +69,6 @@ def train_gan(
     0.19x the fully connected GAN's in its judge's space, where gan-32-lite had been 0.98x. Its conditional
     accuracy there (0.78: shirts and coats) is short of the 0.90 target.
 
-    ``cond_mix`` (0.5) and ``cond_contrast_weight`` (1.0) together were tried on the demo simulation alone (900
-    steps, seed 0, judges fitted on its images' true styles; four runs: neither, each, both): they raised the
-    luminance-only judge's accuracy on centroid renders from 0.91 to 0.935 (pink skirt 0.32 to 0.5) and the
-    within-style diversity from 0.55 to 0.65 of the real images', but the Frechet distance rose (demo 11.9 to 13.7,
-    precision 0.57 to 0.43; Fashion-MNIST 7.9 to 11.7), restyle's target similarity fell (0.35 to 0.27 at strength
-    0.5) and the grids looked no better (the skirt still a top, the diversity mostly backdrop and shade), so proj-32
-    keeps them off; they stay as options for a config that wants them.
-
-    ``cond_centroid`` (0.5: half the steps at each image's style centroid, from the styles stage) with
-    ``z_every_block`` was measured against proj-32 in one run under the same load (load 6-10), on benchmarks'
-    training data and judges: Fashion-MNIST, 6 CPU minutes each, k-means centroids standing in for styles:
-    Frechet distance 8.7 -> 14.5, precision 0.74 -> 0.69, conditional accuracy 0.82 -> 0.72 (shirt 0.36 -> 0.06),
-    diversity 0.64 -> 0.77; the demo corpus at 450 steps: luminance-judge accuracy 0.64 -> 0.71, colour judge 0.83
-    -> 0.80, the pink skirt 0.69 -> 0.46 (it rendered as a striped top). A loss on accuracy and distance for more
-    variety, so proj-32 keeps both off.
-
     ``style_balance`` 1.0 (each style drawn equally often) is on in proj-32: the demo's smallest styles (a skirt of
     83 images, a sneaker of 100, against 276-444) were the ones rendered as something else. Measured with
     ``benchmarks/gan_demo.py`` (the demo simulation, 900 steps, judges fitted on its images' true styles) against
@@ -93,22 +77,6 @@ def train_gan(
     colour-judge accuracy 0.99 either way, the same CPU time; in the grids the sneaker is a green shoe in both
     seeds (a dark smudge in seed 1 without) and the skirt a pink dotted skirt in seed 0 (a top with sleeves
     without); in seed 1 the skirt is still no clear skirt either way.
-
-    ``render_truncation`` (psi, ``Renderer.render``) stays 1 (untruncated) in proj-32. The rule was fixed before any
-    score was read: StyleGAN's psi 0.7 if the Fashion-MNIST FD ratio stayed <= 0.5 and recall held. Fashion-MNIST
-    (10 CPU minutes, one generator scored at each psi): conditional accuracy 0.845 -> 0.859, precision 0.75 -> 0.83,
-    recall 0.62 -> 0.50, FD 4.3 -> 5.5, within-class diversity 0.62 -> 0.49; Shirt 0.09 -> 0.01 (its renders are
-    pullovers at any psi). The demo simulation (900 steps, seed 0, load 5): colour judge 0.999 -> 1.0, but FD 14.5
-    -> 17.3, recall 0.18 -> 0.13, diversity 0.67 -> 0.48 and the luminance judge's pink skirt 0.14 -> 0.07; in its
-    grid the skirt stays the same pink block with a dark sleeve-like corner at every psi, since within a style z
-    already moves little but the backdrop. Seed 1 (load 2): the skirt renders as a pale pink tee with sleeves
-    (colour judge 0.20 at psi 1, 0.08 at psi 0.7; luminance judge 0 at both), recall 0.33 -> 0.28, diversity 0.74 ->
-    0.57. A trade of variety for the look-alike classes that leaves the shapes unchanged, so it stays a render option (``render_truncation`` in a config, ``truncation=`` per call).
-
-    ``mismatch_weight`` 1.0 (twice proj-32's weight on "real image, another image's condition" negatives, a stronger
-    push on the projection term) against proj-32, Fashion-MNIST, 10 CPU minutes each, seed 0, load 5: conditional
-    accuracy 0.845 -> 0.827 (Shirt 0.09 -> 0.19 but Pullover 0.98 -> 0.81, Sandal 0.75 -> 0.59), FD 4.3 -> 5.7,
-    precision 0.75 -> 0.73, recall 0.62 -> 0.56; proj-32 keeps 0.5.
 
     ``cond_standardise`` is on in proj-32 (session gan6): the generator reads each condition centred on the training
     conditions' mean and scaled per dimension by their spread (``FastGenerator.fit_condition_standardisation``,
@@ -129,91 +97,14 @@ def train_gan(
     0.37 and 0.24 -> 0.29 (the red tee's luminance judge on seed 3 0.22 -> 0.90); the pink skirt is drawn as a pink
     dotted tee on seed 2 either way (luminance judge 0 both), a skirt-like block on seed 3 (0 -> 0.28).
 
-    Tried and not kept (2026-12-07, the code not merged): proj-32's pixel critic shown luminance only (the images'
-    Rec. 601 luminance in three channels), so that a render cannot pass it on colour and print. The hypothesis: the
-    demo's skirt is drawn as a tee (seeds 1, 2) though its condition lies far from the tee's (raw effnet centroid
-    cosine: the skirt nearest the dress, 0.673), because the critics reward colour and print more than silhouette.
-    gan_demo.py, seeds 0 and 1, 900 steps, against proj-32 in the same run (load 1-2): colour judge 1.0 -> 0.83 and
-    0.97 -> 0.86, luminance judge 0.894 -> 0.795 and 0.854 -> 0.799, FD 18.1 -> 107.5 and 21.3 -> 46.7. Seed 1's
-    skirt took a skirt's shape (luminance judge 0 -> 0.72) but lost its pink (colour judge 1.0 -> 0.0, grey-blue
-    trapezoids) and the sneaker became a green checked block: the colour pixel critic is what holds each style's
-    colour, which the feature heads alone do not. A luminance critic beside the colour one (a third conv critic,
-    loss weight 1.0 as the pixel critic's, set before any run; the rule fixed beforehand: keep it only if on both
-    seeds the colour judge held, the luminance judge rose by 0.03 on average, FD rose under 10 % and seed 1's skirt
-    improved): colour judge 1.0 -> 1.0 and 0.97 -> 0.99, luminance judge 0.894 -> 0.729 (the skirt 1.0 -> 0.07, the
-    bag 0.57 -> 0.39) and 0.854 -> 0.861 (the skirt 0 -> 0), FD 18.1 -> 21.8 and 21.3 -> 24.4, CPU time +13 %: not
-    kept either.
-
-    Not kept in proj-32, offered as proj-32-probe (session probe18, issue 18; ``probe_weight``,
-    ``trendgan.gan.probe``): a FROZEN condition probe as an extra generator loss: before step 0 a ridge
-    map is fitted from the projected discriminator's pooled frozen feature maps of (augmented) real images to their
-    standardised conditions and never trained again; each G step adds probe_weight x InfoNCE ("which of the batch's
-    conditions made render i", soft targets from condition cosine), reusing the fakes' feature maps of the D
-    forward. The rule was fixed before the deciding runs: choose the weight from {0.1, 0.3, 1.0} on demo seed 0 as
-    the highest luminance judge among those whose colour judge stays within 0.01 of proj-32's and whose FD rises <
-    10 %; keep it only if then the luminance judge does not drop on average over seeds 0 and 1, the colour judge
-    holds (-0.01) and FD rises < 10 % on each, and Fashion-MNIST conditional accuracy rises >= 0.015. gan_demo.py,
-    900 steps, seed 0 (two runs side by side, load 4.5-9.6): proj-32 / 0.1 / 0.3 / 1.0: luminance judge 0.799 /
-    0.781 / 0.854 / 0.914, colour judge 1.0 at every weight, FD 15.5 / 14.9 / 23.9 / 17.1 (x 0.96 / 1.54 / 1.11),
-    precision 0.63 / 0.58 / 0.53 / 0.56, recall 0.27 / 0.23 / 0.24 / 0.24, the pink skirt (luminance judge) 0.64 /
-    0.13 / 0.99 / 0.99, CPU time 194 / 171 / 191 / 185 s; so 0.1 was chosen (0.3 and 1.0 fail on FD). In the grids
-    the skirt is a pink dotted skirt (a trapezoid) at 0.3 and 1.0, a pink tee-like block with shoulders at 0.1 and
-    proj-32; at 1.0 the dress turns a segmented yellow cone and the sneaker a dark green dome, at 0.3 the bag's
-    handle a grey smear. Seed 1 (0.1 and proj-32 side by side, load 3.5-5.8): luminance judge 0.873 against 0.854,
-    colour 0.996 against 0.979, FD 23.5 against 21.7 (x 1.08), recall 0.32 against 0.33, diversity 0.61 against
-    0.79; the skirt 0 either way (a pale pink block with shoulders against a pink tee with sleeves). Mean luminance
-    judge over the two seeds 0.827 against 0.826. Note proj-32 itself gave 0.799 here where session gan6 measured
-    0.894 on seed 0: the demo's luminance judge moves by several hundredths between runs of one config.
-    Fashion-MNIST (gan_fmnist.py --cpu-minutes 10 --threads 1 --skip-baseline, PCA conditions, seed 0, with and
-    without started together, load 1.5 at the start, 3.2-4.1 while training): conditional accuracy 0.872 -> 0.868
-    (Shirt 0.44 -> 0.06, Coat 0.54 -> 0.73, Pullover 0.87 -> 0.92, Sandal 0.93 -> 0.97), FD 4.67 -> 4.67, precision
-    0.75 -> 0.74, recall 0.55 -> 0.55, diversity 0.67 -> 0.60, own-vector accuracy 0.68 -> 0.71, 4,212 -> 4,007
-    steps in the same CPU time; in the grid the tees lose their prints (plain grey tees, where proj-32 draws printed
-    ones). It failed the Fashion-MNIST part of the rule (-0.004 against +0.015 asked), so proj-32 keeps it off.
-    Worth knowing for a next try: at 1.0 the demo's skirt was a skirt on seed 0 (luminance 0.99) with FD only 11 %
-    above proj-32's, just outside the rule; weights above 0.1 were not run on seed 1 or Fashion-MNIST.
-
-    Weight 1.0 measured after that verdict (lead, same session; the verdict on proj-32 stands, so proj-32 keeps the
-    probe off): Fashion-MNIST, the same command, seed 0 (load 2.2-2.7; its proj-32 twin is the 0.872 above) and seed
-    1 (with and without side by side, load 0.3-2.3), proj-32 -> probe 1.0: conditional accuracy 0.872 -> 0.959 and
-    0.873 -> 0.904 (every class but Shirt 0.95-1.0 at 1.0, against Coat 0.54 / 0.84, Pullover 0.87 / 0.88, Sandal
-    0.93 / 0.88 without; Shirt 0.44 -> 0.59 and 0.32 -> 0.09: shirts become pullover-like tops), FD 4.67 -> 6.59 and
-    4.81 -> 5.95 (0.27-0.30 of the fully connected baseline's recorded 22.0), precision 0.75 -> 0.74 and 0.72 ->
-    0.78, recall 0.55 -> 0.43 and 0.60 -> 0.45, diversity ratio 0.67 -> 0.44 and 0.68 -> 0.42, own-vector accuracy
-    0.68 -> 0.75 on both; in the grids every column is its class, with less variety (plain tees, one bag shape).
-    Demo seed 1 at 1.0 (900 steps, load 2-3, not side by side with proj-32's 0.854 above): luminance judge 0.83,
-    colour judge 1.0, FD 27.0 (x 1.24), the skirt 0.30: a pink triangle with a checked, coat-like print; the
-    shorts a smeared blue block (0.56). So the probe trades variety (and FD) for renders that keep to their
-    condition: a clear gain where the conditions separate classes (Fashion-MNIST), mixed on the demo. It is the
-    named config ``proj-32-probe`` (proj-32 with ``probe_weight`` 1.0, one of the three weights fixed before any
-    run), not the default.
-
-    Tried and not kept (session demo18, issue 18; the code on branch ``demo18-probe-grid``): the probe reading each
-    frozen feature map over its four quadrants (``probe_grid`` 2) instead of one mean per channel. The diagnosis: the
-    probe's pooled features say which colours and prints are present, not where, so a pink dotted tee "is" the
-    skirt to it; and the soft targets are not what blurs skirt and tee (the standardised conditions of the two
-    styles have cosine -0.11, each style's soft-target mass stays 0.95-1.0 on its own style in a balanced batch).
-    Fitted on the real images of demo store seed 1 and shown them as luminance only, the quadrant probe names the
-    style of 0.98 of them against 0.93 (red tee 0.78 -> 0.95, sneaker 0.89 -> 0.96). gan_demo.py, 900 steps,
-    ``TRENDGAN_THREADS=1``, the embedded demo stores of corpus seeds 0 and 1 (session probe18's) with new training
-    seeds. Chosen on store 1, seed 2 (load 5.1-6.5): weight 1.0 / 0.5: luminance judge 0.976 / 0.985, worst style 0.82
-    (bag) / 0.94 (shorts), colour judge 1.0 / 0.998, FD 29.0 / 23.9; so 0.5 (``proj-32-layout``). proj-32 on store 0,
-    seed 2 (load 3.3-4.5): luminance 0.903, the skirt 0.45 (a pink blob with shoulders). The rule, fixed before the
-    deciding runs (two runs, proj-32 trained and judged in each by the same judge): every style's luminance judge >=
-    0.90 on both (or the worst style up on both, by >= 0.15 on average, mean not lower), colour judge >= proj-32's -
-    0.01 and every style's >= 0.90, FD <= 1.25 x proj-32's, idle estimate <= 90 s. Store 1, seed 4 (load 4.2-5.7):
-    luminance 0.930 against 0.995, worst style 0.64 (the sneaker, a dark green leaf-like streak) against 0.98, colour
-    1.0 against 0.991, FD 31.2 against 18.8 (x 1.66), idle estimate 74 s (75 s x the CPU ratio, 136 / 138 s).
-    Store 0, seed 5 (load 3.2-4.5): luminance 0.989 against 0.861, worst style 0.91 (sneaker) against 0.0 (proj-32's
-    skirt a pink top with shoulders; the probe's a pink dotted A-line skirt), colour 0.906 against 0.898 with the bag
-    0.41 against 0.19 (both draw a white patch inside the handle), FD 44.4 against 36.8 (x 1.21), idle estimate 81 s
-    (141 / 131 s CPU). It failed on shape and FD on seed 4 and on the bag's colour on seed 5, so nothing changed.
-    After the verdict, store 1 with training seed 1 (where proj-32-probe's skirt had been a checked triangle, load
-    2.3-3.7): luminance 0.955, worst style the skirt 0.83 (a pink dotted A-line skirt all the same), colour 0.998, FD
-    22.9 (no proj-32 beside it). Worth knowing: where proj-32's skirt was no skirt (store 0 seeds 2 and 5: 0.45 and
-    0.0), the quadrant probe's skirt was a pink dotted skirt in every grid it drew (five runs), but it costs FD and
-    moves the weak style elsewhere (the sneaker a streak or a tent, the shorts a hooked block the judges still
-    pass); proj-32 itself swings from 0.86 to 0.995 between seeds.
+    Options measured and left off in proj-32, each against proj-32 on the same benchmarks and judges
+    (the figures are in docs/experiments.md, "The GAN"): ``cond_mix`` and ``cond_contrast_weight`` (more
+    variety, worse FD and restyle), ``cond_centroid`` with ``z_every_block`` (lower conditional accuracy),
+    ``render_truncation`` 0.7 (less recall and variety, the same shapes; stays 1), ``mismatch_weight`` 1.0 (lower
+    conditional accuracy; stays 0.5), a luminance-only pixel critic (lost colour or FD), and the frozen condition
+    probe (``probe_weight``: at 0.1 it failed Fashion-MNIST; at 1.0 it lifts Fashion-MNIST conditional accuracy
+    to 0.90-0.96 for FD +24-41 % and is the named config ``proj-32-probe``; read over 2x2 quadrants it drew the
+    demo's skirt on every run but failed its rule on FD and other styles).
     """
 
     from trendgan.devices import pick_device
