@@ -20,6 +20,14 @@ def normalise(cond: torch.Tensor) -> torch.Tensor:
     return F.normalize(cond.float(), dim=1, eps=1e-8).to(cond.dtype)
 
 
+def soft_contrast_loss(logits: torch.Tensor, unit_conditions: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Cross-entropy of "which of the batch's conditions goes with item i" (``logits``, N x N) against soft targets
+    from how alike the conditions themselves are (softmax_j cos(c_i, c_j) / temperature; ``unit_conditions`` are unit
+    rows): items of one style share the target, so they are not pushed apart as one-hot targets would."""
+    targets = torch.softmax(unit_conditions @ unit_conditions.t() / temperature, dim=1)
+    return -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+
+
 class ConditionalBatchNorm(nn.Module):
     """Batch norm without its own affine; scale and shift come from the condition embedding."""
 

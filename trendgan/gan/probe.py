@@ -6,7 +6,8 @@ fixed random mixing, so the fakes' maps from the D forward are reused and no sec
 their standardised condition vectors. It is never trained again (buffers, no parameters; kept in the checkpoint so a
 resumed run is exact). Each generator step then adds ``probe_weight`` x InfoNCE: the probe's prediction for render i
 is scored by cosine against every condition of the batch, with cross-entropy toward soft targets from the conditions'
-own cosine similarity (as ``trainer.condition_contrast``), so renders of one style are not pushed apart.
+own cosine similarity (``networks.soft_contrast_loss``, as ``trainer.condition_contrast``), so renders of one style
+are not pushed apart.
 
 Unlike ``cond_contrast`` nothing here is learnt adversarially: the probe is fixed by the real images, and asks
 directly whether the render's features carry its condition (what tells a shirt from a tee and a skirt from a tee).
@@ -18,7 +19,7 @@ import torch
 from torch import nn
 
 from trendgan.gan.augment import diff_augment
-from trendgan.gan.networks import normalise
+from trendgan.gan.networks import normalise, soft_contrast_loss
 
 TEMPERATURE = 0.1          # condition_contrast's default temperature, for the logits and the soft targets alike
 FIT_IMAGES = 4096          # real images the probe is fitted on (a fixed random draw when the set is larger)
@@ -46,8 +47,7 @@ class ConditionProbe(nn.Module):
         """Cross-entropy of "which of the batch's conditions made render i", targets softened by condition likeness."""
         target_space = normalise(self.standard_conditions(cond))
         logits = normalise(self.predict(pooled)) @ target_space.t() / TEMPERATURE
-        targets = torch.softmax(target_space @ target_space.t() / TEMPERATURE, dim=1)
-        return -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+        return soft_contrast_loss(logits, target_space, TEMPERATURE)
 
     @torch.no_grad()
     def fit(self, pooled: torch.Tensor, conditions: torch.Tensor, seed: int = 0) -> dict:

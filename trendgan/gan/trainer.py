@@ -24,7 +24,7 @@ from trendgan.errors import GanError
 from trendgan.gan.augment import diff_augment, parse_policy
 from trendgan.gan.config import GanConfig, create_gan, load_config
 from trendgan.gan.distributed import all_agree, average_gradients, same_everywhere, summed
-from trendgan.gan.networks import normalise
+from trendgan.gan.networks import normalise, soft_contrast_loss
 
 CHECKPOINT_FORMAT = 1
 ADA_INTERVAL = 4  # steps between updates of the augmentation probability, as in StyleGAN2-ADA
@@ -372,10 +372,7 @@ def condition_contrast(D, features, cond: torch.Tensor, temperature: float) -> t
     fit" (D's ``contrast_logits``) and soft targets from how alike the conditions themselves are
     (softmax_j cos(c_i, c_j) / temperature). Identical or near-identical conditions (the mode-seeking pairs, images
     of one style) share the target, so they are not pushed apart as ContraGAN's one-hot targets would."""
-    logits = D.contrast_logits(features, cond).float()
-    unit = normalise(cond).float()
-    targets = torch.softmax(unit @ unit.t() / temperature, dim=1)
-    return -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    return soft_contrast_loss(D.contrast_logits(features, cond).float(), normalise(cond).float(), temperature)
 
 
 def _critics(logits) -> list:
