@@ -187,6 +187,7 @@ def measure(mode, pairs, renderer, encoder, args):
 
     from trendgan.design import restyle, structural_similarity
     from trendgan.design.images import fit_square, open_image
+    from trendgan.design.invert import InversionSettings
     from trendgan.design.transfer import TransferSettings
     from trendgan.store import Store
 
@@ -199,7 +200,8 @@ def measure(mode, pairs, renderer, encoder, args):
             started = time.perf_counter()
             result = restyle(store, garment, to=str(target), strength=strengths, n=1, mode=mode, seed=args.seed,
                              device=args.device, renderer=renderer, encoder=encoder,
-                             inversion=inversion_settings(args),
+                             inversion=InversionSettings(steps=args.inversion_steps, feature_weight=args.feature_weight,
+                                                         condition_offset=args.condition_offset),
                              transfer=TransferSettings(steps=args.transfer_steps, size=args.transfer_size))
             seconds.append(time.perf_counter() - started)
             if result.reconstruction_ssim is not None:
@@ -239,13 +241,6 @@ def save_grid(rows, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tiles = np.stack([np.asarray(img.convert("RGB").resize((64, 64))) for row in rows for img in row])
     save_png(image_grid(tiles, columns=len(rows[0])), path)
-
-
-def inversion_settings(args):
-    from trendgan.design.invert import InversionSettings
-
-    return InversionSettings(steps=args.inversion_steps, feature_weight=args.feature_weight,
-                             condition_offset=args.condition_offset)
 
 
 def colour_match(image, target, bins: int = 8) -> float:
