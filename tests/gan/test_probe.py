@@ -27,18 +27,6 @@ def _config(weight=1.0):
     return replace(load_config("proj-tiny-16"), probe_weight=weight)
 
 
-def _probe_loss_on_fakes(trainer, conditions, n=64):
-    rng = torch.Generator().manual_seed(5)
-    cond = conditions[torch.randint(len(conditions), (n,), generator=rng)]
-    z = torch.randn(n, trainer.config.z_dim, generator=rng)
-    with torch.no_grad():
-        trainer.generator.eval()
-        fakes = trainer.generator(z, cond)
-        trainer.generator.train()
-        pooled = trainer.discriminator.pooled_features(trainer.discriminator.backbone(fakes))
-        return float(trainer.probe.info_nce(pooled, cond))
-
-
 def test_probe_weight_is_validated():
     with pytest.raises(ConfigError, match="probe_weight"):
         _config(-0.1)
