@@ -256,6 +256,10 @@ def headline(report: dict) -> dict:
             if v20:
                 out[f"sim_{period}_{name}_images"] = {
                     "called_right_30pct_a_year": v20["called_right_30pct_a_year"],
+                    # The same rates as steady styles of the power corpora, where every style moves (their calls
+                    # pool no flat or seasonal neighbours): the power curve's 30 % points.
+                    "called_right_30pct_a_year_power_corpora": {
+                        direction: v20["power"].get(f"{direction} 30%") for direction in ("rising", "declining")},
                     "oracle_30pct_a_year": v20["oracle_30pct_a_year"],
                     "false_rising_or_declining": v20["false_rising_or_declining_on_flat_and_seasonal"],
                     "smallest_change_9_in_10": v20["smallest_yearly_change_called_right_9_in_10"],
