@@ -2,7 +2,8 @@
 (pipelines/demo.toml) and scores the renders with judges the GAN never trained against. Prints one JSON object
 (progress on stderr) and saves a grid of real images beside renders for every style.
 
-Steps: simulate the demo corpus, ingest it, embed it with effnet-lite0 (or reuse --store), train the GAN (timed;
+Steps: simulate the demo corpus, ingest it, embed it with effnet-lite0 and find its styles as the demo does (or reuse
+--store, running the styles stage on it if it has none), train the GAN (timed;
 torch threads sized to the cores other work leaves free), then per simulated style:
 - judge_accuracy: a small CNN trained on the real images' true styles (labels.csv; 80 % of the images, its held-out
   accuracy on the other 20 % is printed) classifies renders conditioned on the style's centroid (the mean effnet
@@ -66,6 +67,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--store", type=Path, default=None, help="a store with the demo corpus embedded (reused; else fresh)")
     p.add_argument("--keep", action="store_true", help="keep the fresh store (its path goes to stderr)")
+    p.add_argument("--no-styles", action="store_true",
+                   help="train without a styles run, images drawn uniformly whatever the config's style_balance "
+                        "(how this benchmark trained until 2026-12-07); by default the demo's styles stage runs first")
     p.add_argument("--config", default=None, help="GAN config (default: the demo's, from pipelines/demo.toml)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the demo's)")
     p.add_argument("--per-style", type=int, default=100, help="renders per style centroid")
@@ -100,21 +104,42 @@ def demo_settings() -> dict:
 
 
 def prepare_store(args, settings: dict, scratch: Path) -> tuple[Path, Path]:
-    """(store folder, corpus folder): the demo's simulate, ingest and embed stages, unless --store has them."""
+    """(store folder, corpus folder): the demo's simulate, ingest, embed and styles stages, unless --store has them.
+
+    The styles run matters to training: a config with ``style_balance`` (proj-32) draws each style's images equally
+    often only when the store has one, as in the demo pipeline. Until 2026-12-07 this benchmark ran no styles stage,
+    so its proj-32 figures until then are of training with images drawn uniformly (``--no-styles`` repeats that).
+    """
     from trendgan.pipeline import run_pipeline
 
     store = args.store or scratch / "store"
     corpus = store / "corpus"
-    if args.store and (corpus / "labels.csv").is_file() and (store / "embeddings").is_dir():
-        log(f"reusing the embedded demo store {store}")
-        return store, corpus
-    table = {k: v for k, v in settings.items() if k in ("store", "pipeline", "simulate", "ingest", "embed")}
+    stages = ("store", "pipeline", "simulate", "ingest", "embed") + (() if args.no_styles else ("styles",))
+    table = {k: v for k, v in settings.items() if k in stages}
     table["store"] = {"path": str(store)}
     table["pipeline"] = {**table.get("pipeline", {}), "seed": args.seed}
+    if args.store and (corpus / "labels.csv").is_file() and (store / "embeddings").is_dir():
+        log(f"reusing the embedded demo store {store}")
+        if not args.no_styles and not has_styles_run(store):
+            run_pipeline({k: v for k, v in table.items() if k in ("store", "pipeline", "styles")}, store=store)
+            log("ran the demo's styles stage on it (style_balance needs a styles run)")
+        return store, corpus
     started = time.perf_counter()
     run_pipeline(table, store=store)
-    log(f"simulated, ingested and embedded the demo corpus in {time.perf_counter() - started:.0f}s")
+    log(f"ran the demo's {', '.join(stages[2:])} stages in {time.perf_counter() - started:.0f}s")
     return store, corpus
+
+
+def has_styles_run(store_path: Path) -> bool:
+    from trendgan.errors import StageNotRunError
+    from trendgan.store import Store
+    from trendgan.styles import load_styles
+
+    try:
+        load_styles(Store(store_path))
+    except StageNotRunError:
+        return False
+    return True
 
 
 def labelled_images(store_path: Path, corpus: Path, size: int):
@@ -346,7 +371,9 @@ def main(argv=None) -> None:
     store, corpus = prepare_store(args, settings, Path(scratch_dir))
     result = {"benchmark": "gan_demo", "config": config, "steps": steps, "cpu_count": os.cpu_count(),
               "load_average_start": [round(v, 2) for v in os.getloadavg()],
-              "note": "shared CPU: the load averages say how busy it was; compare ratios measured in one run"}
+              "note": "shared CPU: the load averages say how busy it was; compare ratios measured in one run",
+              # style_balance draws by style only from a styles run (the demo pipeline makes one before training)
+              "styles_run": has_styles_run(store)}
     images, labels, vectors = labelled_images(store, corpus, size)
     judges = fit_judges(images, labels, args.seed)
     result["judge"] = judges[2]

@@ -76,7 +76,18 @@ def train_gan(
     21.6, luminance-judge accuracy 0.91 / 0.76 against 0.88 / 0.64, precision 0.52 / 0.56 against 0.51 / 0.55,
     colour-judge accuracy 0.99 either way, the same CPU time; in the grids the sneaker is a green shoe in both
     seeds (a dark smudge in seed 1 without) and the skirt a pink dotted skirt in seed 0 (a top with sleeves
-    without); in seed 1 the skirt is still no clear skirt either way.
+    without); in seed 1 the skirt is still no clear skirt either way. That benchmark ran no styles stage of its own
+    until 2026-12-07, so unless the store it was given had a styles run, both runs drew images uniformly and the
+    difference above is run-to-run noise (training was not yet deterministic per seed). Measured again once the
+    benchmark ran the demo's styles stage (issue 18, helper adapt18; proj-32 with a styles run against proj-32
+    without one, deterministic per seed with ``TRENDGAN_THREADS=1``, load 1-2.5): store of corpus 0, seed 2:
+    luminance judge 0.893 against 0.903 (worst style: shorts 0.42 against the skirt 0.45; the skirt 0.81), colour
+    judge 0.994 against 1.0, FD 34.9 against 14.4; corpus 0, seed 5: 0.918 against 0.861 (the skirt 0.43 against
+    0.0), colour 0.875 against 0.898 (the bag 0.06 against 0.19), FD 41.1 against 36.8; corpus 1, seed 4: 1.0
+    against 0.995, colour 1.0 against 0.991, FD 12.6 against 18.8. Mixed: the worst style gains 0.23 on average
+    and the skirt is drawn as a skirt more often, the FD is worse on two of three. It stays on, as the demo has
+    trained with it since it came in; every ``gan_demo.py`` figure for proj-32 made before 2026-12-07 is of
+    training without it.
 
     ``cond_standardise`` is on in proj-32 (session gan6): the generator reads each condition centred on the training
     conditions' mean and scaled per dimension by their spread (``FastGenerator.fit_condition_standardisation``,
