@@ -70,6 +70,7 @@ class GanTrainer:
         self._real_signs = [0.0, 0]  # sum of sign(D(real)) and count since the last adjustment
         self.sample_weights: torch.Tensor | None = None  # see balance_styles
         self.probe = None  # the frozen condition probe (probe_weight > 0; fit_condition_probe)
+        self.probe_fit: dict = {}  # how well the probe reads the real images' conditions, when fitted in this process
 
     def balance_styles(self, style_index) -> None:
         """Draw training images with weight (size of their style) ** -style_balance: at 1 every style is drawn
@@ -292,6 +293,7 @@ class GanTrainer:
 
         # A private seed: fitting draws no number from the training run's stream.
         self.probe, info = fit_probe(self.discriminator, images, conditions, self.config.diffaug, self.seed)
+        self.probe_fit = info
         return info
 
     @torch.no_grad()
