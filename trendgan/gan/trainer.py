@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 
 from trendgan.devices import autocast
-from trendgan.errors import GanError
 from trendgan.gan.augment import diff_augment, parse_policy
 from trendgan.gan.config import GanConfig, create_gan, load_config
 from trendgan.gan.distributed import all_agree, average_gradients, same_everywhere, summed
@@ -279,8 +278,6 @@ class GanTrainer:
         conditions, once, before the first step (a resumed run keeps those in its checkpoint)."""
         if not self.config.cond_standardise or self.step > 0:
             return
-        if not hasattr(self.generator, "fit_condition_standardisation"):
-            raise GanError("cond_standardise needs the fastgan generator")
         for module in (self.generator, self.ema):
             module.fit_condition_standardisation(conditions.to(self.device))
 
