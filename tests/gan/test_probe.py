@@ -41,6 +41,7 @@ def test_the_probe_is_fitted_once_and_never_trained():
     train_loop(trainer, images, conditions, until_step=1)
     probe = trainer.probe
     assert probe is not None and not list(probe.parameters())  # buffers only: no optimiser can reach it
+    assert set(trainer.probe_fit) == {"probe_penalty", "probe_held_out_r2"}  # what train_gan writes to the run
     fitted = {k: v.clone() for k, v in probe.state_dict().items()}
     train_loop(trainer, images, conditions * 3 + 1, until_step=4)  # other data later: the probe stays as fitted
     assert trainer.probe is probe
@@ -48,7 +49,7 @@ def test_the_probe_is_fitted_once_and_never_trained():
     # Without the option there is no probe and no step reads one.
     plain = GanTrainer("proj-tiny-16", cond_dim=4, seed=0)
     train_loop(plain, images, conditions, until_step=1)
-    assert plain.probe is None and "condition_probe" not in plain.state_dict()
+    assert plain.probe is None and "condition_probe" not in plain.state_dict() and plain.probe_fit == {}
 
 
 def test_fitting_the_probe_leaves_the_random_stream_alone():

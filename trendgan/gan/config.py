@@ -91,6 +91,9 @@ class GanConfig:
                               "cond_mix_temperature positive")
         if not 0.0 <= self.cond_centroid <= 1.0 or not 0.0 <= self.style_balance <= 1.0:
             raise ConfigError(f"GAN config {self.name!r}: cond_centroid and style_balance must be in [0, 1]")
+        if self.cond_standardise and self.generator != "fastgan":
+            raise ConfigError(f"GAN config {self.name!r}: cond_standardise needs the fastgan generator (it keeps the "
+                              "condition statistics)")
         if self.probe_weight < 0 or (self.probe_weight > 0 and self.discriminator != "projected"):
             raise ConfigError(f"GAN config {self.name!r}: probe_weight must be >= 0, and > 0 only with the projected "
                               "discriminator (the probe reads its frozen features)")

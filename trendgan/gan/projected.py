@@ -202,8 +202,7 @@ class ProjectedDiscriminator(nn.Module):
 
     def contrast_logits(self, features: list[torch.Tensor], cond: torch.Tensor) -> torch.Tensor:
         """(N, N): how well image i fits condition j (``ConditionContrast``); needs ``cond_contrast_weight`` > 0."""
-        pooled = torch.cat([h.mean(dim=(2, 3)) for h in features[: len(self.heads_)]], dim=1)
-        return self.contrast.logits(pooled, cond)
+        return self.contrast.logits(self.pooled_features(features), cond)
 
     def trainable_parameters(self):
         return [p for p in self.parameters() if p.requires_grad]

@@ -190,7 +190,9 @@ def _train_and_write(store, config, steps, minutes, resume, torch_device, seed, 
         run.finish(
             settings={**trainer.config.to_dict(), "seed": trainer.seed, "device": torch_device.type, "processes": world},
             inputs={"encoder": encoder_key},
-            results={"step": trainer.step, "cond_dim": int(conditions.shape[1]), "images": len(images)},
+            # the probe's ridge penalty and held-out R^2 say whether its features can tell the conditions apart
+            results={"step": trainer.step, "cond_dim": int(conditions.shape[1]), "images": len(images),
+                     **trainer.probe_fit},
             summary={"config": trainer.config.name, "step": trainer.step, "images": len(images)},
         )
     return TrainResult(

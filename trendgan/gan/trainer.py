@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 
 from trendgan.devices import autocast
-from trendgan.errors import GanError
 from trendgan.gan.augment import diff_augment, parse_policy
 from trendgan.gan.config import GanConfig, create_gan, load_config
 from trendgan.gan.distributed import all_agree, average_gradients, same_everywhere, summed
@@ -70,6 +69,7 @@ class GanTrainer:
         self._real_signs = [0.0, 0]  # sum of sign(D(real)) and count since the last adjustment
         self.sample_weights: torch.Tensor | None = None  # see balance_styles
         self.probe = None  # the frozen condition probe (probe_weight > 0; fit_condition_probe)
+        self.probe_fit: dict = {}  # how well the probe reads the real images' conditions, when fitted in this process
 
     def balance_styles(self, style_index) -> None:
         """Draw training images with weight (size of their style) ** -style_balance: at 1 every style is drawn
@@ -278,8 +278,6 @@ class GanTrainer:
         conditions, once, before the first step (a resumed run keeps those in its checkpoint)."""
         if not self.config.cond_standardise or self.step > 0:
             return
-        if not hasattr(self.generator, "fit_condition_standardisation"):
-            raise GanError("cond_standardise needs the fastgan generator")
         for module in (self.generator, self.ema):
             module.fit_condition_standardisation(conditions.to(self.device))
 
@@ -292,6 +290,7 @@ class GanTrainer:
 
         # A private seed: fitting draws no number from the training run's stream.
         self.probe, info = fit_probe(self.discriminator, images, conditions, self.config.diffaug, self.seed)
+        self.probe_fit = info
         return info
 
     @torch.no_grad()
