@@ -41,6 +41,16 @@ def join(device: torch.device) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), device
 
 
+def finished_together(world: int) -> None:
+    """Wait until every process has finished its work (process 0 writes the run after the last step): then all
+    leave the process group at once, and none tears its connections down while another still uses them (a CI run
+    once saw process 1 abort at exit while process 0 was still writing)."""
+    import torch.distributed as dist
+
+    if world > 1:
+        dist.barrier()
+
+
 def leave() -> None:
     import torch.distributed as dist
 

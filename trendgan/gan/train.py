@@ -129,11 +129,15 @@ def train_gan(
     rank, world, torch_device = distributed.join(pick_device(device))
     if rank > 0:  # torchrun's other processes: train beside process 0, which alone writes the run
         try:
-            return _train_beside(store, config, steps, minutes, resume, torch_device, seed, encoder, rank, world)
+            _train_beside(store, config, steps, minutes, resume, torch_device, seed, encoder, rank, world)
+            distributed.finished_together(world)
+            return None
         finally:
             distributed.leave()
     try:
-        return _train_and_write(store, config, steps, minutes, resume, torch_device, seed, encoder, world)
+        result = _train_and_write(store, config, steps, minutes, resume, torch_device, seed, encoder, world)
+        distributed.finished_together(world)
+        return result
     finally:
         distributed.leave()
 
