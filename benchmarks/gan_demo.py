@@ -68,8 +68,9 @@ def parse_args(argv=None):
     p.add_argument("--store", type=Path, default=None, help="a store with the demo corpus embedded (reused; else fresh)")
     p.add_argument("--keep", action="store_true", help="keep the fresh store (its path goes to stderr)")
     p.add_argument("--no-styles", action="store_true",
-                   help="train without a styles run, images drawn uniformly whatever the config's style_balance "
-                        "(how this benchmark trained until 2026-12-07); by default the demo's styles stage runs first")
+                   help="do not run the styles stage: images are drawn uniformly whatever the config's style_balance "
+                        "(how this benchmark trained until 2026-12-07), unless a reused --store already has a styles "
+                        "run (the JSON's styles_run says); by default the demo's styles stage runs first")
     p.add_argument("--config", default=None, help="GAN config (default: the demo's, from pipelines/demo.toml)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the demo's)")
     p.add_argument("--per-style", type=int, default=100, help="renders per style centroid")

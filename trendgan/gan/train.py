@@ -78,7 +78,7 @@ def train_gan(
     seeds (a dark smudge in seed 1 without) and the skirt a pink dotted skirt in seed 0 (a top with sleeves
     without); in seed 1 the skirt is still no clear skirt either way. That benchmark ran no styles stage of its own
     until 2026-12-07, so unless the store it was given had a styles run, both runs drew images uniformly and the
-    difference above is run-to-run noise (training was not yet deterministic per seed). Measured again once the
+    difference above is run-to-run noise (without a fixed thread count two runs of one seed differ). Measured again once the
     benchmark ran the demo's styles stage (issue 18, helper adapt18; proj-32 with a styles run against proj-32
     without one, deterministic per seed with ``TRENDGAN_THREADS=1``, load 1-2.5): store of corpus 0, seed 2:
     luminance judge 0.893 against 0.903 (worst style: shorts 0.42 against the skirt 0.45; the skirt 0.81), colour
