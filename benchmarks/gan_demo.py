@@ -132,15 +132,13 @@ def prepare_store(args, settings: dict, scratch: Path) -> tuple[Path, Path]:
 
 
 def has_styles_run(store_path: Path) -> bool:
-    from trendgan.errors import StageNotRunError
+    """Whether training on this store draws by style: train_gan's own check (a styles run of the latest vectors)."""
+    from trendgan.embed import latest_encoder_key
+    from trendgan.gan.train import _styles_of
     from trendgan.store import Store
-    from trendgan.styles import load_styles
 
-    try:
-        load_styles(Store(store_path))
-    except StageNotRunError:
-        return False
-    return True
+    store = Store(store_path)
+    return _styles_of(store, latest_encoder_key(store)) is not None
 
 
 def labelled_images(store_path: Path, corpus: Path, size: int):
