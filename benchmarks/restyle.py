@@ -206,13 +206,15 @@ def measure(mode, pairs, renderer, encoder, args):
             seconds.append(time.perf_counter() - started)
             if result.reconstruction_ssim is not None:
                 reconstruction.append(result.reconstruction_ssim)
-            original = fit_square(open_image(garment), size)
+            garment_image = open_image(garment)
+            original = fit_square(garment_image, size)
             target_image = fit_square(open_image(target), 64)
-            by_strength = {e["strength"]: Image.open(result.folder / e["file"]).convert("RGB") for e in result.files}
-            grid_rows.append([fit_square(open_image(garment), 64), target_image]
-                             + [by_strength[s].resize((64, 64), Image.Resampling.BICUBIC) for s in strengths])
-            for entry in result.files:
-                render = Image.open(result.folder / entry["file"]).convert("RGB")
+            renders = [Image.open(result.folder / entry["file"]).convert("RGB") for entry in result.files]
+            if args.images_out:
+                by_strength = {entry["strength"]: render for entry, render in zip(result.files, renders)}
+                grid_rows.append([fit_square(garment_image, 64), target_image]
+                                 + [by_strength[s].resize((64, 64), Image.Resampling.BICUBIC) for s in strengths])
+            for entry, render in zip(result.files, renders):
                 small = render.resize((size, size), Image.Resampling.BICUBIC)
                 rows.append({"pair": i, "strength": entry["strength"], "ssim_content": structural_similarity(original, small),
                              "cos_target": entry["cos_target"], "cos_garment": entry["cos_garment"],
