@@ -70,24 +70,14 @@ def train_gan(
     accuracy there (0.78: shirts and coats) is short of the 0.90 target.
 
     ``style_balance`` 1.0 (each style drawn equally often) is on in proj-32: the demo's smallest styles (a skirt of
-    83 images, a sneaker of 100, against 276-444) were the ones rendered as something else. Measured with
-    ``benchmarks/gan_demo.py`` (the demo simulation, 900 steps, judges fitted on its images' true styles) against
-    proj-32 without it in the same run, seeds 0 and 1, load about 2: Frechet distance 10.6 / 10.6 against 10.3 /
-    21.6, luminance-judge accuracy 0.91 / 0.76 against 0.88 / 0.64, precision 0.52 / 0.56 against 0.51 / 0.55,
-    colour-judge accuracy 0.99 either way, the same CPU time; in the grids the sneaker is a green shoe in both
-    seeds (a dark smudge in seed 1 without) and the skirt a pink dotted skirt in seed 0 (a top with sleeves
-    without); in seed 1 the skirt is still no clear skirt either way. That benchmark ran no styles stage of its own
-    until 2026-12-07, so unless the store it was given had a styles run, both runs drew images uniformly and the
-    difference above is run-to-run noise (without a fixed thread count two runs of one seed differ). Measured again once the
-    benchmark ran the demo's styles stage (issue 18, helper adapt18; proj-32 with a styles run against proj-32
-    without one, deterministic per seed with ``TRENDGAN_THREADS=1``, load 1-2.5): store of corpus 0, seed 2:
-    luminance judge 0.893 against 0.903 (worst style: shorts 0.42 against the skirt 0.45; the skirt 0.81), colour
-    judge 0.994 against 1.0, FD 34.9 against 14.4; corpus 0, seed 5: 0.918 against 0.861 (the skirt 0.43 against
-    0.0), colour 0.875 against 0.898 (the bag 0.06 against 0.19), FD 41.1 against 36.8; corpus 1, seed 4: 1.0
-    against 0.995, colour 1.0 against 0.991, FD 12.6 against 18.8. Mixed: the worst style gains 0.23 on average
-    and the skirt is drawn as a skirt more often, the FD is worse on two of three. It stays on, as the demo has
-    trained with it since it came in; every ``gan_demo.py`` figure for proj-32 made before 2026-12-07 is of
-    training without it.
+    83 images, a sneaker of 100, against 276-444) were the ones rendered as something else. It came in on
+    ``benchmarks/gan_demo.py`` figures that could not have measured it: that benchmark ran no styles stage until
+    2026-12-07, so both of its runs drew images uniformly. Measured since (issue 18, helper adapt18; the demo
+    simulation, 900 steps, with a styles run against without one, deterministic per seed with ``TRENDGAN_THREADS=1``,
+    three seeds, load 1-2.5): the worst style's luminance judge gains 0.23 on average and the skirt is drawn as a
+    skirt more often, the FD is worse on two of three. Mixed; it stays on, as the demo has trained with it since it
+    came in. The figures are in docs/experiments.md, "The GAN"; every ``gan_demo.py`` figure for proj-32 made before
+    2026-12-07 is of training without it.
 
     ``cond_standardise`` is on in proj-32 (session gan6): the generator reads each condition centred on the training
     conditions' mean and scaled per dimension by their spread (``FastGenerator.fit_condition_standardisation``,
