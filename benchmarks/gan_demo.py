@@ -8,7 +8,9 @@ torch threads sized to the cores other work leaves free), then per simulated sty
 - judge_accuracy: a small CNN trained on the real images' true styles (labels.csv; 80 % of the images, its held-out
   accuracy on the other 20 % is printed) classifies renders conditioned on the style's centroid (the mean effnet
   vector of the style's images);
-- shape_accuracy: the same with a judge that sees only luminance (a render cannot pass on its colour alone);
+- shape_accuracy: the same with a judge that sees only luminance (a render cannot pass on its colour alone),
+  standardised per image (since session judge18: on raw luminance it read tone as well as shape; the figures in this
+  docstring and in docs/experiments.md before that session are of the raw-luminance judge);
 - frechet_distance: the judge's features of the style's renders vs its real images;
 - diversity_ratio: the mean pairwise distance of the style's renders in the judge's features over the same for its
   real images (near 0: z is ignored and the "sample grid" repeats one garment);
@@ -255,7 +257,8 @@ def fit_judges(images, labels, seed: int):
     order = np.random.default_rng(seed).permutation(len(images))
     held, fit = order[: len(order) // 5], order[len(order) // 5 :]
     judge = Judge(name="demo-styles-cnn", seed=seed).fit(images[fit], labels[fit])
-    shape_judge = Judge(name="demo-styles-cnn-luminance", grey=True, seed=seed).fit(images[fit], labels[fit])
+    # Standardised per image: on raw luminance this judge read tone as well as shape (trendgan.gan.judge.Judge).
+    shape_judge = Judge(name="demo-styles-cnn-luminance", grey=True, standardise=True, seed=seed).fit(images[fit], labels[fit])
     info = {**judge.describe(), "labels": "each image's simulated style (corpus labels.csv)",
             "held_out_accuracy": round(judge.accuracy(images[held], labels[held]), 4),
             "shape_judge_held_out_accuracy": round(shape_judge.accuracy(images[held], labels[held]), 4),

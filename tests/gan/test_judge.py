@@ -93,3 +93,41 @@ def test_diversity_is_zero_for_one_render_repeated_and_near_one_for_real_draws(f
     varied = diversity_scores(judge, images, labels, others, other_labels)
     assert 0.6 < varied["diversity_ratio"] < 1.6
     assert mean_pairwise_distance(np.array([[0.0, 0.0], [3.0, 4.0]])) == pytest.approx(5.0)
+
+
+def _toned_garments(n_per=40, seed=0):
+    """The two shapes again, each photographed on its own ground (tall on a light one, wide on a darker one), dark
+    garments: a judge can tell them apart by shape or, more cheaply, by the ground's tone."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for label, ground in (("tall", 230), ("wide", 180)):
+        for _ in range(n_per):
+            image = np.full((16, 16, 3), ground, np.uint8)
+            colour = rng.integers(0, 120, 3)
+            dy, dx = rng.integers(-1, 2, 2)
+            if label == "tall":
+                image[2 + dy : 14 + dy, 6 + dx : 10 + dx] = colour
+            else:
+                image[6 + dy : 10 + dy, 2 + dx : 14 + dx] = colour
+            images.append(image)
+            labels.append(label)
+    return np.stack(images), np.asarray(labels, dtype=object)
+
+
+def test_a_standardised_luminance_judge_keeps_its_verdict_when_the_photo_is_darker():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    images, labels = _toned_garments()
+    plain = Judge(grey=True, seed=0).fit(images, labels)
+    standardised = Judge(grey=True, standardise=True, seed=0).fit(images, labels)
+    torch.set_num_threads(threads)
+    held, held_labels = _toned_garments(n_per=20, seed=1)
+    # The same garments 22 % darker: the tall garment's ground is now about the wide one's.
+    darker = np.round(held * 0.78).astype(np.uint8)
+    assert plain.accuracy(held, held_labels) > 0.9 and standardised.accuracy(held, held_labels) > 0.9
+    assert standardised.accuracy(darker, held_labels) > 0.9
+    # The raw-luminance judge leant on the ground's tone: darker, it loses garments it had right.
+    assert plain.accuracy(darker, held_labels) < standardised.accuracy(darker, held_labels) - 0.2
+    assert standardised.describe()["standardised"] and not plain.describe()["standardised"]

@@ -176,7 +176,8 @@ def _judge_renders(store, renderer, judge: str, styles_run, image_ids, vectors, 
     order = rng.permutation(len(images))
     held, fit = order[: len(order) // 5], order[len(order) // 5 :]
     colour = Judge(name=f"cnn on {source}", seed=seed).fit(images[fit], y[fit])
-    shape = Judge(name=f"cnn on {source}, luminance only", grey=True, seed=seed).fit(images[fit], y[fit])
+    # Standardised per image: on raw luminance the shape judge read tone as well as shape (see Judge).
+    shape = Judge(name=f"cnn on {source}, luminance only", grey=True, standardise=True, seed=seed).fit(images[fit], y[fit])
     described = {**colour.describe(), "labels": source, "fitted_on": len(fit),
                  "held_out_accuracy": colour.accuracy(images[held], y[held]) if len(held) else None,
                  "shape_held_out_accuracy": shape.accuracy(images[held], y[held]) if len(held) else None}
