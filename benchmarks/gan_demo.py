@@ -262,6 +262,7 @@ def fit_judges(images, labels, seed: int):
     info = {**judge.describe(), "labels": "each image's simulated style (corpus labels.csv)",
             "held_out_accuracy": round(judge.accuracy(images[held], labels[held]), 4),
             "shape_judge_held_out_accuracy": round(shape_judge.accuracy(images[held], labels[held]), 4),
+            "shape_judge_input": "luminance, standardised per image",
             "fitted_on": len(fit), "held_out": len(held)}
     log(f"judge held-out accuracy {info['held_out_accuracy']}, luminance-only judge {info['shape_judge_held_out_accuracy']}")
     return judge, shape_judge, info
