@@ -16,7 +16,11 @@ forecast stage's rule on the true shares. Two kinds of corpora per seed: the sta
 declining 30 % a year, seasonal + trend, emerging, fad) for precision / recall per label and false rising / declining
 calls, and steady risers and decliners at 10-80 % a year for the power curve: the smallest yearly change called right
 9 times in 10, next to the binomial limit (the change a two-sided 5 % test on the counts detects 9 times in 10), and
-each rate's oracle power (how often that test finds it: the best any call with 5 % of false calls can do). A volume is
+each rate's oracle power (how often that test finds it: the best any call with 5 % of false calls can do, were the
+counts binomial and the style a bare line). ``slope_test_at_5pct_false`` measures that ceiling on the simulator's own
+counts instead (its volume swings and demand wobble add to the binomial noise): a threshold on each style's fitted
+logit slope (statsmodels GLM), cut where it calls 5 % of the flat and seasonal styles rising or declining, with a
+season allowed for (as any call must) and told there is none (a line, flat styles only). A volume is
 the feed's images a period; each style holds 1/8 of them, so "20 images a period" is reported both as a feed of 20
 (2.5 of the style's images a period, where a 30 % riser lies below the binomial limit) and as the style's own 20
 (a feed of 160).
@@ -139,7 +143,7 @@ def hermes(origins, skip_ets: bool, horizon: int = 52) -> dict:
 def run_corpus(kind: str, volume: int, period: str, seed: int) -> list[dict]:
     from trendgan.forecast import forecast_frame
     from trendgan.forecast.labels import TRENDS
-    from trendgan.forecast.scoring import SHAPES, power_shapes, simulated_styles
+    from trendgan.forecast.scoring import SHAPES, fitted_yearly_slope, power_shapes, simulated_styles
 
     shapes = SHAPES if kind == "standard" else power_shapes()
     frame, truth, _ = simulated_styles(volume, period, seed=seed + (0 if kind == "standard" else 10_000), shapes=shapes,
@@ -147,13 +151,42 @@ def run_corpus(kind: str, volume: int, period: str, seed: int) -> list[dict]:
     horizon = 13 if period == "W" else 3
     result = forecast_frame(frame, horizon=horizon, period=period, reconcile=False, use_leading=False, n_jobs=1, seed=seed)
     labels = result.labels.set_index("unique_id")
+    m = 52 if period == "W" else 12
     rows = []
     for style in shapes:
         row = {"kind": kind, "volume": volume, "period": period, "seed": seed, "style": style, "truth": truth[style],
                "call": labels.at[style, "trend"]}
         row.update({f"p_{t}": float(labels.at[style, f"p_{t}"]) for t in TRENDS})
+        if kind == "standard" and style in SLOPE_TEST_STYLES:
+            counts = frame[frame["unique_id"] == style].sort_values("ds")
+            for name, season in (("slope_with_season", True), ("slope_line_only", False)):
+                row[name] = fitted_yearly_slope(counts["count"], counts["total"], m, season=season)
         rows.append(row)
     return rows
+
+
+# The standard mix's styles a plain slope test is scored on (slope_test_frontier): the steady movers and the quiet.
+SLOPE_TEST_STYLES = ("rising", "declining", "flat", "seasonal")
+
+
+def slope_tests(std: pd.DataFrame, calls_false_rate: float) -> dict:
+    """The ceiling a threshold on the counts' fitted slope reaches at 5 % false calls (scoring.slope_test_frontier):
+    with a season allowed for (any style may have one; false calls on flat and seasonal styles), and told that there
+    is no season (a line; false calls on flat styles only), where the simulator's counts are concerned; and, with a
+    season allowed for, at the false-call rate trendgan's own calls made, so the two are read at one trade-off."""
+    from trendgan.forecast.scoring import slope_test_frontier
+
+    def of(style, column):
+        return std.loc[std["style"] == style, column].dropna().to_numpy()
+
+    with_season = slope_test_frontier(np.concatenate([of("flat", "slope_with_season"), of("seasonal", "slope_with_season")]),
+                                      of("rising", "slope_with_season"), of("declining", "slope_with_season"))
+    line_only = slope_test_frontier(of("flat", "slope_line_only"), of("rising", "slope_line_only"),
+                                    of("declining", "slope_line_only"))
+    own_rate = slope_test_frontier(np.concatenate([of("flat", "slope_with_season"), of("seasonal", "slope_with_season")]),
+                                   of("rising", "slope_with_season"), of("declining", "slope_with_season"),
+                                   false_rate=calls_false_rate)
+    return {"season_allowed_for": with_season, "told_no_season": line_only, "at_the_calls_false_rate": own_rate}
 
 
 def yearly_change(power_style: str) -> float:
@@ -209,6 +242,8 @@ def simulated(seeds: int, volumes, periods, jobs: int) -> dict:
                                  for style in power},
                 "smallest_yearly_change_called_right_9_in_10": smallest,
                 "binomial_limit": round(binomial_limit(volume, BASE_SHARE, T, m), 3),
+                # What the simulator's counts allow: the best threshold on a fitted slope at 5 % false calls.
+                "slope_test_at_5pct_false": slope_tests(std, float(quiet["call"].isin(["rising", "declining"]).mean())),
             }
         out["by_period"][period] = {"volumes": per_volume}
         # Calibration against the true labels: the standard mix (a feed's usual styles), and the power corpora (all
@@ -264,6 +299,7 @@ def headline(report: dict) -> dict:
                     "false_rising_or_declining": v20["false_rising_or_declining_on_flat_and_seasonal"],
                     "smallest_change_9_in_10": v20["smallest_yearly_change_called_right_9_in_10"],
                     "binomial_limit": v20["binomial_limit"],
+                    "slope_test_at_5pct_false": v20["slope_test_at_5pct_false"],
                 }
         out[f"sim_{period}_calls_at_0.7_to_0.9_standard_mix"] = block["calibration_standard"]["calls_at_0.7_to_0.9_right"]
         out[f"sim_{period}_calls_at_0.7_to_0.9_power_corpora"] = block["calibration_power"]["calls_at_0.7_to_0.9_right"]

@@ -312,3 +312,32 @@ def test_a_30_pct_a_year_riser_at_24_monthly_points_of_20_images_is_called_risin
         quiet += [trend["seasonal"], trend["flat"]]
     assert np.mean(np.array(called) == "rising") >= 8 / 12, called
     assert np.isin(quiet, ["rising", "declining"]).sum() <= 1, quiet
+
+
+def test_fitted_yearly_slope_recovers_a_known_logit_slope_with_or_without_a_season():
+    from trendgan.forecast.scoring import fitted_yearly_slope
+
+    years = np.arange(24) / 12
+    logit = -2.0 + 0.3 * years
+    seasonal = logit + 0.4 * np.sin(2 * np.pi * years)
+    totals = np.full(24, 1_000_000.0)
+    line = np.rint(totals / (1 + np.exp(-logit)))
+    with_season = np.rint(totals / (1 + np.exp(-seasonal)))
+    assert fitted_yearly_slope(line, totals, 12, season=False) == pytest.approx(0.3, abs=0.005)
+    assert fitted_yearly_slope(with_season, totals, 12, season=True) == pytest.approx(0.3, abs=0.005)
+    # A line fitted through two seasons of a strong season reads a slope that is not there.
+    assert abs(fitted_yearly_slope(with_season, totals, 12, season=False) - 0.3) > 0.02
+
+
+def test_slope_test_frontier_cuts_at_the_false_rate_and_counts_the_movers_past_it():
+    from statistics import NormalDist
+
+    from trendgan.forecast.scoring import slope_test_frontier
+
+    rng = np.random.default_rng(0)
+    quiet = rng.normal(0, 1, 20_000)
+    out = slope_test_frontier(quiet, rng.normal(3, 1, 20_000), rng.normal(-1, 1, 20_000), false_rate=0.05)
+    assert out["cut_logit_a_year"] == pytest.approx(1.96, abs=0.05)
+    assert out["false_rising_or_declining"] == pytest.approx(0.05, abs=0.002)
+    assert out["rising"] == pytest.approx(NormalDist().cdf(3 - 1.96), abs=0.01)
+    assert out["declining"] == pytest.approx(NormalDist().cdf(1 - 1.96), abs=0.01)

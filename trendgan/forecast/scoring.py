@@ -94,6 +94,37 @@ def oracle_power(change: float, volume: float, share: float, periods: int, seaso
     return NormalDist().cdf(z - critical) + NormalDist().cdf(-z - critical)
 
 
+
+def fitted_yearly_slope(counts, totals, season_length: int, harmonics: int = 3, season: bool = True) -> float:
+    """The yearly slope of a style's logit share fitted to its counts (quasi-binomial GLM, statsmodels), with
+    ``harmonics`` Fourier pairs of the season when ``season``: the statistic a plain trend test on the counts reads."""
+    import statsmodels.api as sm
+
+    counts, totals = np.asarray(counts, dtype=float), np.asarray(totals, dtype=float)
+    years = np.arange(len(counts)) / max(season_length, 1)
+    columns = [np.ones_like(years), years]
+    if season and season_length > 1:
+        for k in range(1, harmonics + 1):
+            columns += [np.sin(2 * np.pi * k * years), np.cos(2 * np.pi * k * years)]
+    fit = sm.GLM(np.column_stack([counts, totals - counts]), np.column_stack(columns),
+                 family=sm.families.Binomial()).fit(scale="X2")
+    return float(fit.params[1])
+
+
+def slope_test_frontier(quiet_slopes, riser_slopes, decliner_slopes, false_rate: float = 0.05) -> dict:
+    """The best a threshold on the fitted slope does on simulated styles: the cut that calls ``false_rate`` of the
+    quiet (flat and seasonal) styles rising or declining, chosen knowing their true slopes' spread (an oracle's
+    cut, so a ceiling, not a method), and how often that cut finds the riser and the decliner. Unlike
+    ``oracle_power`` it includes what the counts carry beyond binomial sampling (the simulator's volume swings and
+    demand wobble) and the price of allowing for a season."""
+    quiet = np.sort(np.abs(np.asarray(quiet_slopes, dtype=float)))
+    allowed = int(np.floor(false_rate * len(quiet)))  # quiet styles the cut may call moving: at most false_rate of them
+    cut = float(quiet[len(quiet) - allowed - 1]) if len(quiet) else float("nan")
+    return {"cut_logit_a_year": round(cut, 3),
+            "false_rising_or_declining": round(float(np.mean(quiet > cut)), 4) if len(quiet) else None,
+            "rising": round(float(np.mean(np.asarray(riser_slopes) > cut)), 3) if len(riser_slopes) else None,
+            "declining": round(float(np.mean(np.asarray(decliner_slopes) < -cut)), 3) if len(decliner_slopes) else None}
+
 # --------------------------------------------------------------------------- simulated styles
 
 
@@ -176,5 +207,6 @@ def power_shapes(rates=(0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8)) -> dict:
     return out
 
 
-__all__ = ["TRENDS", "DIRECTIONS", "direction_class", "classification_scores", "binomial_limit", "oracle_power", "simulated_styles",
+__all__ = ["TRENDS", "DIRECTIONS", "direction_class", "classification_scores", "binomial_limit", "oracle_power", "fitted_yearly_slope",
+           "slope_test_frontier", "simulated_styles",
            "share_path", "power_shapes", "SHAPES"]
