@@ -131,3 +131,14 @@ def test_a_standardised_luminance_judge_keeps_its_verdict_when_the_photo_is_dark
     # The raw-luminance judge leant on the ground's tone: darker, it loses garments it had right.
     assert plain.accuracy(darker, held_labels) < standardised.accuracy(darker, held_labels) - 0.2
     assert standardised.describe()["standardised"] and not plain.describe()["standardised"]
+
+
+def test_a_blank_image_is_no_garment_to_either_judge(fitted):
+    images, labels, judges = fitted
+    blanks = np.stack([np.full(images.shape[1:], grey, dtype=np.uint8) for grey in (0, 60, 128, 200, 255)])
+    for judge in (*judges, Judge(grey=True, standardise=True, seed=0).fit(images, labels)):
+        assert all(label is None for label in judge.predict(blanks))
+        assert judge.accuracy(blanks, [labels[0]] * len(blanks)) == 0.0
+        assert np.allclose(judge.probabilities(blanks), 1 / len(judge.classes))
+        # A garment is still judged as one.
+        assert judge.predict(images[:1])[0] is not None

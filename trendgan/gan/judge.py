@@ -114,13 +114,20 @@ class Judge:
         return self._run(images)[0]
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        return self._run(images)[1]
+        """Class probabilities; an even spread for a blank image (``blank``), which shows no garment to judge."""
+        probs = self._run(images)[1]
+        probs[blank(images)] = 1.0 / len(self.classes)
+        return probs
 
     def predict_index(self, images: np.ndarray) -> np.ndarray:
         return self.probabilities(images).argmax(axis=1)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        return np.asarray(self.classes, dtype=object)[self.predict_index(images)]
+        """The judged label of each image; None for a blank one, so a blank render is never right. Why: standardised,
+        every blank image is the same input whatever its grey, and the judge named them all one style."""
+        labels = np.asarray(self.classes, dtype=object)[self.predict_index(images)]
+        labels[blank(images)] = None
+        return labels
 
     def accuracy(self, images: np.ndarray, labels) -> float:
         return float(np.mean(self.predict(images) == np.asarray(labels, dtype=object)))
@@ -166,6 +173,12 @@ class Judge:
         if not fitting and self.image_size and images.shape[1:3] != (self.image_size, self.image_size):
             raise GanError(f"the judge was fitted on {self.image_size} px images, got {images.shape[1]}x{images.shape[2]}")
         return images
+
+
+def blank(images: np.ndarray) -> np.ndarray:
+    """Images whose luminance varies by less than one grey level: uniform, nothing drawn on them."""
+    grey = np.asarray(images, dtype=np.float32).mean(axis=3)
+    return grey.reshape(len(grey), -1).std(axis=1) < 1.0
 
 
 def inception_score(probabilities: np.ndarray) -> float:
