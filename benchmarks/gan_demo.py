@@ -10,7 +10,10 @@ torch threads sized to the cores other work leaves free), then per simulated sty
   vector of the style's images);
 - shape_accuracy: the same with a judge that sees only luminance (a render cannot pass on its colour alone),
   standardised per image (since session judge18: on raw luminance it read tone as well as shape; the figures in this
-  docstring and in docs/experiments.md before that session are of the raw-luminance judge);
+  docstring and in docs/experiments.md before that session are of the raw-luminance judge), and since session
+  ens18 the mean of three such judges fitted with seeds --seed, +1, +2 (--shape-members; one fit's verdict on a
+  borderline render swung with its seed); per style ``shape_accuracy_members`` gives its members' lowest and
+  highest accuracy, and the judge's ``shape_judge_held_out_accuracy_members`` the same on held-out real images;
 - frechet_distance: the judge's features of the style's renders vs its real images;
 - diversity_ratio: the mean pairwise distance of the style's renders in the judge's features over the same for its
   real images (near 0: z is ignored and the "sample grid" repeats one garment);
@@ -95,6 +98,9 @@ def parse_args(argv=None):
     p.add_argument("--load-steps", type=int, default=8,
                    help="training steps timed in each shared-CPU case (few: oversubscribed threads crawl)")
     p.add_argument("--out", type=Path, default=Path("benchmark-out/gan_demo"), help="where grids go (not git)")
+    p.add_argument("--shape-members", type=int, default=None,
+                   help="judges in the luminance judge's ensemble, seeds --seed, --seed + 1, ... (default: "
+                        "trendgan.gan.judge.LUMINANCE_MEMBERS; 1: the single judge of earlier runs)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -250,21 +256,28 @@ def shared_cpu_test(images, conditions, config: str, workers: int, steps: int, s
 # --------------------------------------------------------------------------- judging
 
 
-def fit_judges(images, labels, seed: int):
-    """The colour judge and the luminance-only judge, fitted on 80 % of the real images; held-out accuracies."""
-    from trendgan.gan.judge import Judge
+def fit_judges(images, labels, seed: int, shape_members: int | None = None):
+    """The colour judge and the luminance-only judge (an ensemble), fitted on 80 % of the real images; held-out
+    accuracies (the luminance judge's, and the range over its members)."""
+    from trendgan.gan.judge import LUMINANCE_MEMBERS, Judge, JudgeEnsemble
 
     order = np.random.default_rng(seed).permutation(len(images))
     held, fit = order[: len(order) // 5], order[len(order) // 5 :]
     judge = Judge(name="demo-styles-cnn", seed=seed).fit(images[fit], labels[fit])
     # Standardised per image: on raw luminance this judge read tone as well as shape (trendgan.gan.judge.Judge).
-    shape_judge = Judge(name="demo-styles-cnn-luminance", grey=True, standardise=True, seed=seed).fit(images[fit], labels[fit])
+    # An ensemble: one fit's verdict on a borderline render swung with its seed (trendgan.gan.judge.JudgeEnsemble).
+    shape_judge = JudgeEnsemble(name="demo-styles-cnn-luminance", grey=True, standardise=True, seed=seed,
+                                members=shape_members or LUMINANCE_MEMBERS).fit(images[fit], labels[fit])
+    members_held = shape_judge.member_accuracies(images[held], labels[held])
     info = {**judge.describe(), "labels": "each image's simulated style (corpus labels.csv)",
             "held_out_accuracy": round(judge.accuracy(images[held], labels[held]), 4),
             "shape_judge_held_out_accuracy": round(shape_judge.accuracy(images[held], labels[held]), 4),
             "shape_judge_input": "luminance, standardised per image",
+            "shape_judge_members": shape_judge.members, "shape_judge_member_seeds": [j.seed for j in shape_judge.judges_],
+            "shape_judge_held_out_accuracy_members": [round(min(members_held), 4), round(max(members_held), 4)],
             "fitted_on": len(fit), "held_out": len(held)}
-    log(f"judge held-out accuracy {info['held_out_accuracy']}, luminance-only judge {info['shape_judge_held_out_accuracy']}")
+    log(f"judge held-out accuracy {info['held_out_accuracy']}, luminance-only judge {info['shape_judge_held_out_accuracy']}"
+        f" (its {shape_judge.members} members {info['shape_judge_held_out_accuracy_members']})")
     return judge, shape_judge, info
 
 
@@ -316,6 +329,9 @@ def style_scores(judges, images, labels, renders, styles, args) -> dict:
         per_style[style] = {
             "judge_accuracy": round(conditional["conditional_accuracy_per_class"][style], 3),
             "shape_accuracy": round(conditional["shape_accuracy_per_class"][style], 3),
+            # Lowest and highest of the luminance judge's members: a wide range means the verdict is borderline.
+            **({"shape_accuracy_members": [round(v, 3) for v in conditional["shape_accuracy_members_per_class"][style]]}
+               if "shape_accuracy_members_per_class" in conditional else {}),
             "frechet_distance": round(frechet_distance(judge.features(images[labels == style]), judge.features(mine)), 3),
             "diversity_ratio": round(diversity["diversity_ratio_per_class"][str(style)], 3),
             "real_images": int((labels == style).sum()),
@@ -378,7 +394,7 @@ def main(argv=None) -> None:
               # style_balance draws by style only from a styles run (the demo pipeline makes one before training)
               "styles_run": has_styles_run(store)}
     images, labels, vectors = labelled_images(store, corpus, size)
-    judges = fit_judges(images, labels, args.seed)
+    judges = fit_judges(images, labels, args.seed, args.shape_members)
     result["judge"] = judges[2]
     runs = [("demo", config, steps)]
     if args.reference:

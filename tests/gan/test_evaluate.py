@@ -117,6 +117,13 @@ def test_an_independent_judge_scores_the_renders_with_labels_from_a_csv(store, g
     assert 1.0 <= values["judge_inception_score"] <= 3.0 + 1e-9  # three labels
     assert result.judge["labels"] == "labels in labels.csv" and result.judge["classes"] == ["style0", "style1", "style2"]
     assert result.judge["fitted_on"] + 4 == 24  # a fifth held out
+    # The luminance judge is an ensemble; the record names its members and how far they agree, per style.
+    from trendgan.gan.judge import LUMINANCE_MEMBERS
+
+    assert result.judge["shape_members"] == LUMINANCE_MEMBERS == len(result.judge["shape_member_seeds"])
+    assert len(result.judge["shape_held_out_accuracy_members"]) == LUMINANCE_MEMBERS
+    ranges = result.judge["shape_accuracy_members_per_class"]
+    assert set(ranges) == {"style0", "style1", "style2"} and all(lo <= hi for lo, hi in ranges.values())
     last = json.loads((result.folder / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["judge"]["judge"].startswith("cnn on labels")
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from trendgan.errors import GanError
-from trendgan.gan.judge import Judge, conditional_scores, inception_score, judge_scores, pixel_scores
+from trendgan.gan.judge import Judge, JudgeEnsemble, conditional_scores, inception_score, judge_scores, pixel_scores
 
 
 def _garments(n_per=40, seed=0):
@@ -142,3 +142,60 @@ def test_a_blank_image_is_no_garment_to_either_judge(fitted):
         assert np.allclose(judge.probabilities(blanks), 1 / len(judge.classes))
         # A garment is still judged as one.
         assert judge.predict(images[:1])[0] is not None
+
+
+@pytest.fixture(scope="module")
+def ensemble():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    images, labels = _garments()
+    judged = JudgeEnsemble(name="t-ens", grey=True, standardise=True, members=3, epochs=2, seed=5).fit(images, labels)
+    torch.set_num_threads(threads)
+    return images, labels, judged
+
+
+def test_an_ensembles_verdict_is_the_mean_of_its_members_probabilities(ensemble):
+    images, labels, judged = ensemble
+    held, held_labels = _garments(n_per=20, seed=1)
+    members = [j.probabilities(held) for j in judged.judges_]
+    # Members of different seeds differ, so a verdict from one member alone would fail the next line.
+    assert not np.allclose(members[0], members[1], atol=1e-3)
+    assert np.allclose(judged.probabilities(held), np.mean(members, axis=0))
+    mean = np.mean(members, axis=0)
+    expected = np.asarray(judged.classes, dtype=object)[mean.argmax(axis=1)]
+    assert (judged.predict(held) == expected).all()
+    assert judged.accuracy(held, held_labels) == pytest.approx(float(np.mean(expected == held_labels)))
+    assert judged.accuracy(held, held_labels) > 0.9
+    # Features are the first member's, so a Frechet distance keeps a single judge's scale.
+    assert np.allclose(judged.features(held), judged.judges_[0].features(held))
+    ranges = conditional_scores(judged, held, held_labels, judged)["shape_accuracy_members_per_class"]
+    accuracies = {c: [j.accuracy(held[held_labels == c], held_labels[held_labels == c]) for j in judged.judges_]
+                  for c in judged.classes}
+    assert ranges == {c: [min(a), max(a)] for c, a in accuracies.items()}
+
+
+def test_an_ensemble_of_one_is_the_single_judge_and_members_have_their_own_seeds(ensemble):
+    import json
+
+    images, labels, judged = ensemble
+    single = Judge(name="t-ens", grey=True, standardise=True, epochs=2, seed=5).fit(images, labels)
+    assert np.allclose(JudgeEnsemble.of([single]).probabilities(images), single.probabilities(images))
+    assert np.allclose(judged.judges_[0].probabilities(images), single.probabilities(images))
+    saved = json.loads(json.dumps(judged.describe()))
+    assert saved["members"] == 3 and saved["member_seeds"] == [5, 6, 7]
+    assert saved["input"] == "luminance" and saved["standardised"]
+    with pytest.raises(GanError, match="share"):
+        JudgeEnsemble.of([single, Judge(seed=1).fit(images, labels)])
+
+
+def test_a_blank_image_is_no_garment_to_an_ensemble(ensemble):
+    images, labels, judged = ensemble
+    blanks = np.stack([np.full(images.shape[1:], grey, dtype=np.uint8) for grey in (0, 128, 255)])
+    assert all(label is None for label in judged.predict(blanks))
+    assert judged.accuracy(blanks, [labels[0]] * len(blanks)) == 0.0
+    assert np.allclose(judged.probabilities(blanks), 0.5)
+    assert judged.predict(images[:1])[0] is not None
+    with pytest.raises(GanError, match="fit the judge"):
+        JudgeEnsemble().predict(images[:1])

@@ -151,7 +151,7 @@ def evaluate_gan(store, run: str | None = None, n: int = 1000, metrics=None, see
 
 def _judge_renders(store, renderer, judge: str, styles_run, image_ids, vectors, picks, seed: int):
     """Fit the independent judge on labelled real images (80 %) and score renders in its space."""
-    from trendgan.gan.judge import Judge, conditional_scores, judge_scores, pixel_scores
+    from trendgan.gan.judge import LUMINANCE_MEMBERS, Judge, JudgeEnsemble, conditional_scores, judge_scores, pixel_scores
 
     from trendgan.errors import StageNotRunError
 
@@ -177,10 +177,14 @@ def _judge_renders(store, renderer, judge: str, styles_run, image_ids, vectors, 
     held, fit = order[: len(order) // 5], order[len(order) // 5 :]
     colour = Judge(name=f"cnn on {source}", seed=seed).fit(images[fit], y[fit])
     # Standardised per image: on raw luminance the shape judge read tone as well as shape (see Judge).
-    shape = Judge(name=f"cnn on {source}, luminance only", grey=True, standardise=True, seed=seed).fit(images[fit], y[fit])
+    # An ensemble of LUMINANCE_MEMBERS fits: one fit's verdict on a borderline render swung with its seed.
+    shape = JudgeEnsemble(name=f"cnn on {source}, luminance only", grey=True, standardise=True, seed=seed,
+                          members=LUMINANCE_MEMBERS).fit(images[fit], y[fit])
     described = {**colour.describe(), "labels": source, "fitted_on": len(fit),
                  "held_out_accuracy": colour.accuracy(images[held], y[held]) if len(held) else None,
-                 "shape_held_out_accuracy": shape.accuracy(images[held], y[held]) if len(held) else None}
+                 "shape_held_out_accuracy": shape.accuracy(images[held], y[held]) if len(held) else None,
+                 "shape_members": shape.members, "shape_member_seeds": [j.seed for j in shape.judges_],
+                 "shape_held_out_accuracy_members": shape.member_accuracies(images[held], y[held]) if len(held) else None}
     label_vectors = vectors[[index[i] for i in ids]]
     classes = colour.classes
     centroids = np.stack([label_vectors[y == c].mean(axis=0) for c in classes])
@@ -193,6 +197,7 @@ def _judge_renders(store, renderer, judge: str, styles_run, image_ids, vectors, 
     values["judge_shape_accuracy"] = conditional["shape_accuracy"]
     values.update(pixel_scores(images, fakes, seed=seed))
     described["conditional_accuracy_per_class"] = conditional["conditional_accuracy_per_class"]
+    described["shape_accuracy_members_per_class"] = conditional.get("shape_accuracy_members_per_class", {})
     return described, values
 
 
