@@ -401,10 +401,13 @@ def main(argv=None) -> None:
         name, _, ref_steps = args.reference.partition(":")
         runs.append(("reference", name, int(ref_steps or steps)))
     for role, name, n_steps in runs:
-        log(f"training {name} for {n_steps} steps ({role})")
-        trained = ({"checkpoint": args.checkpoint, "train_step_wall_seconds": None, "train_step_cpu_seconds": None}
-                   if args.checkpoint and role == "demo" else train(store, name, n_steps, args.seed))
-        log(f"trained in {trained['train_step_wall_seconds']}s wall, {trained['train_step_cpu_seconds']}s CPU")
+        if args.checkpoint and role == "demo":
+            log(f"judging the checkpoint {args.checkpoint} ({name}; not trained here)")
+            trained = {"checkpoint": args.checkpoint, "train_step_wall_seconds": None, "train_step_cpu_seconds": None}
+        else:
+            log(f"training {name} for {n_steps} steps ({role})")
+            trained = train(store, name, n_steps, args.seed)
+            log(f"trained in {trained['train_step_wall_seconds']}s wall, {trained['train_step_cpu_seconds']}s CPU")
         if load_config(name).image_size == size:
             own = load_config(name).render_truncation
             psis = ([float(v) for v in args.truncation.split(",")] if args.truncation
