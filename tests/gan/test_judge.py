@@ -8,14 +8,15 @@ from trendgan.errors import GanError
 from trendgan.gan.judge import Judge, JudgeEnsemble, conditional_scores, inception_score, judge_scores, pixel_scores
 
 
-def _garments(n_per=40, seed=0):
-    """Two labels that differ in shape only (a tall bar vs a wide bar), in random colours on a light ground."""
+def _garments(n_per=40, seed=0, grounds=(230, 230), darkest=200):
+    """Two labels that differ in shape only (a tall bar vs a wide bar), in random colours darker than ``darkest``, on
+    a ground of ``grounds`` (tall's, wide's): the same light ground by default."""
     rng = np.random.default_rng(seed)
     images, labels = [], []
-    for label in ("tall", "wide"):
+    for label, ground in zip(("tall", "wide"), grounds):
         for _ in range(n_per):
-            image = np.full((16, 16, 3), 230, np.uint8)
-            colour = rng.integers(0, 200, 3)
+            image = np.full((16, 16, 3), ground, np.uint8)
+            colour = rng.integers(0, darkest, 3)
             dy, dx = rng.integers(-1, 2, 2)
             if label == "tall":
                 image[2 + dy : 14 + dy, 6 + dx : 10 + dx] = colour
@@ -98,20 +99,7 @@ def test_diversity_is_zero_for_one_render_repeated_and_near_one_for_real_draws(f
 def _toned_garments(n_per=40, seed=0):
     """The two shapes again, each photographed on its own ground (tall on a light one, wide on a darker one), dark
     garments: a judge can tell them apart by shape or, more cheaply, by the ground's tone."""
-    rng = np.random.default_rng(seed)
-    images, labels = [], []
-    for label, ground in (("tall", 230), ("wide", 180)):
-        for _ in range(n_per):
-            image = np.full((16, 16, 3), ground, np.uint8)
-            colour = rng.integers(0, 120, 3)
-            dy, dx = rng.integers(-1, 2, 2)
-            if label == "tall":
-                image[2 + dy : 14 + dy, 6 + dx : 10 + dx] = colour
-            else:
-                image[6 + dy : 10 + dy, 2 + dx : 14 + dx] = colour
-            images.append(image)
-            labels.append(label)
-    return np.stack(images), np.asarray(labels, dtype=object)
+    return _garments(n_per, seed, grounds=(230, 180), darkest=120)
 
 
 def test_a_standardised_luminance_judge_keeps_its_verdict_when_the_photo_is_darker():
