@@ -179,14 +179,12 @@ def slope_tests(std: pd.DataFrame, calls_false_rate: float) -> dict:
     def of(style, column):
         return std.loc[std["style"] == style, column].dropna().to_numpy()
 
-    with_season = slope_test_frontier(np.concatenate([of("flat", "slope_with_season"), of("seasonal", "slope_with_season")]),
-                                      of("rising", "slope_with_season"), of("declining", "slope_with_season"))
-    line_only = slope_test_frontier(of("flat", "slope_line_only"), of("rising", "slope_line_only"),
-                                    of("declining", "slope_line_only"))
-    own_rate = slope_test_frontier(np.concatenate([of("flat", "slope_with_season"), of("seasonal", "slope_with_season")]),
-                                   of("rising", "slope_with_season"), of("declining", "slope_with_season"),
-                                   false_rate=calls_false_rate)
-    return {"season_allowed_for": with_season, "told_no_season": line_only, "at_the_calls_false_rate": own_rate}
+    seasonal_fit = (np.concatenate([of("flat", "slope_with_season"), of("seasonal", "slope_with_season")]),
+                    of("rising", "slope_with_season"), of("declining", "slope_with_season"))
+    line_fit = (of("flat", "slope_line_only"), of("rising", "slope_line_only"), of("declining", "slope_line_only"))
+    return {"season_allowed_for": slope_test_frontier(*seasonal_fit),
+            "told_no_season": slope_test_frontier(*line_fit),
+            "at_the_calls_false_rate": slope_test_frontier(*seasonal_fit, false_rate=calls_false_rate)}
 
 
 def yearly_change(power_style: str) -> float:
