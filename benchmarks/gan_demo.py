@@ -259,26 +259,23 @@ def shared_cpu_test(images, conditions, config: str, workers: int, steps: int, s
 def fit_judges(images, labels, seed: int, shape_members: int | None = None):
     """The colour judge and the luminance-only judge (an ensemble), fitted on 80 % of the real images; held-out
     accuracies (the luminance judge's, and the range over its members)."""
-    from trendgan.gan.judge import LUMINANCE_MEMBERS, Judge, JudgeEnsemble
+    from trendgan.gan.judge import Judge, shape_judge
 
     order = np.random.default_rng(seed).permutation(len(images))
     held, fit = order[: len(order) // 5], order[len(order) // 5 :]
     judge = Judge(name="demo-styles-cnn", seed=seed).fit(images[fit], labels[fit])
-    # Standardised per image: on raw luminance this judge read tone as well as shape (trendgan.gan.judge.Judge).
-    # An ensemble: one fit's verdict on a borderline render swung with its seed (trendgan.gan.judge.JudgeEnsemble).
-    shape_judge = JudgeEnsemble(name="demo-styles-cnn-luminance", grey=True, standardise=True, seed=seed,
-                                members=shape_members or LUMINANCE_MEMBERS).fit(images[fit], labels[fit])
-    members_held = shape_judge.member_accuracies(images[held], labels[held])
+    luminance = shape_judge("demo-styles-cnn-luminance", seed, shape_members).fit(images[fit], labels[fit])
+    members_held = luminance.member_accuracies(images[held], labels[held])
     info = {**judge.describe(), "labels": "each image's simulated style (corpus labels.csv)",
             "held_out_accuracy": round(judge.accuracy(images[held], labels[held]), 4),
-            "shape_judge_held_out_accuracy": round(shape_judge.accuracy(images[held], labels[held]), 4),
+            "shape_judge_held_out_accuracy": round(luminance.accuracy(images[held], labels[held]), 4),
             "shape_judge_input": "luminance, standardised per image",
-            "shape_judge_members": shape_judge.members, "shape_judge_member_seeds": [j.seed for j in shape_judge.judges_],
+            "shape_judge_members": luminance.members, "shape_judge_member_seeds": [j.seed for j in luminance.judges_],
             "shape_judge_held_out_accuracy_members": [round(min(members_held), 4), round(max(members_held), 4)],
             "fitted_on": len(fit), "held_out": len(held)}
     log(f"judge held-out accuracy {info['held_out_accuracy']}, luminance-only judge {info['shape_judge_held_out_accuracy']}"
-        f" (its {shape_judge.members} members {info['shape_judge_held_out_accuracy_members']})")
-    return judge, shape_judge, info
+        f" (its {luminance.members} members {info['shape_judge_held_out_accuracy_members']})")
+    return judge, luminance, info
 
 
 def judge_renders(images, labels, vectors, checkpoint: str, judges, args, grid_name: str,

@@ -256,6 +256,13 @@ class JudgeEnsemble(_Scores):
         return self.judges_
 
 
+def shape_judge(name: str, seed: int, members: int | None = None) -> JudgeEnsemble:
+    """The luminance judge behind ``shape_accuracy`` (unfitted), as gan_demo.py and evaluate-gan both use it:
+    standardised per image (``Judge``: on raw luminance it read tone as well as shape) and ``members`` fits averaged
+    (default ``LUMINANCE_MEMBERS``; ``JudgeEnsemble``: one fit's verdict on a borderline render swung with its seed)."""
+    return JudgeEnsemble(name=name, grey=True, standardise=True, seed=seed, members=members or LUMINANCE_MEMBERS)
+
+
 def member_accuracy_range(judge, images: np.ndarray, labels) -> dict:
     """Per label, the lowest and highest accuracy of an ensemble's members on ``images`` of that label (how far its
     members disagree); {} for a single judge."""

@@ -151,7 +151,7 @@ def evaluate_gan(store, run: str | None = None, n: int = 1000, metrics=None, see
 
 def _judge_renders(store, renderer, judge: str, styles_run, image_ids, vectors, picks, seed: int):
     """Fit the independent judge on labelled real images (80 %) and score renders in its space."""
-    from trendgan.gan.judge import LUMINANCE_MEMBERS, Judge, JudgeEnsemble, conditional_scores, judge_scores, pixel_scores
+    from trendgan.gan.judge import Judge, conditional_scores, judge_scores, pixel_scores, shape_judge
 
     from trendgan.errors import StageNotRunError
 
@@ -176,10 +176,7 @@ def _judge_renders(store, renderer, judge: str, styles_run, image_ids, vectors, 
     order = rng.permutation(len(images))
     held, fit = order[: len(order) // 5], order[len(order) // 5 :]
     colour = Judge(name=f"cnn on {source}", seed=seed).fit(images[fit], y[fit])
-    # Standardised per image: on raw luminance the shape judge read tone as well as shape (see Judge).
-    # An ensemble of LUMINANCE_MEMBERS fits: one fit's verdict on a borderline render swung with its seed.
-    shape = JudgeEnsemble(name=f"cnn on {source}, luminance only", grey=True, standardise=True, seed=seed,
-                          members=LUMINANCE_MEMBERS).fit(images[fit], y[fit])
+    shape = shape_judge(f"cnn on {source}, luminance only", seed).fit(images[fit], y[fit])
     described = {**colour.describe(), "labels": source, "fitted_on": len(fit),
                  "held_out_accuracy": colour.accuracy(images[held], y[held]) if len(held) else None,
                  "shape_held_out_accuracy": shape.accuracy(images[held], y[held]) if len(held) else None,
