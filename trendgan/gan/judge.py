@@ -54,9 +54,7 @@ class _Scores:
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities; an even spread for a blank image (``blank``), which shows no garment to judge."""
-        probs = self._run(images)[1]
-        probs[blank(images)] = 1.0 / len(self.classes)
-        return probs
+        return self._judged(images)[0]
 
     def predict_index(self, images: np.ndarray) -> np.ndarray:
         return self.probabilities(images).argmax(axis=1)
@@ -64,9 +62,16 @@ class _Scores:
     def predict(self, images: np.ndarray) -> np.ndarray:
         """The judged label of each image; None for a blank one, so a blank render is never right. Why: standardised,
         every blank image is the same input whatever its grey, and the judge named them all one style."""
-        labels = np.asarray(self.classes, dtype=object)[self.predict_index(images)]
-        labels[blank(images)] = None
+        probs, empty = self._judged(images)
+        labels = np.asarray(self.classes, dtype=object)[probs.argmax(axis=1)]
+        labels[empty] = None
         return labels
+
+    def _judged(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities, which images are blank), the blank ones' probabilities spread evenly."""
+        probs, empty = self._run(images)[1], blank(images)
+        probs[empty] = 1.0 / len(self.classes)
+        return probs, empty
 
     def accuracy(self, images: np.ndarray, labels) -> float:
         return float(np.mean(self.predict(images) == np.asarray(labels, dtype=object)))
