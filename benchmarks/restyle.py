@@ -68,7 +68,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="let the inversion learn a small offset to the garment's condition (default off)")
     parser.add_argument("--skip-pairs", type=int, default=0,
                         help="hold out --pairs + this many garments and measure only the last --pairs (a development set "
-                             "beside the default pairs; use with --checkpoint)")
+                             "beside the default pairs; use with --checkpoint). A GAN trained here with P pairs skipped "
+                             "the first 4 P photos: garments up to 4 P are unseen by it, but targets come from the "
+                             "next 3 x (pairs + skip) photos, so some are photos it trained on")
     parser.add_argument("--transfer-steps", type=int, default=60, help="style transfer steps per garment (default 60)")
     parser.add_argument("--transfer-size", type=int, default=128, help="style transfer resolution (default 128)")
     parser.add_argument("--compare-size", type=int, default=None, help="SSIM resolution (default: the GAN's image size)")
