@@ -20,6 +20,10 @@ torch threads sized to the cores other work leaves free), then per simulated sty
 - member_renders (per k of --member-k, default k = --per-style): the same figures for renders at k members of the
   style (``trendgan.gan.renders.member_conditions``, cycled to --per-style renders with the centroid renders' z),
   and ``style_renders_frechet_distance`` (all styles' renders against all real images) for both;
+- period2_energy_ratio: the renders' mean share of luminance spectral energy at the period-2 frequencies ((16, 0),
+  (0, 16), (16, 16) of a 32 px FFT, mean removed; ``trendgan.gan.judge.period2_energy_share``) over the style's real
+  images' mean share: above 1, the renders carry a pixel grid the real garments do not (the checkerboard a stride-2
+  transposed conv can paint); overall, the geometric mean of the styles' ratios (session rgb18);
 and overall: FD, precision/recall and Inception Score (the judge's class probabilities) of renders conditioned on
 real images' own vectors, plus pixel-space checks (FD of 16 px thumbnails in a pixel PCA, mean-image difference).
 
@@ -313,7 +317,7 @@ def judge_renders(images, labels, vectors, checkpoint: str, judges, args, grid_n
 def style_scores(judges, images, labels, renders, styles, args) -> dict:
     """Judge accuracy (colour and luminance), FD to the real images and diversity ratio of renders grouped by style
     (``args.per_style`` consecutive renders each), per style and overall."""
-    from trendgan.gan.judge import conditional_scores, diversity_scores
+    from trendgan.gan.judge import conditional_scores, diversity_scores, period2_energy_share
     from trendgan.gan.metrics import frechet_distance
 
     judge, shape_judge = judges
@@ -321,8 +325,12 @@ def style_scores(judges, images, labels, renders, styles, args) -> dict:
     conditional = conditional_scores(judge, renders, render_labels, shape_judge)
     diversity = diversity_scores(judge, images, labels, renders, render_labels, per_class=args.per_style, seed=args.seed)
     per_style = {}
+    real_grid, render_grid = period2_energy_share(images), period2_energy_share(renders)
     for i, style in enumerate(styles):
         mine = renders[i * args.per_style : (i + 1) * args.per_style]
+        # The checkerboard check: the renders' mean share of period-2 energy over the style's real images' own.
+        grid_ratio = render_grid[i * args.per_style : (i + 1) * args.per_style].mean() / max(
+            real_grid[labels == style].mean(), 1e-12)
         per_style[style] = {
             "judge_accuracy": round(conditional["conditional_accuracy_per_class"][style], 3),
             "shape_accuracy": round(conditional["shape_accuracy_per_class"][style], 3),
@@ -332,6 +340,7 @@ def style_scores(judges, images, labels, renders, styles, args) -> dict:
             "frechet_distance": round(frechet_distance(judge.features(images[labels == style]), judge.features(mine)), 3),
             "diversity_ratio": round(diversity["diversity_ratio_per_class"][str(style)], 3),
             "real_images": int((labels == style).sum()),
+            "period2_energy_ratio": round(float(grid_ratio), 3),
         }
     return {"conditional_accuracy": round(conditional["conditional_accuracy"], 4),
             "shape_accuracy": round(conditional["shape_accuracy"], 4),
@@ -339,6 +348,9 @@ def style_scores(judges, images, labels, renders, styles, args) -> dict:
             "min_style_shape_accuracy": min(v["shape_accuracy"] for v in per_style.values()),
             "diversity_ratio": round(diversity["diversity_ratio"], 4),
             "style_renders_frechet_distance": round(frechet_distance(judge.features(images), judge.features(renders)), 3),
+            # Geometric mean over styles (each style counts alike; pooled, the red tee's fine stripes would dominate).
+            "period2_energy_ratio": round(float(np.exp(np.mean([np.log(max(v["period2_energy_ratio"], 1e-6))
+                                                                for v in per_style.values()]))), 3),
             "per_style": per_style}
 
 

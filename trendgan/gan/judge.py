@@ -389,3 +389,22 @@ def pixel_scores(real: np.ndarray, fake: np.ndarray, size: int = 16, dims: int =
         "pixel_frechet_distance": frechet_distance(pca.transform(r), pca.transform(f)),
         "pixel_mean_image_difference": float(np.abs(real.astype(np.float64).mean(0) - fake.astype(np.float64).mean(0)).mean()),
     }
+
+
+def period2_energy_share(images: np.ndarray) -> np.ndarray:
+    """Per image, the share of its luminance's spectral energy (mean removed) at the period-2 frequencies of its
+    FFT: (N/2, 0), (0, N/2) and (N/2, N/2) for an N px image, i.e. a pattern that alternates every pixel along rows,
+    columns or both. A stride-2 transposed convolution whose kernel does not divide evenly by its stride paints such
+    a grid over the whole image (Odena, Dumoulin and Olah, "Deconvolution and Checkerboard Artifacts", Distill
+    2016), so renders with more of it than the real images carry the layer's checkerboard. Read it beside the same
+    share of real images: fine stripes and checks have some energy there too. ``images``: uint8 (N, H, W, 3), H
+    and W even."""
+    x = np.asarray(images, dtype=np.float64)
+    if x.ndim != 4 or x.shape[3] != 3 or x.shape[1] % 2 or x.shape[2] % 2:
+        raise GanError(f"period2_energy_share needs (N, H, W, 3) images of even sides, got {x.shape}")
+    luminance = x @ np.array([0.299, 0.587, 0.114])
+    luminance -= luminance.mean(axis=(1, 2), keepdims=True)
+    power = np.abs(np.fft.fft2(luminance)) ** 2
+    h, w = luminance.shape[1] // 2, luminance.shape[2] // 2
+    grid = power[:, h, 0] + power[:, 0, w] + power[:, h, w]
+    return grid / np.maximum(power.sum(axis=(1, 2)), 1e-12)
