@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from trendgan.errors import GanError
-from trendgan.gan.judge import Judge, JudgeEnsemble, conditional_scores, inception_score, judge_scores, pixel_scores
+from trendgan.gan.judge import (Judge, JudgeEnsemble, conditional_scores, inception_score, judge_scores,
+                                 period2_energy_share, pixel_scores)
 
 
 def _garments(n_per=40, seed=0, grounds=(230, 230), darkest=200):
@@ -187,3 +188,19 @@ def test_a_blank_image_is_no_garment_to_an_ensemble(ensemble):
     assert judged.predict(images[:1])[0] is not None
     with pytest.raises(GanError, match="fit the judge"):
         JudgeEnsemble().predict(images[:1])
+
+
+def test_period2_energy_share_finds_a_pixel_grid_and_not_smooth_images():
+    side = np.arange(32)
+    board = ((side[:, None] + side[None, :]) % 2 * 200 + 20).astype(np.uint8)
+    rows = np.broadcast_to(((side[:, None] % 2) * 200 + 20).astype(np.uint8), (32, 32))
+    ramp = np.broadcast_to((side[None, :] * 6).astype(np.uint8), (32, 32))
+    images = np.stack([np.repeat(a[..., None], 3, axis=2) for a in (board, rows, ramp)])
+    share = period2_energy_share(images)
+    assert share[0] == pytest.approx(1.0) and share[1] == pytest.approx(1.0)
+    assert share[2] < 0.01
+    # A grid laid faintly over the ramp shows as a share well above the ramp's own.
+    faint = np.clip(ramp.astype(int) + (board > 100) * 30, 0, 255).astype(np.uint8)
+    assert period2_energy_share(np.repeat(faint[None, ..., None], 3, axis=3))[0] > 5 * share[2]
+    with pytest.raises(GanError):
+        period2_energy_share(images[:, :31])
