@@ -10,7 +10,7 @@ The GAN mode needs a trained generator: by default a small one (gan-32) is train
 photos (never the held-out ones); --checkpoint reuses one saved by --save-checkpoint or by `trendgan train`.
 
 Prints one JSON object (with each pair's SSIM and colour match under ``per_pair``); progress goes to stderr;
---images-out writes a grid per mode (a row per pair: garment, target, strengths 0, 0.5, 1) to look at.
+--images-out writes a grid per mode (a row per pair: garment, target, each of --strengths) to look at.
 
     python benchmarks/restyle.py                                   # modest: 600 photos, 150 GAN steps, 6 pairs
     python benchmarks/restyle.py --gan-config proj-32 --gan-cpu-minutes 3 --modes gan --save-checkpoint p32.pt
@@ -77,9 +77,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--modes", default="gan,transfer", help="comma-separated: gan, transfer")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: on a busy machine more is slower)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the photo split, the inversion and the random renders (and of training, unless "
+                             "--train-seed)")
+    parser.add_argument("--train-seed", type=int, default=None,
+                        help="seed of the GAN's training only (default: --seed), so two training seeds can be compared "
+                             "on one photo split")
+    parser.add_argument("--strengths", default="0,0.5,1", help="comma-separated strengths (default 0,0.5,1)")
     parser.add_argument("--images-out", type=Path, default=None,
-                        help="write one grid per mode here: a row per pair (garment, target, strength 0, 0.5, 1)")
+                        help="write one grid per mode here: a row per pair (garment, target, each strength)")
     return parser.parse_args(argv)
 
 
@@ -146,7 +152,7 @@ def train_generator(paths, encoder, args):
     from trendgan.gan.sampling import Renderer
     from trendgan.gan.trainer import GanTrainer, train_loop
 
-    trainer = GanTrainer(args.gan_config, cond_dim=0 or _dim(encoder), device=args.device, seed=args.seed)
+    trainer = GanTrainer(args.gan_config, cond_dim=0 or _dim(encoder), device=args.device, seed=training_seed(args))
     size = trainer.config.image_size
     images = [open_image(p) for p in paths]
     log(f"embedding {len(images)} training photos")
@@ -170,11 +176,25 @@ def train_generator(paths, encoder, args):
         torch.save(state, args.save_checkpoint)
     renderer = Renderer(generator=trainer.ema, z_dim=trainer.config.z_dim, cond_dim=trainer.cond_dim, image_size=size,
                         encoder_key=encoder.key, device=trainer.device, step=trainer.step)
-    info = {"config": args.gan_config, "steps": trainer.step, "train_images": len(images),
+    info = {"config": args.gan_config, "steps": trainer.step, "train_seed": training_seed(args), "train_images": len(images),
             "train_seconds": round(train_seconds, 1),
             "train_cpu_seconds": round(cpu_seconds, 1), "embed_images_per_s": round(len(images) / embed_seconds, 1),
             "final_losses": {k: round(float(v), 4) for k, v in losses.items() if k.startswith("loss")}}
     return renderer, info
+
+
+def training_seed(args) -> int:
+    """The GAN's training seed: --train-seed where given, else --seed (which also picks the photos)."""
+    return args.seed if args.train_seed is None else args.train_seed
+
+
+def parse_strengths(text: str) -> list[float]:
+    return [float(s) for s in text.split(",") if s.strip()]
+
+
+def strength_key(s: float) -> str:
+    """Summary key of a strength: one decimal where that is exact (0.0, 0.5, 1.0, as before), else as written (0.25)."""
+    return f"{s:.1f}" if round(s, 1) == s else f"{s:g}"
 
 
 def _dim(encoder) -> int:
@@ -193,7 +213,7 @@ def measure(mode, pairs, renderer, encoder, args):
     from trendgan.design.transfer import TransferSettings
     from trendgan.store import Store
 
-    strengths = [0.0, 0.5, 1.0]
+    strengths = parse_strengths(args.strengths)
     size = args.compare_size or (renderer.image_size if renderer else 64)
     rows, seconds, reconstruction, grid_rows = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -227,7 +247,7 @@ def measure(mode, pairs, renderer, encoder, args):
     summary = {}
     for s in strengths:
         chosen = [r for r in rows if r["strength"] == s]
-        summary[f"{s:.1f}"] = {k: round(float(np.mean([r[k] for r in chosen])), 4)
+        summary[strength_key(s)] = {k: round(float(np.mean([r[k] for r in chosen])), 4)
                                for k in ("ssim_content", "cos_target", "cos_garment", "colour_match")}
     summary["per_pair"] = {k: [[round(float(r[k]), 4) for r in rows if r["strength"] == s] for s in strengths]
                            for k in ("ssim_content", "colour_match")}  # [strength][pair]
@@ -239,7 +259,7 @@ def measure(mode, pairs, renderer, encoder, args):
 
 
 def save_grid(rows, path: Path) -> None:
-    """One row per pair: garment, target, then the renders at strengths 0, 0.5 and 1 (64 px each)."""
+    """One row per pair: garment, target, then the renders at each strength (64 px each)."""
     from trendgan.gan.sampling import image_grid, save_png
 
     path.parent.mkdir(parents=True, exist_ok=True)
