@@ -17,8 +17,29 @@ Prints one JSON object (with each pair's SSIM and colour match under ``per_pair`
     python benchmarks/restyle.py --checkpoint p32.pt --modes gan --pairs 6 --skip-pairs 6   # other held-out garments
     python benchmarks/restyle.py --train-images 4000 --gan-steps 3000 --pairs 30 --save-checkpoint gan32.pt
 
-Measured (issue 18, 2026-12-07, one run each, CPU, 1 thread, seed 0, the default 6 pairs, 100 inversion steps,
-feature weight 0.5; each GAN trained on the same 600 photos for 3 CPU minutes (--gan-cpu-minutes 3, equal compute);
+Measured (issue 18, 2026-12-07), first at equal steps over two training seeds (session eqstep18), then the earlier
+single runs at a CPU-minute budget. Equal steps: `--modes gan --gan-config X --gan-steps 1500 --pairs 12 --seed 0
+--train-seed S --strengths 0,0.25,0.5,0.75,1` for X in proj-32, gan-32 and S in 0, 1 (the same 600 photos and the
+same 12 held-out garments and targets, none of them trained on; 100 inversion steps, feature weight 0.5, 1 thread;
+each run 3-3.5 min wall, one at a time, 1-minute load 0.7-3.1). Mean of the two seeds; SSIM to the garment raw and
+above that run's random-render SSIM (chance: proj-32 0.325 / 0.286, gan-32 0.400 / 0.387), colour match to the target,
+at strengths 0, 0.25, 0.5, 0.75, 1:
+
+                  SSIM                           above chance                   colour
+    proj-32  0.705 0.678 0.616 0.561 0.525  0.400 0.372 0.310 0.255 0.220  0.350 0.373 0.399 0.420 0.423
+    gan-32   0.783 0.718 0.602 0.537 0.498  0.390 0.324 0.209 0.144 0.104  0.334 0.368 0.414 0.477 0.496
+
+Neither generator is better: proj-32 keeps more of the garment above chance at every strength (+0.115 at strength 1;
+seeds +0.080 / +0.150) but never reaches gan-32's colour at strengths 0.75-1 (0.423 against 0.496 at strength 1; seeds
+-0.057 / -0.089), so it failed the curve rule written beforehand (docs/experiments.md, "Restyle at equal steps"), and
+gan-32 fails the same rule against proj-32. Between the two seeds of one config, strength-1 colour differs by up to
+0.023 and SSIM above chance by up to 0.057: a difference smaller than that needs more seeds. In the grids both draw
+the same wearers and poses; proj-32 smooth, gan-32 under coloured speckle, and both turn into the target's wearer at
+strengths 0.75-1 (a man toward a woman's dress becomes a long-haired woman).
+
+Earlier, one run each at a CPU-minute budget (within the training's noise: a later rerun of proj-32 that got ~340 more
+steps moved strength-1 colour from 0.350 to 0.477); CPU, 1 thread, seed 0, the default 6 pairs, 100 inversion steps,
+feature weight 0.5; each GAN trained on the same 600 photos for 3 CPU minutes (--gan-cpu-minutes 3, equal compute;
 1-minute load 0.5-3.4 while proj-32 ran, 3.4-5.0 while gan-32 ran). SSIM to the garment / colour match to the
 target / EfficientNet cosine to the target at strengths 0, 0.5, 1:
 
