@@ -35,7 +35,9 @@ seeds +0.080 / +0.150) but never reaches gan-32's colour at strengths 0.75-1 (0.
 gan-32 fails the same rule against proj-32. Between the two seeds of one config, strength-1 colour differs by up to
 0.023 and SSIM above chance by up to 0.057: a difference smaller than that needs more seeds. In the grids both draw
 the same wearers and poses; proj-32 smooth, gan-32 under coloured speckle, and both turn into the target's wearer at
-strengths 0.75-1 (a man toward a woman's dress becomes a long-haired woman).
+strengths 0.75-1 (a man toward a woman's dress becomes a long-haired woman). On a second photo split (`--seed 1`,
+the same commands, load 1.1-3.0), the same trade: above chance proj-32 0.461 0.445 0.409 0.363 0.314 against gan-32
+0.412 0.376 0.298 0.231 0.179, colour 0.331 0.353 0.380 0.393 0.393 against 0.347 0.355 0.397 0.417 0.410.
 
 Earlier, one run each at a CPU-minute budget (within the training's noise: a later rerun of proj-32 that got ~340 more
 steps moved strength-1 colour from 0.350 to 0.477); CPU, 1 thread, seed 0, the default 6 pairs, 100 inversion steps,
