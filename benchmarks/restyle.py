@@ -39,6 +39,16 @@ strengths 0.75-1 (a man toward a woman's dress becomes a long-haired woman). On 
 the same commands, load 1.1-3.0), the same trade: above chance proj-32 0.461 0.445 0.409 0.363 0.314 against gan-32
 0.412 0.376 0.298 0.231 0.179, colour 0.331 0.353 0.380 0.393 0.393 against 0.347 0.355 0.397 0.417 0.410.
 
+At a real run's length the trade ends in proj-32's favour (docs/experiments.md, "Restyle at a real run's length"; the
+same commands with --gan-steps 4000 / 10000, load 1.2-3.6). Strength 1, two-seed means, above chance / colour:
+
+    split 0   4,000 steps    proj-32 0.231 / 0.490   gan-32 0.105 / 0.514   a trade
+    split 0   10,000 steps   proj-32 0.284 / 0.509   gan-32 0.061 / 0.461   proj-32 ahead on both, each seed
+    split 1   10,000 steps   proj-32 0.228 / 0.482   gan-32 0.110 / 0.417   training seed 0 only (seed 1 pending)
+
+gan-32's restyle gets worse past 4,000 steps (its renders stay under coloured speckle); proj-32's keeps improving.
+Each run also prints ``colour_reference``: per-pixel noise alone moves this colour match by 0.01-0.03 on real photos.
+
 Earlier, one run each at a CPU-minute budget (within the training's noise: a later rerun of proj-32 that got ~340 more
 steps moved strength-1 colour from 0.350 to 0.477); CPU, 1 thread, seed 0, the default 6 pairs, 100 inversion steps,
 feature weight 0.5; each GAN trained on the same 600 photos for 3 CPU minutes (--gan-cpu-minutes 3, equal compute;
