@@ -44,7 +44,7 @@ same commands with --gan-steps 4000 / 10000, load 1.2-3.6). Strength 1, two-seed
 
     split 0   4,000 steps    proj-32 0.231 / 0.490   gan-32 0.105 / 0.514   a trade
     split 0   10,000 steps   proj-32 0.284 / 0.509   gan-32 0.061 / 0.461   proj-32 ahead on both, each seed
-    split 1   10,000 steps   proj-32 0.228 / 0.482   gan-32 0.110 / 0.417   training seed 0 only (seed 1 pending)
+    split 1   10,000 steps   proj-32 0.247 / 0.461   gan-32 0.103 / 0.417   proj-32 ahead on both, each seed
 
 gan-32's restyle gets worse past 4,000 steps (its renders stay under coloured speckle); proj-32's keeps improving.
 Each run also prints ``colour_reference``: per-pixel noise alone moves this colour match by 0.01-0.03 on real photos.
