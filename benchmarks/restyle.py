@@ -313,8 +313,9 @@ def colour_reference(pairs, size: int, noise_sd: float = 20.0, seed: int = 0) ->
     rng = np.random.default_rng(seed)
     scores = {"garment": [], "target": [], "garment_speckled": []}
     for garment, target, *_ in pairs:
-        garment_small, target_small = fit_square(open_image(garment), size), fit_square(open_image(target), size)
-        target_image = fit_square(open_image(target), 64)
+        garment_photo, target_photo = open_image(garment), open_image(target)
+        garment_small, target_small = fit_square(garment_photo, size), fit_square(target_photo, size)
+        target_image = fit_square(target_photo, 64)
         noisy = np.asarray(garment_small, dtype=float) + rng.normal(0.0, noise_sd, size=(size, size, 3))
         speckled = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
         for key, image in (("garment", garment_small), ("target", target_small), ("garment_speckled", speckled)):
